@@ -1,0 +1,268 @@
+//! The one error type of the crate.
+//!
+//! Every fallible call returns [`Error`]: a [`#[non_exhaustive]`](ErrorKind) kind that tells
+//! *what* went wrong, the operation it happened in, the HTTP status and Asterisk's own
+//! `{"message": …}` text when there was a response, and the underlying cause as
+//! [`std::error::Error::source`]. No type of the HTTP or websocket crates appears in the
+//! public API, and nothing here ever shows the password.
+
+use std::fmt;
+
+/// A boxed cause, kept opaque so that the transport crates stay private.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The server could not be reached (refused, unreachable, DNS failure).
+    Connect,
+    /// The request or the connection attempt took longer than the configured timeout.
+    Timeout,
+    /// The TLS handshake failed (unknown certificate authority, wrong host name, …).
+    Tls,
+    /// The server answered, but not like an ARI endpoint does (wrong path, not JSON, …).
+    NotAri,
+    /// `401`: the user name or password was refused.
+    Unauthorized,
+    /// `400`: a parameter was missing or invalid.
+    BadRequest,
+    /// `403`: the operation is forbidden (for example a recording file outside the spool).
+    Forbidden,
+    /// `404`: the object the operation names does not exist (any more).
+    NotFound,
+    /// `409`: the object is not in a state that allows the operation.
+    Conflict,
+    /// `412`: a precondition failed (for example a channel not in a Stasis application).
+    PreconditionFailed,
+    /// `422`: the request was well formed but refers to something that cannot be used.
+    Unprocessable,
+    /// `5xx`: Asterisk failed internally or does not implement the operation.
+    Server,
+    /// Any other unexpected HTTP status.
+    UnexpectedStatus,
+    /// A response or event body did not decode into its type.
+    Decode,
+    /// The URL given to the client is not usable.
+    InvalidUrl,
+    /// An argument cannot be sent as given (for example an id that is empty or `..`).
+    InvalidArgument,
+    /// The websocket connection failed or broke.
+    WebSocket,
+    /// The client was shut down.
+    Closed,
+}
+
+impl ErrorKind {
+    /// The kind that an HTTP error status maps to.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 => Self::BadRequest,
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            412 => Self::PreconditionFailed,
+            422 => Self::Unprocessable,
+            500..=599 => Self::Server,
+            _ => Self::UnexpectedStatus,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Connect => "could not connect to the server",
+            Self::Timeout => "timed out",
+            Self::Tls => "TLS handshake failed",
+            Self::NotAri => "the server is not an ARI endpoint",
+            Self::Unauthorized => "authentication failed: wrong user name or password",
+            Self::BadRequest => "bad request",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not found",
+            Self::Conflict => "conflict",
+            Self::PreconditionFailed => "precondition failed",
+            Self::Unprocessable => "unprocessable request",
+            Self::Server => "server error",
+            Self::UnexpectedStatus => "unexpected HTTP status",
+            Self::Decode => "could not decode the server's JSON",
+            Self::InvalidUrl => "invalid URL",
+            Self::InvalidArgument => "invalid argument",
+            Self::WebSocket => "websocket error",
+            Self::Closed => "the client is shut down",
+        }
+    }
+}
+
+/// The error of every fallible operation in this crate.
+pub struct Error {
+    kind: ErrorKind,
+    operation: Option<&'static str>,
+    status: Option<u16>,
+    reason: Option<&'static str>,
+    message: Option<String>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            operation: None,
+            status: None,
+            reason: None,
+            message: None,
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn with_operation(mut self, operation: &'static str) -> Self {
+        self.operation = Some(operation);
+        self
+    }
+
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// An error for an HTTP error status. `reason` is the operation's documented reason
+    /// for that status, `message` is Asterisk's `{"message": …}` text if the body had one.
+    pub(crate) fn status(
+        status: u16,
+        operation: &'static str,
+        reason: Option<&'static str>,
+        message: Option<String>,
+    ) -> Self {
+        Self {
+            kind: ErrorKind::from_status(status),
+            operation: Some(operation),
+            status: Some(status),
+            reason,
+            message,
+            source: None,
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The operation that failed, as `resource.nickname` (for example `channels.hangup`).
+    pub fn operation(&self) -> Option<&'static str> {
+        self.operation
+    }
+
+    /// The HTTP status, when the server answered with an error status.
+    pub fn http_status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The reason the API documentation gives for this status on this operation
+    /// (for example `"Channel not found"`).
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
+
+    /// The server's own message (`{"message": …}` in an error body), or a detail of ours.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// True for [`ErrorKind::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(op) = self.operation {
+            write!(f, "{op}: ")?;
+        }
+        f.write_str(self.kind.describe())?;
+        if let Some(status) = self.status {
+            write!(f, " (HTTP {status})")?;
+        }
+        match (self.reason, self.message.as_deref()) {
+            (Some(reason), Some(msg)) if !reason.eq_ignore_ascii_case(msg) => {
+                write!(f, ": {reason} ({msg})")
+            }
+            (Some(reason), _) => write!(f, ": {reason}"),
+            (None, Some(msg)) => write!(f, ": {msg}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind);
+        if let Some(op) = self.operation {
+            d.field("operation", &op);
+        }
+        if let Some(status) = self.status {
+            d.field("status", &status);
+        }
+        if let Some(reason) = self.reason {
+            d.field("reason", &reason);
+        }
+        if let Some(message) = &self.message {
+            d.field("message", message);
+        }
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_maps_to_kind() {
+        assert_eq!(ErrorKind::from_status(404), ErrorKind::NotFound);
+        assert_eq!(ErrorKind::from_status(409), ErrorKind::Conflict);
+        assert_eq!(ErrorKind::from_status(412), ErrorKind::PreconditionFailed);
+        assert_eq!(ErrorKind::from_status(503), ErrorKind::Server);
+        assert_eq!(ErrorKind::from_status(418), ErrorKind::UnexpectedStatus);
+    }
+
+    #[test]
+    fn display_names_operation_status_and_reason() {
+        let e = Error::status(
+            404,
+            "channels.hangup",
+            Some("Channel not found"),
+            Some("Channel not found".into()),
+        );
+        assert_eq!(
+            e.to_string(),
+            "channels.hangup: not found (HTTP 404): Channel not found"
+        );
+        let e = Error::status(409, "channels.answer", None, Some("Busy".into()));
+        assert_eq!(
+            e.to_string(),
+            "channels.answer: conflict (HTTP 409): Busy"
+        );
+    }
+}
