@@ -1,0 +1,70 @@
+//! `cargo xtask`: project automation for ari-rs.
+//!
+//! Subcommands are verbs; see [`USAGE`]. Exit codes: 0 success, 1 a check failed
+//! (`regen --check` drift, failing tests), 2 usage or input error, 3 `asterisk status`: not running.
+
+mod args;
+mod asterisk;
+mod error;
+mod http;
+mod regen;
+mod test_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use error::Error;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  regen --from <DIR | http://HOST:PORT[/ari]> [--user U] [--password P] [--check] [--out DIR]
+        Copy Asterisk's Swagger files (resources.json + the API declarations it lists) into
+        swagger-specs/ and print what changed (operations, models, events, parameters, fields,
+        apiVersion). --check writes nothing and exits 1 when the files differ.
+        Defaults: --user asterisk --password asterisk, --out <workspace>/swagger-specs.
+
+  asterisk install|start|stop|status [--root DIR] [--port N] [--user U] [--password P]
+        The loopback-only Asterisk sandbox (scripts in asterisk/). The flags set
+        ASTERISK_ROOT, ARI_PORT, ARI_USER, ARI_PASS. status exits 0 if running, 3 if not.
+
+  test [-- <extra cargo test args>]
+        Make sure the sandbox runs (unless ARI_URL is set), check the specs for drift
+        (regen --check against it), then run `cargo test --workspace --all-targets`.
+
+  help  Print this text.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("regen") => regen::run(&args[1..]),
+        Some("asterisk") => asterisk::run(&args[1..]),
+        Some("test") => test_cmd::run(&args[1..]),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(Error::usage(format!("unknown command `{other}`"))),
+        None => Err(Error::usage("no command given")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            if err.is_usage() {
+                eprintln!();
+                eprint!("{USAGE}");
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's folder (symlinks resolved).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = manifest_dir.canonicalize().unwrap_or(manifest_dir);
+    dir.parent().map(PathBuf::from).unwrap_or(dir)
+}
