@@ -1,4 +1,4 @@
-//! Blocking HTTP GET with Basic auth (plain HTTP; the sandbox listens on 127.0.0.1 only).
+//! Blocking HTTP GET/POST/DELETE with Basic auth (plain HTTP; the sandbox listens on 127.0.0.1 only).
 
 use std::time::Duration;
 
@@ -17,17 +17,30 @@ pub(crate) fn get(
     password: &str,
     timeout: Duration,
 ) -> Result<Response, String> {
+    request("GET", url, user, password, timeout)
+}
+
+/// `method url` (`GET`, `POST` without a body, or `DELETE`) with HTTP Basic auth; see [`get`].
+pub(crate) fn request(
+    method: &str,
+    url: &str,
+    user: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<Response, String> {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .build();
     let agent = ureq::Agent::new_with_config(config);
     let auth = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
-    let mut response = agent
-        .get(url)
-        .header("Authorization", &auth)
-        .call()
-        .map_err(|e| e.to_string())?;
+    let response = match method {
+        "GET" => agent.get(url).header("Authorization", &auth).call(),
+        "DELETE" => agent.delete(url).header("Authorization", &auth).call(),
+        "POST" => agent.post(url).header("Authorization", &auth).send_empty(),
+        other => return Err(format!("unsupported HTTP method {other}")),
+    };
+    let mut response = response.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()

@@ -5,6 +5,7 @@
 
 mod args;
 mod asterisk;
+mod demo;
 mod error;
 mod http;
 mod regen;
@@ -33,6 +34,12 @@ commands:
         Make sure the sandbox runs (unless ARI_URL is set), check the specs for drift
         (regen --check against it), then run `cargo test --workspace --all-targets`.
 
+  demo [--root DIR] [--port N] [--user U] [--password P]
+        The hello example answering a scripted call: start the sandbox (unless ARI_URL is
+        set; stopped again if demo started it), build and run examples/hello, place a call
+        to Local/hello-dtmf@ari-test (presses 1 2 3 #) and check in Asterisk's log that it
+        played hello-world, digits/1, digits/2, digits/3, goodbye. Exit 1 when it did not.
+
   help  Print this text.
 ";
 
@@ -42,6 +49,7 @@ fn main() -> ExitCode {
         Some("regen") => regen::run(&args[1..]),
         Some("asterisk") => asterisk::run(&args[1..]),
         Some("test") => test_cmd::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

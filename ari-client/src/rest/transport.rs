@@ -64,6 +64,11 @@ impl RestClient {
         &self.inner.base
     }
 
+    /// The `Authorization` header value (marked sensitive).
+    pub(crate) fn authorization(&self) -> &HeaderValue {
+        &self.inner.authorization
+    }
+
     /// The user name the client authenticates with.
     pub fn user(&self) -> &str {
         &self.inner.user

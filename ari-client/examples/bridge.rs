@@ -1,0 +1,66 @@
+//! Bridges two Local channels: both are originated into the app, a mixing bridge is
+//! created, and each channel is added to it when it enters the app. Runs until Ctrl-C.
+
+use ari_client::events::{ChannelEnteredBridge, ChannelLeftBridge, StasisStart};
+use ari_client::objects::{Bridge, Channel};
+use ari_client::{Client, Result};
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let client = Client::connect(
+        &env("ARI_URL", "http://127.0.0.1:8088"),
+        &env("ARI_USER", "asterisk"),
+        &env("ARI_PASSWORD", "asterisk"),
+    )
+    .await?;
+    let app = env("ARI_APP", "hello");
+    client.start([app.as_str()]).await?;
+
+    let data = client.bridges().create().kind("mixing").name("ari-rs-demo").await?;
+    let bridge = client.bridge_object(data);
+    println!("bridge {} created ({})", bridge.id, bridge.bridge_type);
+    bridge.on_event(|bridge: Bridge, e: ChannelEnteredBridge| async move {
+        let who = e.channel.as_ref().map_or("?", |c| c.id.as_str());
+        println!("bridge {}: {who} entered, now {:?}", bridge.id, bridge.channels);
+    });
+    bridge.on_event(|bridge: Bridge, e: ChannelLeftBridge| async move {
+        println!("bridge {}: {} left", bridge.id, e.channel.id);
+    });
+
+    let bridge_id = bridge.id.clone();
+    client.on_channel_event(move |channel: Channel, _e: StasisStart| {
+        let bridge_id = bridge_id.clone();
+        async move {
+            println!("{}: in the app, answering and bridging", channel.id);
+            channel.answer().await?;
+            channel
+                .client()
+                .bridges()
+                .add_channel(&bridge_id, [channel.id.clone()])
+                .await?;
+            Ok::<_, ari_client::Error>(())
+        }
+    });
+
+    for leg in ["answer", "echo"] {
+        let c = client
+            .channels()
+            .originate(format!("Local/{leg}@ari-test"))
+            .app(&app)
+            .await?;
+        println!("{}: originated Local/{leg}@ari-test", c.id);
+    }
+
+    tokio::signal::ctrl_c().await.ok();
+    println!("Ctrl-C: hanging up and destroying the bridge");
+    for id in bridge.get().await?.channels {
+        client.channels().hangup(&id).await.ok();
+    }
+    bridge.destroy().await?;
+    client.shutdown();
+    client.wait().await
+}

@@ -1,0 +1,56 @@
+//! Originates a call into the app and prints its events, subscribing before the call
+//! exists so that its `StasisStart` cannot be missed. Runs until Ctrl-C.
+//!
+//! `ARI_ENDPOINT` (default `Local/dtmf@ari-test`) is the endpoint to call.
+
+use ari_client::events::{ChannelDtmfReceived, ChannelStateChange, StasisEnd, StasisStart};
+use ari_client::objects::Channel;
+use ari_client::{Client, Result};
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let client = Client::connect(
+        &env("ARI_URL", "http://127.0.0.1:8088"),
+        &env("ARI_USER", "asterisk"),
+        &env("ARI_PASSWORD", "asterisk"),
+    )
+    .await?;
+    let app = env("ARI_APP", "hello");
+    let endpoint = env("ARI_ENDPOINT", "Local/dtmf@ari-test");
+    client.start([app.as_str()]).await?;
+
+    let call = client.pending_channel();
+    call.on_event(|channel: Channel, e: StasisStart| async move {
+        println!("{}: StasisStart (args {:?}, state {})", channel.id, e.args, channel.state);
+    });
+    call.on_event(|channel: Channel, _e: ChannelStateChange| async move {
+        println!("{}: state is now {}", channel.id, channel.state);
+    });
+    call.on_event(|channel: Channel, e: ChannelDtmfReceived| async move {
+        println!("{}: DTMF {} ({} ms)", channel.id, e.digit, e.duration_ms);
+    });
+    call.on_event(|channel: Channel, _e: StasisEnd| async move {
+        println!("{}: StasisEnd: the call left the app", channel.id);
+    });
+
+    println!("originating {endpoint} into app {app} as channel {}", call.id());
+    let channel = client
+        .channels()
+        .originate_with_id(call.id(), &endpoint)
+        .app(&app)
+        .caller_id("ari-rs <100>")
+        .await?;
+    println!("{}: created, state {}", channel.id, channel.state);
+
+    let stopper = client.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.shutdown();
+        }
+    });
+    client.wait().await
+}

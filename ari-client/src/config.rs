@@ -1,0 +1,358 @@
+//! [`ClientBuilder`]: the URL, credentials, timeouts, TLS roots, apps and reconnect policy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::CertificateDer;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+
+/// How the event connection comes back after it was lost.
+///
+/// The delay before attempt *n* is `initial_delay * 2^(n-1)`, capped at `max_delay`,
+/// with ±`jitter` of it taken at random, so that many clients do not reconnect in step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectPolicy {
+    /// The delay before the first reconnect attempt.
+    pub initial_delay: Duration,
+    /// The longest delay between two attempts.
+    pub max_delay: Duration,
+    /// The fraction (0.0–1.0) of each delay that is randomised.
+    pub jitter: f64,
+    /// Give up after this many failed attempts in a row; `None` retries forever.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            jitter: 0.2,
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// A policy that never reconnects: the first loss of the connection ends [`Client::run`].
+    pub fn never() -> Self {
+        Self {
+            max_attempts: Some(0),
+            ..Self::default()
+        }
+    }
+
+    /// The delay before attempt `attempt` (1-based), before jitter.
+    pub(crate) fn base_delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
+        self.initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay)
+    }
+
+    /// The delay before attempt `attempt`, with jitter drawn from `random` (0.0–1.0).
+    pub(crate) fn delay(&self, attempt: u32, random: f64) -> Duration {
+        let base = self.base_delay(attempt).as_secs_f64();
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        let factor = 1.0 + jitter * (2.0 * random.clamp(0.0, 1.0) - 1.0);
+        Duration::from_secs_f64((base * factor).max(0.0))
+    }
+}
+
+/// Builds a [`Client`]. Start with [`Client::builder`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    pub(crate) url: String,
+    pub(crate) user: String,
+    pub(crate) password: String,
+    pub(crate) request_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    pub(crate) builtin_roots: bool,
+    pub(crate) apps: Vec<String>,
+    pub(crate) subscribe_all: bool,
+    pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) keepalive: Duration,
+    pub(crate) dispatch_workers: usize,
+    pub(crate) queue_capacity: usize,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("extra_roots", &self.extra_roots.len())
+            .field("apps", &self.apps)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: &str, user: &str, password: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            extra_roots: Vec::new(),
+            builtin_roots: true,
+            apps: Vec::new(),
+            subscribe_all: false,
+            reconnect: ReconnectPolicy::default(),
+            keepalive: Duration::from_secs(30),
+            dispatch_workers: 16,
+            queue_capacity: 1024,
+        }
+    }
+
+    /// The timeout of each REST request (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The timeout of establishing a TCP/TLS connection or a websocket (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Trusts the certificate authorities in a PEM file's contents, in addition to
+    /// the built-in Mozilla roots.
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self> {
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| {
+                Error::new(ErrorKind::Tls)
+                    .with_message("invalid PEM certificate")
+                    .with_source(e)
+            })?;
+            self.extra_roots.push(cert);
+            found += 1;
+        }
+        if found == 0 {
+            return Err(Error::new(ErrorKind::Tls).with_message("no certificate in the PEM data"));
+        }
+        Ok(self)
+    }
+
+    /// Trusts only the roots added with [`add_root_certificates_pem`](Self::add_root_certificates_pem),
+    /// not the built-in Mozilla roots.
+    pub fn without_builtin_roots(mut self) -> Self {
+        self.builtin_roots = false;
+        self
+    }
+
+    /// The Stasis applications that [`Client::run`] and [`Client::events`] register
+    /// when they are not given any.
+    pub fn apps<I, S>(mut self, apps: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.apps = apps.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Subscribes the apps to all events of the system (`subscribeAll=true`), not only
+    /// those of the objects they own.
+    pub fn subscribe_all(mut self, yes: bool) -> Self {
+        self.subscribe_all = yes;
+        self
+    }
+
+    /// How the event connection is re-established after it was lost.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// How long the event connection may be silent before the client pings the server
+    /// (default 30 s). A ping unanswered for as long again counts as a lost connection.
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How many tasks run event handlers concurrently (default 16). Events of the same
+    /// channel or bridge always go to the same task, in order.
+    pub fn dispatch_workers(mut self, workers: usize) -> Self {
+        self.dispatch_workers = workers.max(1);
+        self
+    }
+
+    /// How many events may wait for each dispatch task before the websocket reader
+    /// waits too (default 1024). Nothing is dropped: a full queue slows the reader.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Builds the client and checks the server with one REST call
+    /// (`GET /asterisk/ping`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Connect`] when the server cannot be reached, [`ErrorKind::Timeout`],
+    /// [`ErrorKind::Tls`], [`ErrorKind::Unauthorized`] for refused credentials,
+    /// [`ErrorKind::NotAri`] when something other than ARI answers, and
+    /// [`ErrorKind::InvalidUrl`].
+    pub async fn connect(self) -> Result<Client> {
+        let client = self.build()?;
+        client.check().await?;
+        Ok(client)
+    }
+
+    /// Builds the client without contacting the server.
+    pub fn build(self) -> Result<Client> {
+        Client::from_builder(self)
+    }
+
+    pub(crate) fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>> {
+        let mut roots = rustls::RootCertStore::empty();
+        if self.builtin_roots {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        for cert in &self.extra_roots {
+            roots.add(cert.clone()).map_err(|e| {
+                Error::new(ErrorKind::Tls)
+                    .with_message("unusable root certificate")
+                    .with_source(e)
+            })?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::new(ErrorKind::Tls).with_source(e))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+}
+
+/// The ARI base URL (`http(s)://host:port/ari`, no trailing slash) of what the user gave:
+/// with or without `/ari`, with or without a trailing slash.
+pub(crate) fn normalize_base(url: &str) -> Result<String> {
+    let invalid = |why: &str| {
+        Error::new(ErrorKind::InvalidUrl).with_message(format!("{url:?}: {why}"))
+    };
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if parsed.host_str().is_none() {
+        return Err(invalid("no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("no query or fragment allowed"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("give credentials separately, not in the URL"));
+    }
+    let mut base = parsed.to_string();
+    while base.ends_with('/') {
+        base.pop();
+    }
+    if !base.ends_with("/ari") {
+        base.push_str("/ari");
+    }
+    Ok(base)
+}
+
+/// The websocket URL of the `/events` endpoint for a normalized base.
+pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> String {
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let ws_scheme = if base.starts_with("https://") {
+        "wss://"
+    } else {
+        "ws://"
+    };
+    let mut req = crate::rest::Request::new(&EVENTS_OP, String::new());
+    req.query_list("app", apps);
+    if subscribe_all {
+        req.query("subscribeAll", true);
+    }
+    format!("{ws_scheme}{}/events{}", &base[scheme_end..], req.query)
+}
+
+static EVENTS_OP: crate::rest::Operation = crate::rest::Operation {
+    name: "events.eventWebsocket",
+    method: crate::rest::Method::Get,
+    errors: &[],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_with_or_without_ari() {
+        for (input, want) in [
+            ("http://127.0.0.1:8088", "http://127.0.0.1:8088/ari"),
+            ("http://127.0.0.1:8088/", "http://127.0.0.1:8088/ari"),
+            ("http://127.0.0.1:8088/ari", "http://127.0.0.1:8088/ari"),
+            ("http://127.0.0.1:8088/ari/", "http://127.0.0.1:8088/ari"),
+            ("https://pbx.example/asterisk/ari", "https://pbx.example/asterisk/ari"),
+            ("https://pbx.example/asterisk", "https://pbx.example/asterisk/ari"),
+        ] {
+            assert_eq!(normalize_base(input).unwrap(), want, "{input}");
+        }
+        for bad in [
+            "",
+            "127.0.0.1:8088",
+            "ftp://x/ari",
+            "http://u:p@host/ari",
+            "http://host/ari?x=1",
+        ] {
+            let e = normalize_base(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{bad}");
+        }
+    }
+
+    #[test]
+    fn events_url_joins_apps() {
+        let apps = vec!["hello".to_owned(), "b c".to_owned()];
+        assert_eq!(
+            events_url("http://127.0.0.1:8088/ari", &apps, false),
+            "ws://127.0.0.1:8088/ari/events?app=hello,b%20c"
+        );
+        assert_eq!(
+            events_url("https://h/ari", &apps[..1], true),
+            "wss://h/ari/events?app=hello&subscribeAll=true"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = ReconnectPolicy {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            jitter: 0.5,
+            max_attempts: None,
+        };
+        assert_eq!(p.base_delay(1), Duration::from_millis(100));
+        assert_eq!(p.base_delay(2), Duration::from_millis(200));
+        assert_eq!(p.base_delay(4), Duration::from_millis(800));
+        assert_eq!(p.base_delay(5), Duration::from_secs(1));
+        assert_eq!(p.base_delay(1000), Duration::from_secs(1));
+        assert_eq!(p.delay(2, 0.0), Duration::from_millis(100));
+        assert_eq!(p.delay(2, 1.0), Duration::from_millis(300));
+        assert_eq!(p.delay(2, 0.5), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let b = ClientBuilder::new("http://h", "user", "s3cret");
+        assert!(!format!("{b:?}").contains("s3cret"));
+    }
+}

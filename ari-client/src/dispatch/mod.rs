@@ -1,0 +1,220 @@
+//! Event dispatch: from decoded events to handlers and streams.
+//!
+//! Events are routed to a fixed set of worker tasks by the channel (or else bridge,
+//! playback or recording target) they concern, so the events of one channel are handled
+//! in order, one after the other, while different channels are handled concurrently.
+//! Every queue is bounded: when a worker falls behind, the websocket reader waits, and
+//! so does the server's TCP stream. No event is dropped; events that cannot be decoded
+//! and handlers that panic are counted ([`DispatchStats`]) and logged.
+
+mod registry;
+mod stream;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt as _;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::events::Event;
+
+pub(crate) use registry::{ErasedHandler, ObjectKind, Registry};
+pub use registry::Subscription;
+pub use stream::EventStream;
+
+/// Counters of the event path, since the client was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DispatchStats {
+    /// Text frames received from the websocket.
+    pub received: u64,
+    /// Frames that did not decode into an event (logged at `warn`); nothing else drops events.
+    pub decode_errors: u64,
+    /// Handler calls made.
+    pub handler_calls: u64,
+    /// Handlers that panicked (logged at `error`; the worker goes on).
+    pub handler_panics: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    received: AtomicU64,
+    decode_errors: AtomicU64,
+    handler_calls: AtomicU64,
+    handler_panics: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> DispatchStats {
+        DispatchStats {
+            received: self.received.load(Ordering::Relaxed),
+            decode_errors: self.decode_errors.load(Ordering::Relaxed),
+            handler_calls: self.handler_calls.load(Ordering::Relaxed),
+            handler_panics: self.handler_panics.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the dispatch path shares with the client: handlers, stream subscribers, counters.
+#[derive(Default)]
+pub(crate) struct Hub {
+    pub(crate) registry: Arc<Registry>,
+    streams: Mutex<Vec<mpsc::Sender<Event>>>,
+    pub(crate) counters: Counters,
+}
+
+impl Hub {
+    /// A new stream that receives every event from now on.
+    pub(crate) fn subscribe_stream(&self, capacity: usize) -> EventStream {
+        let (tx, rx) = mpsc::channel(capacity);
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        EventStream::new(rx)
+    }
+
+    /// Ends every stream (after the events already queued in it).
+    pub(crate) fn close_streams(&self) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn stream_senders(&self) -> Vec<mpsc::Sender<Event>> {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams.retain(|s| !s.is_closed());
+        streams.clone()
+    }
+}
+
+/// The sending side of the workers, owned by the websocket reader.
+pub(crate) struct Dispatcher {
+    hub: Arc<Hub>,
+    shards: Vec<mpsc::Sender<Event>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Dispatcher {
+    /// Starts `workers` worker tasks with queues of `capacity` events each.
+    pub(crate) fn start(hub: Arc<Hub>, workers: usize, capacity: usize) -> Self {
+        let mut shards = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers.max(1) {
+            let (tx, rx) = mpsc::channel(capacity.max(1));
+            shards.push(tx);
+            handles.push(tokio::spawn(worker(hub.clone(), rx)));
+        }
+        Self {
+            hub,
+            shards,
+            workers: handles,
+        }
+    }
+
+    /// Decodes one text frame and hands it on. Waits while the queues are full.
+    pub(crate) async fn frame(&self, text: &str) {
+        self.hub.counters.received.fetch_add(1, Ordering::Relaxed);
+        match Event::from_json(text) {
+            Ok(event) => self.dispatch(event).await,
+            Err(e) => {
+                self.hub
+                    .counters
+                    .decode_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, frame = %truncate(text, 512), "undecodable ARI event");
+            }
+        }
+    }
+
+    /// Hands an event to the streams and to the worker of its channel or bridge.
+    pub(crate) async fn dispatch(&self, event: Event) {
+        for stream in self.hub.stream_senders() {
+            // a stream dropped meanwhile is pruned on the next event
+            let _ = stream.send(event.clone()).await;
+        }
+        let shard = shard_of(&event, self.shards.len());
+        // the worker only ends when its sender is dropped, which happens in `finish`
+        let _ = self.shards[shard].send(event).await;
+    }
+
+    /// Lets the workers finish every queued event, then returns.
+    pub(crate) async fn finish(self) {
+        drop(self.shards);
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The worker index for an event: by the channel it concerns, else its bridge, else the
+/// target of its playback or recording, so that all events of one call stay in order.
+pub(crate) fn shard_of(event: &Event, shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let key = event
+        .channel()
+        .map(|c| c.id.as_str())
+        .or_else(|| event.bridge().map(|b| b.id.as_str()))
+        .or_else(|| event.playback().map(|p| target_id(&p.target_uri)))
+        .or_else(|| event.recording().map(|r| target_id(&r.target_uri)));
+    match key {
+        Some(key) => {
+            let mut h = DefaultHasher::new();
+            key.hash(&mut h);
+            (h.finish() % shards as u64) as usize
+        }
+        None => 0,
+    }
+}
+
+/// `channel:ID` / `bridge:ID` → `ID`.
+fn target_id(uri: &str) -> &str {
+    uri.split_once(':').map_or(uri, |(_, id)| id)
+}
+
+async fn worker(hub: Arc<Hub>, mut rx: mpsc::Receiver<Event>) {
+    let mut handlers = Vec::new();
+    while let Some(event) = rx.recv().await {
+        hub.registry.matching(&event, &mut handlers);
+        let ended = Registry::ended_by(&event);
+        let kind = event.kind().to_owned();
+        // every handler but the last gets a clone; the last one gets the event itself
+        let mut event = Some(event);
+        let n = handlers.len();
+        for (i, handler) in handlers.drain(..).enumerate() {
+            let ev = match event.take() {
+                Some(ev) if i + 1 < n => {
+                    let copy = ev.clone();
+                    event = Some(ev);
+                    copy
+                }
+                Some(ev) => ev,
+                None => break,
+            };
+            hub.counters.handler_calls.fetch_add(1, Ordering::Relaxed);
+            if AssertUnwindSafe(handler(ev)).catch_unwind().await.is_err() {
+                hub.counters.handler_panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(event = %kind, "an ARI event handler panicked");
+            }
+        }
+        hub.registry.release(&ended);
+    }
+}

@@ -1,0 +1,67 @@
+//! The events Asterisk sends over the websocket, generated at build time.
+//!
+//! [`Event`] has one variant per event type of the spec, each a struct of this module with
+//! the inherited `Message`/`Event` fields (`asterisk_id`, `application`, `timestamp`)
+//! written out as real fields. Types the spec does not know become [`Event::Unknown`].
+//!
+//! `MissingParams` is a sub-type of `Message`, not of `Event`, and Asterisk never sends
+//! it: it is the model [`crate::models::MissingParams`], not a variant here.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+
+/// Reads only `type` of an event.
+#[derive(serde::Deserialize)]
+pub(crate) struct TypeTag<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(crate) kind: Cow<'a, str>,
+}
+
+/// Writes `type` and then an event's own fields.
+#[derive(Serialize)]
+pub(crate) struct Tagged<'a, T> {
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    #[serde(flatten)]
+    pub(crate) event: &'a T,
+}
+
+/// An event of a type this version of the spec does not know, with its raw JSON.
+#[derive(Clone, PartialEq)]
+pub struct UnknownEvent {
+    kind: Box<str>,
+    raw: serde_json::Value,
+}
+
+impl UnknownEvent {
+    pub(crate) fn new(raw: serde_json::Value) -> Result<Self, serde_json::Error> {
+        let kind = match raw.get("type") {
+            Some(serde_json::Value::String(s)) => s.as_str().into(),
+            _ => return Err(serde::de::Error::missing_field("type")),
+        };
+        Ok(Self { kind, raw })
+    }
+
+    /// The event's `type`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The whole event as received.
+    pub fn raw(&self) -> &serde_json::Value {
+        &self.raw
+    }
+}
+
+impl fmt::Debug for UnknownEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnknownEvent")
+            .field("kind", &self.kind)
+            .field("raw", &self.raw)
+            .finish()
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/events.rs"));

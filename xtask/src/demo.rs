@@ -1,0 +1,529 @@
+//! `cargo xtask demo`: the hello example answering a scripted call, end to end.
+//!
+//! 1. Unless `ARI_URL` is set: install the sandbox if needed and start it if it is not running.
+//! 2. `cargo build --example hello -p ari-client`, then run `target/debug/examples/hello`
+//!    (`ARI_APP=hello`) with its output streamed as `[hello] …`, and wait until
+//!    `GET /ari/applications/hello` answers 200 (the app is registered).
+//! 3. `POST /ari/channels?endpoint=Local/hello-dtmf@ari-test&app=hello`: the far side presses
+//!    1, 2, 3, # (1.5 s apart, from 3 s after answer) and hangs up 4 s later. Wait until
+//!    `GET /ari/channels/<id>` is 404.
+//! 4. Read the sounds Asterisk played on that channel from the lines `messages.log` got since
+//!    the demo began (skipped under `ARI_URL`: the log is not ours to read).
+//! 5. Ctrl-C (SIGINT) to the example, SIGKILL after 5 s; stop Asterisk if step 1 started it.
+//!
+//! The last line is `demo: ok — played …` (exit 0) or `demo: FAILED — …` (exit 1).
+
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::args::Args;
+use crate::asterisk::{self, Sandbox};
+use crate::error::{Error, Result};
+use crate::http;
+
+/// The Stasis application the example registers.
+const APP: &str = "hello";
+/// The scripted caller of `asterisk/conf/extensions.conf`.
+const ENDPOINT: &str = "Local/hello-dtmf@ari-test";
+/// What the hello example plays for that call, in order.
+const EXPECTED_SOUNDS: [&str; 5] = ["hello-world", "digits/1", "digits/2", "digits/3", "goodbye"];
+/// How long the example may take to register its app.
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the call may last (the script itself takes ~13 s).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Between SIGINT and SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long to wait for the expected lines to reach messages.log after the call ended.
+const LOG_SETTLE: Duration = Duration::from_secs(2);
+/// Timeout of one REST request.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Asterisk the demo talks to.
+#[derive(Debug)]
+struct Server {
+    /// `http://HOST:PORT` (no `/ari`).
+    url: String,
+    user: String,
+    password: String,
+    /// The sandbox's messages.log; `None` for an external Asterisk (`ARI_URL`).
+    log: Option<PathBuf>,
+    /// The sandbox, if this command started it (and so must stop it).
+    started: Option<Sandbox>,
+}
+
+/// Why the demo failed: the text after `demo: FAILED — `.
+type Failure = String;
+
+pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
+    let args = Args::parse(args, Sandbox::OPTIONS, &[])?;
+    if let Some(extra) = args.positional.first() {
+        return Err(Error::usage(format!("demo: unexpected argument `{extra}`")));
+    }
+    let t0 = Instant::now();
+    let server = match prepare(&args) {
+        Ok(server) => server,
+        Err(e) => {
+            println!("demo: FAILED — {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let outcome = run_demo(&server);
+    if let Some(sandbox) = &server.started {
+        eprintln!("demo: stopping the Asterisk this command started");
+        if let Err(e) = sandbox.script("stop.sh") {
+            eprintln!("warning: {e}");
+        }
+    }
+    eprintln!("demo: total {:.1} s", t0.elapsed().as_secs_f64());
+    match outcome {
+        Ok(summary) => {
+            println!("demo: ok — {summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("demo: FAILED — {why}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Picks the server: `ARI_URL`, or the sandbox (installed and started as needed).
+fn prepare(args: &Args) -> Result<Server> {
+    if let Some(url) = std::env::var("ARI_URL").ok().filter(|u| !u.is_empty()) {
+        let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
+        let password = std::env::var("ARI_PASSWORD")
+            .or_else(|_| std::env::var("ARI_PASS"))
+            .unwrap_or_else(|_| "asterisk".into());
+        eprintln!("demo: ARI_URL is set: using the Asterisk at {url} (the sandbox is not touched)");
+        return Ok(Server {
+            url: url.trim_end_matches('/').trim_end_matches("/ari").to_string(),
+            user,
+            password,
+            log: None,
+            started: None,
+        });
+    }
+
+    let sandbox = Sandbox::from_args(args)?;
+    asterisk::require_root("cargo xtask demo (it starts the Asterisk sandbox; or set ARI_URL)")?;
+    if !sandbox.is_installed() {
+        asterisk::require_debian()?;
+        eprintln!(
+            "demo: no sandbox at {}: installing it (~40 s)",
+            sandbox.root.display()
+        );
+        sandbox.script("install.sh")?;
+    }
+    let started = if let Some(pid) = sandbox.running_pid() {
+        eprintln!(
+            "demo: Asterisk already running from {} (PID {pid}); it stays running",
+            sandbox.root.display()
+        );
+        None
+    } else {
+        eprintln!("demo: starting the sandbox Asterisk");
+        sandbox.script("start.sh")?;
+        Some(sandbox.clone())
+    };
+    Ok(Server {
+        url: sandbox.url(),
+        user: sandbox.user.clone(),
+        password: sandbox.password.clone(),
+        log: Some(sandbox.messages_log()),
+        started,
+    })
+}
+
+/// Steps 2-5 (the sandbox is up); `Ok` is the success summary.
+fn run_demo(server: &Server) -> Result<String, Failure> {
+    let log_start = server.log.as_deref().map(log_len);
+
+    build_example()?;
+    let mut example = Example::spawn(server)?;
+    wait_registered(server, &mut example)?;
+
+    let (id, name) = originate(server)?;
+    println!("demo: call placed: channel {id} ({name}); the far side presses 1 2 3 # and hangs up (~13 s)");
+    let call_started = Instant::now();
+    wait_call_ended(server, &id)?;
+    println!(
+        "demo: call ended after {:.1} s",
+        call_started.elapsed().as_secs_f64()
+    );
+    // the example's last lines (it reacts to the final events) before it is stopped
+    thread::sleep(Duration::from_millis(500));
+    let handled = example
+        .lines()
+        .iter()
+        .filter(|line| line.contains(&id))
+        .count();
+    example.stop();
+
+    let (Some(log), Some(start)) = (server.log.as_deref(), log_start) else {
+        println!("demo: external Asterisk (ARI_URL): skipping the check of the sounds played (its log is not readable from here)");
+        if handled == 0 {
+            return Err(format!(
+                "the hello example printed nothing about channel {id}"
+            ));
+        }
+        return Ok(format!(
+            "call {id} handled by the hello example ({handled} lines); sounds not checked (external Asterisk)"
+        ));
+    };
+    let played = wait_sounds(log, start, &name);
+    println!(
+        "demo: Asterisk played on {name}: {}",
+        if played.is_empty() {
+            "nothing".to_string()
+        } else {
+            played.join(", ")
+        }
+    );
+    if played != EXPECTED_SOUNDS {
+        return Err(format!(
+            "expected {}, Asterisk played {} (from {})",
+            EXPECTED_SOUNDS.join(", "),
+            if played.is_empty() {
+                "nothing".to_string()
+            } else {
+                played.join(", ")
+            },
+            log.display()
+        ));
+    }
+    Ok(format!("played {}", played.join(", ")))
+}
+
+/// `cargo build --example hello -p ari-client`, progress on stderr.
+fn build_example() -> Result<(), Failure> {
+    let t = Instant::now();
+    eprintln!("demo: cargo build --example hello -p ari-client");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(crate::workspace_root())
+        .args(["build", "--example", "hello", "-p", "ari-client"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "`cargo build --example hello -p ari-client` failed ({status})"
+        ));
+    }
+    eprintln!(
+        "demo: built the hello example ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `<target>/debug/examples/hello` (`CARGO_TARGET_DIR` or `<workspace>/target`).
+fn example_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .map(|d| {
+            if d.is_absolute() {
+                d
+            } else {
+                crate::workspace_root().join(d)
+            }
+        })
+        .unwrap_or_else(|| crate::workspace_root().join("target"));
+    target.join("debug/examples").join(APP)
+}
+
+/// The running hello example: its output is echoed as `[hello] …` and kept.
+#[derive(Debug)]
+struct Example {
+    child: Child,
+    /// Every line it printed (stdout and stderr), in arrival order.
+    lines: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
+    stopped: bool,
+}
+
+impl Example {
+    fn spawn(server: &Server) -> Result<Self, Failure> {
+        let path = example_path();
+        let mut child = Command::new(&path)
+            .current_dir(crate::workspace_root())
+            .env("ARI_URL", &server.url)
+            .env("ARI_USER", &server.user)
+            .env("ARI_PASSWORD", &server.password)
+            .env("ARI_APP", APP)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
+        eprintln!(
+            "demo: started {} (PID {}, ARI_APP={APP})",
+            path.display(),
+            child.id()
+        );
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(echo_lines(stdout, Arc::clone(&lines), false));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(echo_lines(stderr, Arc::clone(&lines), true));
+        }
+        Ok(Example {
+            child,
+            lines,
+            readers,
+            stopped: false,
+        })
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// `Some(status)` once it has exited.
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// SIGINT (its Ctrl-C handler shuts the client down), SIGKILL after [`STOP_GRACE`].
+    fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        let pid = self.child.id();
+        if self.exited().is_none() {
+            eprintln!("demo: Ctrl-C (SIGINT) to the hello example (PID {pid})");
+            let sent = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            let deadline = Instant::now() + STOP_GRACE;
+            while sent && Instant::now() < deadline && self.exited().is_none() {
+                thread::sleep(Duration::from_millis(50));
+            }
+            if self.exited().is_none() {
+                eprintln!(
+                    "demo: the hello example is still running after {} s: SIGKILL",
+                    STOP_GRACE.as_secs()
+                );
+                let _ = self.child.kill();
+            }
+        }
+        match self.child.wait() {
+            Ok(status) => eprintln!("demo: the hello example exited ({status})"),
+            Err(e) => eprintln!("warning: waiting for the hello example: {e}"),
+        }
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A thread that prints every line of `source` as `[hello] …` and records it.
+fn echo_lines(
+    source: impl Read + Send + 'static,
+    lines: Arc<Mutex<Vec<String>>>,
+    to_stderr: bool,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        for line in BufReader::new(source).lines() {
+            let Ok(line) = line else { break };
+            if to_stderr {
+                eprintln!("[{APP}] {line}");
+            } else {
+                println!("[{APP}] {line}");
+            }
+            if let Ok(mut all) = lines.lock() {
+                all.push(line);
+            }
+        }
+    })
+}
+
+/// Polls `GET /ari/applications/hello` until 200.
+fn wait_registered(server: &Server, example: &mut Example) -> Result<(), Failure> {
+    let url = format!("{}/ari/applications/{APP}", server.url);
+    let t = Instant::now();
+    loop {
+        if let Some(status) = example.exited() {
+            return Err(format!(
+                "the hello example exited ({status}) before its app was registered"
+            ));
+        }
+        if let Ok(response) = http::get(&url, &server.user, &server.password, HTTP_TIMEOUT) {
+            if response.status == 200 {
+                eprintln!(
+                    "demo: app `{APP}` is registered ({:.1} s after start)",
+                    t.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
+        }
+        if t.elapsed() > REGISTER_TIMEOUT {
+            return Err(format!(
+                "app `{APP}` not registered after {} s (GET {url} never answered 200)",
+                REGISTER_TIMEOUT.as_secs()
+            ));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `POST /ari/channels?endpoint=…&app=hello`: the channel's `(id, name)`.
+fn originate(server: &Server) -> Result<(String, String), Failure> {
+    let url = format!(
+        "{}/ari/channels?endpoint={}&app={APP}",
+        server.url,
+        query_escape(ENDPOINT)
+    );
+    let response = http::request("POST", &url, &server.user, &server.password, HTTP_TIMEOUT)
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    let body = String::from_utf8_lossy(&response.body);
+    if response.status != 200 {
+        return Err(format!(
+            "POST {url}: HTTP {}: {}",
+            response.status,
+            body.trim()
+        ));
+    }
+    let channel: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| format!("POST {url}: the answer is not JSON ({e}): {body}"))?;
+    match (channel["id"].as_str(), channel["name"].as_str()) {
+        (Some(id), Some(name)) => Ok((id.to_string(), name.to_string())),
+        _ => Err(format!(
+            "POST {url}: no channel id/name in the answer: {body}"
+        )),
+    }
+}
+
+/// Polls `GET /ari/channels/<id>` until 404; hangs the channel up on timeout.
+fn wait_call_ended(server: &Server, id: &str) -> Result<(), Failure> {
+    let url = format!("{}/ari/channels/{}", server.url, path_escape(id));
+    let t = Instant::now();
+    loop {
+        if let Ok(response) = http::get(&url, &server.user, &server.password, HTTP_TIMEOUT) {
+            if response.status == 404 {
+                return Ok(());
+            }
+        }
+        if t.elapsed() > CALL_TIMEOUT {
+            let _ = http::request("DELETE", &url, &server.user, &server.password, HTTP_TIMEOUT);
+            return Err(format!(
+                "channel {id} still up after {} s (hung it up)",
+                CALL_TIMEOUT.as_secs()
+            ));
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The size of the log now (0 when it does not exist yet).
+fn log_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The sounds played on channel `name` since byte `start` of the log, waiting up to
+/// [`LOG_SETTLE`] for all the expected ones (Asterisk's logger writes asynchronously).
+fn wait_sounds(log: &Path, start: u64, name: &str) -> Vec<String> {
+    let t = Instant::now();
+    loop {
+        let played = sounds_played(&read_from(log, start), name);
+        if played.len() >= EXPECTED_SOUNDS.len() || t.elapsed() > LOG_SETTLE {
+            return played;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The log's text from byte `start` (from the beginning if it shrank: rotated).
+fn read_from(path: &Path, start: u64) -> String {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = if len < start { 0 } else { start };
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_ok() {
+        let _ = file.read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// From lines like `… file.c: <Local/hello-dtmf@ari-test-00000003;1> Playing 'digits/1.gsm'
+/// (language 'en')`: the sounds (without extension) played on channel `name`, in order.
+fn sounds_played(log: &str, name: &str) -> Vec<String> {
+    let tag = format!("<{name}>");
+    log.lines()
+        .filter(|line| line.contains(&tag))
+        .filter_map(|line| {
+            let rest = &line[line.find("Playing '")? + "Playing '".len()..];
+            let file = &rest[..rest.find('\'')?];
+            let base = file.rfind('/').map_or(0, |i| i + 1);
+            Some(match file[base..].rfind('.') {
+                Some(dot) if dot > 0 => file[..base + dot].to_string(),
+                _ => file.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encodes a path segment (same rule as [`query_escape`]).
+fn path_escape(value: &str) -> String {
+    query_escape(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sounds_of_one_channel() {
+        let log = "\
+[2026-11-26 14:20:19.044] VERBOSE[1][C-00000001] file.c: <Local/hello-dtmf@ari-test-00000003;1> Playing 'hello-world.gsm' (language 'en')
+[2026-11-26 14:20:19.044] VERBOSE[1][C-00000001] file.c: <Local/hello-dtmf@ari-test-00000003;2> Playing 'tt-monkeys.gsm' (language 'en')
+[2026-11-26 14:20:19.044] VERBOSE[1][C-00000001] file.c: <Local/hello-dtmf@ari-test-00000004;1> Playing 'beep.gsm' (language 'en')
+[2026-11-26 14:20:21.044] VERBOSE[1][C-00000001] file.c: <Local/hello-dtmf@ari-test-00000003;1> Playing 'digits/1.gsm' (language 'en')
+[2026-11-26 14:20:21.044] NOTICE[1] something else
+[2026-11-26 14:20:29.044] VERBOSE[1][C-00000001] file.c: <Local/hello-dtmf@ari-test-00000003;1> Playing 'goodbye' (language 'en')
+";
+        assert_eq!(
+            sounds_played(log, "Local/hello-dtmf@ari-test-00000003;1"),
+            ["hello-world", "digits/1", "goodbye"]
+        );
+    }
+
+    #[test]
+    fn escapes_query_values() {
+        assert_eq!(
+            query_escape("Local/hello-dtmf@ari-test"),
+            "Local%2Fhello-dtmf%40ari-test"
+        );
+        assert_eq!(query_escape("a;b c"), "a%3Bb%20c");
+    }
+}
