@@ -20,12 +20,20 @@ async fn main() -> Result<()> {
     let app = env("ARI_APP", "hello");
     client.start([app.as_str()]).await?;
 
-    let data = client.bridges().create().kind("mixing").name("ari-rs-demo").await?;
+    let data = client
+        .bridges()
+        .create()
+        .kind("mixing")
+        .name("ari-rs-demo")
+        .await?;
     let bridge = client.bridge_object(data);
     println!("bridge {} created ({})", bridge.id, bridge.bridge_type);
     bridge.on_event(|bridge: Bridge, e: ChannelEnteredBridge| async move {
         let who = e.channel.as_ref().map_or("?", |c| c.id.as_str());
-        println!("bridge {}: {who} entered, now {:?}", bridge.id, bridge.channels);
+        println!(
+            "bridge {}: {who} entered, now {:?}",
+            bridge.id, bridge.channels
+        );
     });
     bridge.on_event(|bridge: Bridge, e: ChannelLeftBridge| async move {
         println!("bridge {}: {} left", bridge.id, e.channel.id);

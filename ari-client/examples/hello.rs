@@ -20,7 +20,10 @@ async fn on_dtmf(channel: Channel, event: ChannelDtmfReceived) -> Result<()> {
     let digit = event.digit.as_str();
     match digit {
         "#" => {
-            println!("{}: # pressed: playing sound:goodbye, continuing in dialplan", channel.id);
+            println!(
+                "{}: # pressed: playing sound:goodbye, continuing in dialplan",
+                channel.id
+            );
             channel.play("sound:goodbye").await?;
             channel.continue_in_dialplan().await?;
         }
@@ -29,7 +32,10 @@ async fn on_dtmf(channel: Channel, event: ChannelDtmfReceived) -> Result<()> {
             channel.play("sound:asterisk-friend").await?;
         }
         _ => {
-            println!("{}: {digit} pressed: playing sound:digits/{digit}", channel.id);
+            println!(
+                "{}: {digit} pressed: playing sound:digits/{digit}",
+                channel.id
+            );
             channel.play(format!("sound:digits/{digit}")).await?;
         }
     }
@@ -37,7 +43,10 @@ async fn on_dtmf(channel: Channel, event: ChannelDtmfReceived) -> Result<()> {
 }
 
 async fn on_start(channel: Channel, _event: StasisStart) -> Result<()> {
-    println!("{}: StasisStart: answering, playing sound:hello-world", channel.id);
+    println!(
+        "{}: StasisStart: answering, playing sound:hello-world",
+        channel.id
+    );
     channel.on_event(on_dtmf);
     channel.answer().await?;
     channel.play("sound:hello-world").await?;

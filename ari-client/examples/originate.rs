@@ -25,7 +25,10 @@ async fn main() -> Result<()> {
 
     let call = client.pending_channel();
     call.on_event(|channel: Channel, e: StasisStart| async move {
-        println!("{}: StasisStart (args {:?}, state {})", channel.id, e.args, channel.state);
+        println!(
+            "{}: StasisStart (args {:?}, state {})",
+            channel.id, e.args, channel.state
+        );
     });
     call.on_event(|channel: Channel, _e: ChannelStateChange| async move {
         println!("{}: state is now {}", channel.id, channel.state);
@@ -37,7 +40,10 @@ async fn main() -> Result<()> {
         println!("{}: StasisEnd: the call left the app", channel.id);
     });
 
-    println!("originating {endpoint} into app {app} as channel {}", call.id());
+    println!(
+        "originating {endpoint} into app {app} as channel {}",
+        call.id()
+    );
     let channel = client
         .channels()
         .originate_with_id(call.id(), &endpoint)

@@ -320,11 +320,7 @@ impl Client {
             }
             self.shared.shutdown.send_replace(false);
             let (tx, rx) = oneshot::channel();
-            *running = Some(tokio::spawn(connection::run(
-                self.shared.clone(),
-                apps,
-                tx,
-            )));
+            *running = Some(tokio::spawn(connection::run(self.shared.clone(), apps, tx)));
             rx
         };
         match ready.await {
@@ -383,7 +379,11 @@ fn with_object<E: EventType, O>(
     let shared = weak.upgrade()?;
     let object = make(Client { shared }, &event).or(fallback);
     let Some(object) = object else {
-        tracing::debug!(event = E::NAME, ?kind, "event has no such object; handler skipped");
+        tracing::debug!(
+            event = E::NAME,
+            ?kind,
+            "event has no such object; handler skipped"
+        );
         return None;
     };
     Some((object, E::from_event(event)?))

@@ -243,9 +243,8 @@ impl ClientBuilder {
 /// The ARI base URL (`http(s)://host:port/ari`, no trailing slash) of what the user gave:
 /// with or without `/ari`, with or without a trailing slash.
 pub(crate) fn normalize_base(url: &str) -> Result<String> {
-    let invalid = |why: &str| {
-        Error::new(ErrorKind::InvalidUrl).with_message(format!("{url:?}: {why}"))
-    };
+    let invalid =
+        |why: &str| Error::new(ErrorKind::InvalidUrl).with_message(format!("{url:?}: {why}"));
     let parsed = reqwest::Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https"));
@@ -302,8 +301,14 @@ mod tests {
             ("http://127.0.0.1:8088/", "http://127.0.0.1:8088/ari"),
             ("http://127.0.0.1:8088/ari", "http://127.0.0.1:8088/ari"),
             ("http://127.0.0.1:8088/ari/", "http://127.0.0.1:8088/ari"),
-            ("https://pbx.example/asterisk/ari", "https://pbx.example/asterisk/ari"),
-            ("https://pbx.example/asterisk", "https://pbx.example/asterisk/ari"),
+            (
+                "https://pbx.example/asterisk/ari",
+                "https://pbx.example/asterisk/ari",
+            ),
+            (
+                "https://pbx.example/asterisk",
+                "https://pbx.example/asterisk/ari",
+            ),
         ] {
             assert_eq!(normalize_base(input).unwrap(), want, "{input}");
         }

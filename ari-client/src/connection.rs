@@ -113,7 +113,9 @@ pub(crate) async fn run(
             break Err(Error::new(ErrorKind::WebSocket)
                 .with_message(format!("gave up reconnecting: {reason}")));
         }
-        let delay = config.reconnect.delay(attempt, crate::client::random_unit());
+        let delay = config
+            .reconnect
+            .delay(attempt, crate::client::random_unit());
         shared.set_state(ConnectionState::Reconnecting { attempt, delay });
         tokio::select! {
             _ = stopped(&mut shutdown) => break Ok(()),
@@ -164,10 +166,7 @@ async fn connect(shared: &Shared, apps: &[String]) -> Result<Socket> {
     match tokio::time::timeout(config.connect_timeout, attempt).await {
         Err(_) => Err(Error::new(ErrorKind::Timeout)
             .with_operation("events.eventWebsocket")
-            .with_message(format!(
-                "no websocket within {:?}",
-                config.connect_timeout
-            ))),
+            .with_message(format!("no websocket within {:?}", config.connect_timeout))),
         Ok(Err(e)) => Err(handshake_error(e)),
         Ok(Ok((socket, _response))) => Ok(socket),
     }
@@ -247,7 +246,10 @@ async fn read(
                 return Ended::Lost(format!("the server closed the websocket ({why})"));
             }
             Message::Binary(data) => {
-                tracing::warn!(bytes = data.len(), "unexpected binary websocket frame ignored");
+                tracing::warn!(
+                    bytes = data.len(),
+                    "unexpected binary websocket frame ignored"
+                );
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }

@@ -260,9 +260,6 @@ mod tests {
             "channels.hangup: not found (HTTP 404): Channel not found"
         );
         let e = Error::status(409, "channels.answer", None, Some("Busy".into()));
-        assert_eq!(
-            e.to_string(),
-            "channels.answer: conflict (HTTP 409): Busy"
-        );
+        assert_eq!(e.to_string(), "channels.answer: conflict (HTTP 409): Busy");
     }
 }

@@ -67,7 +67,8 @@ impl Timestamp {
         }
     }
 
-    /// Parses Asterisk's format; see the [module documentation](self).
+    /// Parses Asterisk's format (`2026-11-26T13:25:11.632+0000`; also `+00:00` and `Z`
+    /// offsets and 0–9 fractional digits).
     pub fn parse(s: &str) -> Result<Self, ParseTimestampError> {
         parse(s.as_bytes()).ok_or_else(|| ParseTimestampError { input: s.into() })
     }
@@ -177,7 +178,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 impl fmt::Display for Timestamp {

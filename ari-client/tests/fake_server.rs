@@ -80,9 +80,11 @@ async fn malformed_frames_are_counted_and_the_connection_goes_on() {
     client.start(["hello"]).await.unwrap();
     let mut ws = next_ws(&mut conns).await;
     ws.send(Message::text("not json at all")).await.unwrap();
-    ws.send(Message::text(r#"{"type":"ChannelDtmfReceived","digit":"1"}"#))
-        .await
-        .unwrap();
+    ws.send(Message::text(
+        r#"{"type":"ChannelDtmfReceived","digit":"1"}"#,
+    ))
+    .await
+    .unwrap();
     ws.send(Message::text(r#"{"no":"type"}"#)).await.unwrap();
     ws.send(Message::binary(vec![0u8, 1, 2])).await.unwrap();
     ws.send(Message::text(
@@ -141,7 +143,9 @@ async fn a_stalled_server_is_detected_and_left() {
     let stalled = next_ws(&mut conns).await;
     let mut ws = next_ws(&mut conns).await;
     let mut saw_loss = false;
-    while let Ok(Some(state)) = tokio::time::timeout(Duration::from_millis(100), states.next()).await {
+    while let Ok(Some(state)) =
+        tokio::time::timeout(Duration::from_millis(100), states.next()).await
+    {
         if let ConnectionState::Disconnected { reason } = state {
             assert!(reason.contains("no answer"), "{reason}");
             saw_loss = true;
@@ -206,7 +210,9 @@ async fn per_channel_order_under_backpressure() {
             let now = r.fetch_add(1, SeqCst) + 1;
             m.fetch_max(now, SeqCst);
             tokio::time::sleep(Duration::from_millis(1)).await;
-            sink.lock().unwrap().push((e.channel.id.clone(), e.digit.clone()));
+            sink.lock()
+                .unwrap()
+                .push((e.channel.id.clone(), e.digit.clone()));
             r.fetch_sub(1, SeqCst);
         }
     });

@@ -5,9 +5,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ari_client::events::{
-    ChannelDtmfReceived, PlaybackStarted, StasisEnd, StasisStart,
-};
+use ari_client::events::{ChannelDtmfReceived, PlaybackStarted, StasisEnd, StasisStart};
 use ari_client::objects::Channel;
 use ari_client::{Client, ErrorKind};
 use support::{eventually, live, unique_app};
@@ -109,7 +107,10 @@ async fn channel_handlers_are_released_after_stasis_end() {
         .unwrap();
     assert!(sub.is_active());
     assert_eq!(client.object_handler_count(), 1);
-    eventually("StasisEnd", Duration::from_secs(10), || *ended.lock().unwrap() == 1).await;
+    eventually("StasisEnd", Duration::from_secs(10), || {
+        *ended.lock().unwrap() == 1
+    })
+    .await;
     eventually("release", Duration::from_secs(2), || !sub.is_active()).await;
     assert_eq!(client.object_handler_count(), 0);
     assert!(!sub.unsubscribe(), "already released");

@@ -71,3 +71,12 @@ fn _repositories(client: ari_client::Client) {
     let _: api::DeviceStates = client.device_states();
     let _: api::Events = client.events_api();
 }
+
+fn _object_methods(ch: ari_client::objects::Channel, b: ari_client::objects::Bridge) {
+    let _ = ch.answer();
+    let _ = ch.play("sound:hello-world").lang("en");
+    let _ = ch.hangup().reason(HangupReason::Normal);
+    let _ = ch.get_channel_var("X");
+    let _ = b.add_channel(["chan-1"]);
+    let _ = b.destroy();
+}

@@ -243,7 +243,7 @@ fn events(api: &Api) -> TokenStream {
         out.extend(model_struct(
             e,
             &format!(
-                "The `{}` event (`\"type\": \"{}\"`). A variant of [`Event`](crate::events::Event).",
+                "The `{}` event (`\"type\": \"{}\"`). A variant of [`Event`].",
                 e.api_name, e.api_name
             ),
         ));
@@ -680,7 +680,11 @@ fn operation(r: &Resource, o: &Operation) -> (TokenStream, TokenStream) {
     let inits = required.iter().map(|p| {
         let name = ident(&p.name);
         let (_, conv) = arg(p);
-        quote!(#name: #conv,)
+        if name == conv.to_string() {
+            quote!(#name,)
+        } else {
+            quote!(#name: #conv,)
+        }
     });
     let nones = optional.iter().map(|p| {
         let name = ident(&p.name);
@@ -988,10 +992,7 @@ fn objects(api: &Api) -> Result<(TokenStream, usize), Error> {
                 .collect();
             doc = doc.replacen(
                 "\n\nSends",
-                &format!(
-                    "\n\nSends the request for this {object} ({}). Sends",
-                    ids_doc.join(", ")
-                ),
+                &format!("\n\nFor this {object}: {}. Sends", ids_doc.join(", ")),
                 1,
             );
             let docs = docs::attrs(&doc);

@@ -24,7 +24,7 @@ fn golden_snapshot_is_current() {
             .lines()
             .zip(text.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| expected.lines().count().min(text.lines().count()), |i| i)
+            .unwrap_or_else(|| expected.lines().count().min(text.lines().count()))
             + 1;
         panic!(
             "{} is stale (first difference at line {line}); \

@@ -22,8 +22,8 @@ use tokio::task::JoinHandle;
 
 use crate::events::Event;
 
-pub(crate) use registry::{ErasedHandler, ObjectKind, Registry};
 pub use registry::Subscription;
+pub(crate) use registry::{ErasedHandler, ObjectKind, Registry};
 pub use stream::EventStream;
 
 /// Counters of the event path, since the client was built.

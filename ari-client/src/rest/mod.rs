@@ -1,11 +1,10 @@
 //! The REST transport that the generated repositories call.
 //!
-//! Generated code describes each call with a static [`Operation`] and builds a
-//! [`Request`]: the path with every segment encoded by [`segment`], query parameters
-//! with [`Request::query`] / [`Request::query_list`], and at most one JSON body. The
-//! [`RestClient`] sends it and maps the answer: a JSON model, `()` for no content, raw
-//! bytes for binary responses, or an [`Error`] that carries the operation's documented
-//! reason for the status.
+//! Generated code describes each call with a static `Operation` and builds a `Request`:
+//! the path with every segment percent-encoded, query parameters (multi-value ones
+//! comma-joined), and at most one JSON body. The [`RestClient`] sends it and maps the
+//! answer: a JSON model, `()` for no content, raw bytes for binary responses, or an
+//! [`Error`] that carries the operation's documented reason for the status.
 
 mod transport;
 
@@ -87,7 +86,8 @@ impl Request {
     }
 
     fn start_param(&mut self, name: &str) {
-        self.query.push(if self.query.is_empty() { '?' } else { '&' });
+        self.query
+            .push(if self.query.is_empty() { '?' } else { '&' });
         self.query
             .extend(utf8_percent_encode(name, ENCODE).map(|s| s.to_string()));
         self.query.push('=');

@@ -158,7 +158,11 @@ fn has_tls_cause(e: &(dyn std::error::Error + 'static)) -> bool {
         if err.downcast_ref::<rustls::Error>().is_some() {
             return true;
         }
-        cur = err.source();
+        // io::Error::source() skips the wrapped error itself: look at it directly
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => err.source(),
+        };
     }
     false
 }
