@@ -230,7 +230,7 @@ impl Client {
     {
         let weak = Arc::downgrade(&self.shared);
         let erased: ErasedHandler = Arc::new(move |event: Event| {
-            let call = with_object(&weak, event, ObjectKind::Channel, None, |client, ev| {
+            let call = with_object(&weak, event, ObjectKind::Channel, |client, ev| {
                 let data = ev.channel()?.clone();
                 Some(crate::objects::Channel::from_parts(data, client))
             })
@@ -245,28 +245,26 @@ impl Client {
     }
 
     /// Registers a handler for events of type `E` about one object; used by the objects'
-    /// `on_event` methods and by pending objects.
+    /// `on_event` methods and by pending objects. The handler gets the object as the
+    /// event describes it (an event only matches when it carries the object).
     pub(crate) fn on_object_event<E, O, F, Fut>(
         &self,
         kind: ObjectKind,
         object_id: &str,
-        fallback: Option<O>,
         make: fn(&Event, Client) -> Option<O>,
         handler: F,
     ) -> Subscription
     where
         E: EventType + Send + 'static,
-        O: Clone + Send + Sync + 'static,
+        O: Send + 'static,
         F: Fn(O, E) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: HandlerOutput,
     {
         let weak = Arc::downgrade(&self.shared);
         let erased: ErasedHandler = Arc::new(move |event: Event| {
-            let call = with_object(&weak, event, kind, fallback.clone(), |client, ev| {
-                make(ev, client)
-            })
-            .map(|(object, e)| handler(object, e));
+            let call = with_object(&weak, event, kind, |client, ev| make(ev, client))
+                .map(|(object, e)| handler(object, e));
             Box::pin(async move {
                 if let Some(call) = call {
                     call.await.report(E::NAME);
@@ -373,12 +371,10 @@ fn with_object<E: EventType, O>(
     weak: &Weak<Shared>,
     event: Event,
     kind: ObjectKind,
-    fallback: Option<O>,
     make: impl FnOnce(Client, &Event) -> Option<O>,
 ) -> Option<(O, E)> {
     let shared = weak.upgrade()?;
-    let object = make(Client { shared }, &event).or(fallback);
-    let Some(object) = object else {
+    let Some(object) = make(Client { shared }, &event) else {
         tracing::debug!(
             event = E::NAME,
             ?kind,

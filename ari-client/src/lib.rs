@@ -1,8 +1,6 @@
-//! Typed async client for the Asterisk REST Interface (ARI).
+#![doc = include_str!("../README.md")]
 //!
-//! Every operation, model and event of Asterisk's ARI is generated at build time from the
-//! Swagger files in `swagger-specs/`, so a misspelt event name or parameter is a compile
-//! error instead of a production incident.
+//! # Where things are
 //!
 //! - [`Client`] connects, runs the event websocket (with reconnects), and dispatches events
 //!   to typed handlers ([`Client::on_event`], [`Client::on_channel_event`]) or to a
@@ -13,26 +11,6 @@
 //! - [`objects`] are the domain objects (`Channel`, `Bridge`, `Playback`, …): data as
 //!   fetched, plus every operation on their id as a method (`channel.answer()`).
 //! - [`models`] and [`events`] are the data types of the API.
-//!
-//! ```no_run
-//! use ari_client::events::{ChannelDtmfReceived, StasisStart};
-//! use ari_client::objects::Channel;
-//! use ari_client::Client;
-//!
-//! # async fn demo() -> ari_client::Result<()> {
-//! let client = Client::connect("http://127.0.0.1:8088", "asterisk", "asterisk").await?;
-//! client.on_channel_event(|channel: Channel, _e: StasisStart| async move {
-//!     channel.on_event(|channel: Channel, e: ChannelDtmfReceived| async move {
-//!         channel.play(format!("sound:digits/{}", e.digit)).await?;
-//!         Ok::<_, ari_client::Error>(())
-//!     });
-//!     channel.answer().await?;
-//!     channel.play("sound:hello-world").await?;
-//!     Ok::<_, ari_client::Error>(())
-//! });
-//! client.run(["hello"]).await
-//! # }
-//! ```
 
 #![deny(missing_docs)]
 

@@ -91,13 +91,8 @@ macro_rules! with_events {
                 fn make(event: &Event, client: Client) -> Option<$name> {
                     Some($name::from_parts(event.$accessor()?.clone(), client))
                 }
-                self.client.on_object_event(
-                    $kind,
-                    &self.data.$id_field,
-                    Some(self.clone()),
-                    make,
-                    handler,
-                )
+                self.client
+                    .on_object_event($kind, &self.data.$id_field, make, handler)
             }
         }
     };
@@ -175,8 +170,7 @@ macro_rules! pending {
                 fn make(event: &Event, client: Client) -> Option<$object> {
                     Some($object::from_parts(event.$accessor()?.clone(), client))
                 }
-                self.client
-                    .on_object_event($kind, &self.id, None::<$object>, make, handler)
+                self.client.on_object_event($kind, &self.id, make, handler)
             }
         }
 

@@ -232,7 +232,7 @@ async fn per_channel_order_under_backpressure() {
         assert!(tokio::time::Instant::now() < deadline, "events lost");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), channels * per_channel);
     for c in 0..channels {
         let digits: Vec<String> = seen

@@ -100,7 +100,10 @@ fn prepare(args: &Args) -> Result<Server> {
             .unwrap_or_else(|_| "asterisk".into());
         eprintln!("demo: ARI_URL is set: using the Asterisk at {url} (the sandbox is not touched)");
         return Ok(Server {
-            url: url.trim_end_matches('/').trim_end_matches("/ari").to_string(),
+            url: url
+                .trim_end_matches('/')
+                .trim_end_matches("/ari")
+                .to_string(),
             user,
             password,
             log: None,

@@ -5,6 +5,8 @@
 
 mod args;
 mod asterisk;
+mod bench;
+mod conformance;
 mod demo;
 mod error;
 mod http;
@@ -40,6 +42,18 @@ commands:
         to Local/hello-dtmf@ari-test (presses 1 2 3 #) and check in Asterisk's log that it
         played hello-world, digits/1, digits/2, digits/3, goodbye. Exit 1 when it did not.
 
+  bench
+        Run the end-to-end benchmarks (cargo bench -p ari-client --bench e2e) against
+        in-process fake servers: events/s, REST calls/s, connect time, memory, codegen
+        time, each with its baseline and target. See docs/benchmarks.md.
+
+  conformance [--record] [--root DIR] [--port N] [--user U] [--password P]
+        The conformance suite (ari-client/tests/conformance.rs) against the sandbox (or
+        ARI_URL): every operation this build can serve, every event type that can be
+        provoked, hostile ids. Prints what is not covered and why; last line
+        `conformance: X/109 operations, Y/45 event types`. --record saves the raw events and
+        GET answers into ari-client/tests/fixtures/recorded/.
+
   help  Print this text.
 ";
 
@@ -49,7 +63,9 @@ fn main() -> ExitCode {
         Some("regen") => regen::run(&args[1..]),
         Some("asterisk") => asterisk::run(&args[1..]),
         Some("test") => test_cmd::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("conformance") => conformance::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -17,15 +17,15 @@ use crate::regen;
 
 /// The server the tests talk to.
 #[derive(Debug)]
-struct Server {
+pub(crate) struct Server {
     /// `http://HOST:PORT` (as given in `ARI_URL`, or the sandbox's).
-    url: String,
-    user: String,
-    password: String,
+    pub(crate) url: String,
+    pub(crate) user: String,
+    pub(crate) password: String,
     /// Environment for the test processes.
-    env: Vec<(&'static str, String)>,
+    pub(crate) env: Vec<(&'static str, String)>,
     /// The sandbox, if this command started it (and so must stop it).
-    started: Option<Sandbox>,
+    pub(crate) started: Option<Sandbox>,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
@@ -48,7 +48,9 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     result
 }
 
-fn prepare(args: &Args) -> Result<Server> {
+/// Picks the server (`ARI_URL`, or the sandbox, installed and started as needed) and the
+/// environment the tests get. Also used by `conformance`.
+pub(crate) fn prepare(args: &Args) -> Result<Server> {
     if let Some(url) = std::env::var("ARI_URL").ok().filter(|u| !u.is_empty()) {
         let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
         let password = std::env::var("ARI_PASSWORD")

@@ -193,11 +193,11 @@ impl Registry {
 
     /// The handlers that `event` goes to, in registration order: type handlers first,
     /// then object handlers.
-    pub(crate) fn matching(&self, event: &Event, out: &mut Vec<ErasedHandler>) {
+    pub(crate) fn matching(&self, event: &Event, out: &mut Vec<(&'static str, ErasedHandler)>) {
         let kind = event.kind();
         let tables = self.read();
         if let Some(list) = tables.by_type.get(kind) {
-            out.extend(list.iter().map(|e| e.handler.clone()));
+            out.extend(list.iter().map(|e| (e.event, e.handler.clone())));
         }
         for object in ObjectKind::ALL {
             let map = &tables.by_object[object.index()];
@@ -208,7 +208,7 @@ impl Registry {
                 out.extend(
                     list.iter()
                         .filter(|e| e.event == kind)
-                        .map(|e| e.handler.clone()),
+                        .map(|e| (e.event, e.handler.clone())),
                 );
             }
         }
