@@ -406,8 +406,8 @@ fn events(api: &Api) -> TokenStream {
             /// Decodes one event from its JSON text: reads `type` first, then decodes
             /// the matching event type. An unknown `type` gives [`Event::Unknown`].
             pub fn from_json(json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
-                let tag: crate::events::TypeTag<'_> = ::serde_json::from_str(json)?;
-                ::std::result::Result::Ok(match &*tag.kind {
+                let kind = crate::events::event_type(json)?;
+                ::std::result::Result::Ok(match &*kind {
                     #(#decode_str)*
                     _ => Event::Unknown(crate::events::UnknownEvent::new(::serde_json::from_str(json)?)?),
                 })

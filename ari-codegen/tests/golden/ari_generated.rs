@@ -3413,9 +3413,9 @@ impl Event {
     /// Decodes one event from its JSON text: reads `type` first, then decodes
     /// the matching event type. An unknown `type` gives [`Event::Unknown`].
     pub fn from_json(json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
-        let tag: crate::events::TypeTag<'_> = ::serde_json::from_str(json)?;
+        let kind = crate::events::event_type(json)?;
         ::std::result::Result::Ok(
-            match &*tag.kind {
+            match &*kind {
                 "ApplicationMoveFailed" => {
                     Event::ApplicationMoveFailed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
