@@ -34,7 +34,7 @@ commands:
 
   test [-- <extra cargo test args>]
         Make sure the sandbox runs (unless ARI_URL is set), check the specs for drift
-        (regen --check against it), then run `cargo test --workspace --all-targets`.
+        (regen --check against it), then run `cargo test --workspace` (every target but the bench binary, plus doc tests).
 
   demo [--root DIR] [--port N] [--user U] [--password P]
         The hello example answering a scripted call: start the sandbox (unless ARI_URL is
