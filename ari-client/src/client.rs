@@ -232,7 +232,7 @@ impl Client {
         let erased: ErasedHandler = Arc::new(move |event: Event| {
             let call = with_object(&weak, event, ObjectKind::Channel, |client, ev| {
                 let data = ev.channel()?.clone();
-                Some(crate::objects::Channel::from_parts(data, client))
+                Some(crate::objects::Channel::from_shared(data, client))
             })
             .map(|(channel, e)| handler(channel, e));
             Box::pin(async move {

@@ -1,6 +1,7 @@
 //! Domain objects: the data of a channel, bridge, … as fetched, plus its client.
 //!
-//! An object holds a snapshot (stale by design: refresh it with its `get` method) and
+//! An object holds a snapshot (stale by design: refresh it with its `get` method), shared
+//! without copying with the event it came from, and
 //! offers every operation on its id as a method, generated from the specs
 //! (`channel.answer()`, `channel.play(media)`, `bridge.add_channel(channels)`, …).
 //! Calling a method on an object that no longer exists on the server gives an error of
@@ -11,6 +12,7 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::client::{Client, HandlerOutput};
 use crate::dispatch::{ObjectKind, Subscription};
@@ -23,12 +25,16 @@ macro_rules! object {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name {
-            pub(crate) data: models::$model,
+            pub(crate) data: Arc<models::$model>,
             pub(crate) client: Client,
         }
 
         impl $name {
             pub(crate) fn from_parts(data: models::$model, client: Client) -> Self {
+                Self::from_shared(Arc::new(data), client)
+            }
+
+            pub(crate) fn from_shared(data: Arc<models::$model>, client: Client) -> Self {
                 Self { data, client }
             }
 
@@ -37,9 +43,14 @@ macro_rules! object {
                 &self.data
             }
 
-            /// Takes the data out.
+            /// The data, shared with the event it came from (no copy is made).
+            pub fn shared_data(&self) -> &Arc<models::$model> {
+                &self.data
+            }
+
+            /// Takes the data out (copying it only if it is still shared).
             pub fn into_data(self) -> models::$model {
-                self.data
+                Arc::unwrap_or_clone(self.data)
             }
 
             /// The client this object belongs to.
@@ -89,7 +100,7 @@ macro_rules! with_events {
                 Fut::Output: HandlerOutput,
             {
                 fn make(event: &Event, client: Client) -> Option<$name> {
-                    Some($name::from_parts(event.$accessor()?.clone(), client))
+                    Some($name::from_shared(event.$accessor()?.clone(), client))
                 }
                 self.client
                     .on_object_event($kind, &self.data.$id_field, make, handler)
@@ -168,7 +179,7 @@ macro_rules! pending {
                 Fut::Output: HandlerOutput,
             {
                 fn make(event: &Event, client: Client) -> Option<$object> {
-                    Some($object::from_parts(event.$accessor()?.clone(), client))
+                    Some($object::from_shared(event.$accessor()?.clone(), client))
                 }
                 self.client.on_object_event($kind, &self.id, make, handler)
             }

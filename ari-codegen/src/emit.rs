@@ -103,6 +103,7 @@ fn models(api: &Api) -> TokenStream {
         out.extend(model_struct(
             m,
             &format!("The `{}` model ({}).", m.api_name, m.file),
+            false,
         ));
     }
     for e in &api.enums {
@@ -111,9 +112,24 @@ fn models(api: &Api) -> TokenStream {
     out
 }
 
-fn field_tokens(f: &Field) -> TokenStream {
+/// The models that events carry behind an `Arc`: the snapshots of the objects an event is
+/// about, which the runtime hands to handlers and domain objects without copying them.
+pub(crate) const SHARED_IN_EVENTS: [&str; 4] = ["Channel", "Bridge", "Playback", "LiveRecording"];
+
+/// The Rust type of a field; in an event struct, the snapshot models are shared.
+fn field_type(f: &Field, in_event: bool) -> TokenStream {
+    match &f.ty {
+        Type::Model(name) if in_event && SHARED_IN_EVENTS.contains(&name.as_str()) => {
+            let inner = rust_type(&f.ty);
+            quote!(::std::sync::Arc<#inner>)
+        }
+        ty => rust_type(ty),
+    }
+}
+
+fn field_tokens(f: &Field, in_event: bool) -> TokenStream {
     let name = ident(&f.name);
-    let ty = rust_type(&f.ty);
+    let ty = field_type(f, in_event);
     let mut doc = sentence(f.description.as_deref(), "Not documented by the spec");
     if f.api_name != f.name {
         doc.push_str(&format!("\n\nSent as `{}`.", f.api_name));
@@ -148,13 +164,13 @@ fn field_tokens(f: &Field) -> TokenStream {
     }
 }
 
-fn model_struct(m: &Model, origin: &str) -> TokenStream {
+fn model_struct(m: &Model, origin: &str, in_event: bool) -> TokenStream {
     let name = ident(&m.name);
     let mut doc = sentence(m.description.as_deref(), "Not documented by the spec");
     doc.push_str("\n\n");
     doc.push_str(origin);
     let docs = docs::attrs(&doc);
-    let fields = m.fields.iter().map(field_tokens);
+    let fields = m.fields.iter().map(|f| field_tokens(f, in_event));
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -246,6 +262,7 @@ fn events(api: &Api) -> TokenStream {
                 "The `{}` event (`\"type\": \"{}\"`). A variant of [`Event`].",
                 e.api_name, e.api_name
             ),
+            true,
         ));
     }
     let variants = api.events.iter().map(|e| {
@@ -349,7 +366,7 @@ fn events(api: &Api) -> TokenStream {
         );
         accessors.extend(quote! {
             #[doc = #doc]
-            pub fn #fname(&self) -> ::std::option::Option<&crate::models::#ty> {
+            pub fn #fname(&self) -> ::std::option::Option<&::std::sync::Arc<crate::models::#ty>> {
                 match self {
                     #(#arms)*
                     _ => ::std::option::Option::None,

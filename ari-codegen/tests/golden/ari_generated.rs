@@ -2357,7 +2357,7 @@ pub struct ApplicationMoveFailed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// Not documented by the spec.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub destination: ::std::string::String,
@@ -2423,18 +2423,18 @@ pub struct BridgeAttendedTransfer {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// First leg of the transferer.
-    pub transferer_first_leg: crate::models::Channel,
+    pub transferer_first_leg: ::std::sync::Arc<crate::models::Channel>,
     /// Second leg of the transferer.
-    pub transferer_second_leg: crate::models::Channel,
+    pub transferer_second_leg: ::std::sync::Arc<crate::models::Channel>,
     /// The channel that is replacing transferer\_first\_leg in the swap.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub replace_channel: ::std::option::Option<crate::models::Channel>,
+    pub replace_channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The channel that is being transferred.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub transferee: ::std::option::Option<crate::models::Channel>,
+    pub transferee: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The channel that is being transferred to.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub transfer_target: ::std::option::Option<crate::models::Channel>,
+    pub transfer_target: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The result of the transfer attempt.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub result: ::std::string::String,
@@ -2442,10 +2442,14 @@ pub struct BridgeAttendedTransfer {
     pub is_external: bool,
     /// Bridge the transferer first leg is in.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub transferer_first_leg_bridge: ::std::option::Option<crate::models::Bridge>,
+    pub transferer_first_leg_bridge: ::std::option::Option<
+        ::std::sync::Arc<crate::models::Bridge>,
+    >,
     /// Bridge the transferer second leg is in.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub transferer_second_leg_bridge: ::std::option::Option<crate::models::Bridge>,
+    pub transferer_second_leg_bridge: ::std::option::Option<
+        ::std::sync::Arc<crate::models::Bridge>,
+    >,
     /// How the transfer was accomplished.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub destination_type: ::std::string::String,
@@ -2457,16 +2461,24 @@ pub struct BridgeAttendedTransfer {
     pub destination_application: ::std::option::Option<::std::string::String>,
     /// First leg of a link transfer result.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub destination_link_first_leg: ::std::option::Option<crate::models::Channel>,
+    pub destination_link_first_leg: ::std::option::Option<
+        ::std::sync::Arc<crate::models::Channel>,
+    >,
     /// Second leg of a link transfer result.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub destination_link_second_leg: ::std::option::Option<crate::models::Channel>,
+    pub destination_link_second_leg: ::std::option::Option<
+        ::std::sync::Arc<crate::models::Channel>,
+    >,
     /// Transferer channel that survived the threeway result.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub destination_threeway_channel: ::std::option::Option<crate::models::Channel>,
+    pub destination_threeway_channel: ::std::option::Option<
+        ::std::sync::Arc<crate::models::Channel>,
+    >,
     /// Bridge that survived the threeway result.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub destination_threeway_bridge: ::std::option::Option<crate::models::Bridge>,
+    pub destination_threeway_bridge: ::std::option::Option<
+        ::std::sync::Arc<crate::models::Bridge>,
+    >,
 }
 /// Notification that a blind transfer has occurred.
 ///
@@ -2482,13 +2494,13 @@ pub struct BridgeBlindTransfer {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel performing the blind transfer.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The channel that is replacing transferer when the transferee(s) can not be transferred directly.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub replace_channel: ::std::option::Option<crate::models::Channel>,
+    pub replace_channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The channel that is being transferred.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub transferee: ::std::option::Option<crate::models::Channel>,
+    pub transferee: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The extension transferred to.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub exten: ::std::string::String,
@@ -2502,7 +2514,7 @@ pub struct BridgeBlindTransfer {
     pub is_external: bool,
     /// The bridge being transferred.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub bridge: ::std::option::Option<crate::models::Bridge>,
+    pub bridge: ::std::option::Option<::std::sync::Arc<crate::models::Bridge>>,
 }
 /// Notification that a bridge has been created.
 ///
@@ -2518,7 +2530,7 @@ pub struct BridgeCreated {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub bridge: crate::models::Bridge,
+    pub bridge: ::std::sync::Arc<crate::models::Bridge>,
 }
 /// Notification that a bridge has been destroyed.
 ///
@@ -2534,7 +2546,7 @@ pub struct BridgeDestroyed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub bridge: crate::models::Bridge,
+    pub bridge: ::std::sync::Arc<crate::models::Bridge>,
 }
 /// Notification that one bridge has merged into another.
 ///
@@ -2550,9 +2562,9 @@ pub struct BridgeMerged {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub bridge: crate::models::Bridge,
+    pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// Not documented by the spec.
-    pub bridge_from: crate::models::Bridge,
+    pub bridge_from: ::std::sync::Arc<crate::models::Bridge>,
 }
 /// Notification that the source of video in a bridge has changed.
 ///
@@ -2568,7 +2580,7 @@ pub struct BridgeVideoSourceChanged {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub bridge: crate::models::Bridge,
+    pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// Not documented by the spec.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub old_video_source_id: ::std::option::Option<::std::string::String>,
@@ -2587,7 +2599,7 @@ pub struct CallBroadcast {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel being broadcast.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The caller ID number.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<::std::string::String>,
@@ -2609,7 +2621,7 @@ pub struct CallClaimed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that was claimed.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The name of the ARI application that claimed the channel.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub winner_app: ::std::string::String,
@@ -2633,7 +2645,7 @@ pub struct ChannelCallerId {
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub caller_presentation_txt: ::std::string::String,
     /// The channel that changed Caller ID.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Channel changed Connected Line.
 ///
@@ -2649,7 +2661,7 @@ pub struct ChannelConnectedLine {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel whose connected line has changed.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has been created.
 ///
@@ -2665,7 +2677,7 @@ pub struct ChannelCreated {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has been destroyed.
 ///
@@ -2689,7 +2701,7 @@ pub struct ChannelDestroyed {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tech_cause: ::std::option::Option<i32>,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Channel changed location in the dialplan.
 ///
@@ -2705,7 +2717,7 @@ pub struct ChannelDialplan {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that changed dialplan location.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The application about to be executed.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub dialplan_app: ::std::string::String,
@@ -2734,7 +2746,7 @@ pub struct ChannelDtmfReceived {
     /// Number of milliseconds DTMF was received.
     pub duration_ms: i32,
     /// The channel on which DTMF was received.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has entered a bridge.
 ///
@@ -2750,10 +2762,10 @@ pub struct ChannelEnteredBridge {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub bridge: crate::models::Bridge,
+    pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// Not documented by the spec.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub channel: ::std::option::Option<crate::models::Channel>,
+    pub channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
 }
 /// A hangup was requested on the channel.
 ///
@@ -2778,7 +2790,7 @@ pub struct ChannelHangupRequest {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub soft: ::std::option::Option<bool>,
     /// The channel on which the hangup was requested.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// A channel initiated a media hold.
 ///
@@ -2794,7 +2806,7 @@ pub struct ChannelHold {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that initiated the hold event.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The music on hold class that the initiator requested.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub musicclass: ::std::option::Option<::std::string::String>,
@@ -2813,9 +2825,9 @@ pub struct ChannelLeftBridge {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub bridge: crate::models::Bridge,
+    pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification of a channel's state change.
 ///
@@ -2831,7 +2843,7 @@ pub struct ChannelStateChange {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Talking is no longer detected on the channel.
 ///
@@ -2847,7 +2859,7 @@ pub struct ChannelTalkingFinished {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel on which talking completed.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The length of time, in milliseconds, that talking was detected on the channel.
     pub duration: i32,
 }
@@ -2865,7 +2877,7 @@ pub struct ChannelTalkingStarted {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel on which talking started.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Tone was detected on the channel.
 ///
@@ -2881,7 +2893,7 @@ pub struct ChannelToneDetected {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel the tone was detected on.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// transfer on a channel.
 ///
@@ -2918,7 +2930,7 @@ pub struct ChannelUnhold {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that initiated the unhold event.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// User-generated event with additional user-defined fields in the object.
 ///
@@ -2938,10 +2950,10 @@ pub struct ChannelUserevent {
     pub eventname: ::std::string::String,
     /// A channel that is signaled with the user event.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub channel: ::std::option::Option<crate::models::Channel>,
+    pub channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// A bridge that is signaled with the user event.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub bridge: ::std::option::Option<crate::models::Bridge>,
+    pub bridge: ::std::option::Option<::std::sync::Arc<crate::models::Bridge>>,
     /// A endpoint that is signaled with the user event.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub endpoint: ::std::option::Option<crate::models::Endpoint>,
@@ -2972,7 +2984,7 @@ pub struct ChannelVarset {
     ///
     /// If missing, the variable is a global variable.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub channel: ::std::option::Option<crate::models::Channel>,
+    pub channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
 }
 /// The state of a contact on an endpoint has changed.
 ///
@@ -3023,15 +3035,15 @@ pub struct Dial {
     pub timestamp: crate::Timestamp,
     /// The calling channel.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub caller: ::std::option::Option<crate::models::Channel>,
+    pub caller: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The dialed channel.
-    pub peer: crate::models::Channel,
+    pub peer: ::std::sync::Arc<crate::models::Channel>,
     /// Forwarding target requested by the original dialed channel.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub forward: ::std::option::Option<::std::string::String>,
     /// Channel that the caller has been forwarded to.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub forwarded: ::std::option::Option<crate::models::Channel>,
+    pub forwarded: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The dial string for calling the peer channel.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub dialstring: ::std::option::Option<::std::string::String>,
@@ -3087,7 +3099,7 @@ pub struct PlaybackContinuing {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Playback control object.
-    pub playback: crate::models::Playback,
+    pub playback: ::std::sync::Arc<crate::models::Playback>,
 }
 /// Event showing the completion of a media playback operation.
 ///
@@ -3103,7 +3115,7 @@ pub struct PlaybackFinished {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Playback control object.
-    pub playback: crate::models::Playback,
+    pub playback: ::std::sync::Arc<crate::models::Playback>,
 }
 /// Event showing the start of a media playback operation.
 ///
@@ -3119,7 +3131,7 @@ pub struct PlaybackStarted {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Playback control object.
-    pub playback: crate::models::Playback,
+    pub playback: ::std::sync::Arc<crate::models::Playback>,
 }
 /// REST over Websocket Response.
 ///
@@ -3169,7 +3181,7 @@ pub struct RecordingFailed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Recording control object.
-    pub recording: crate::models::LiveRecording,
+    pub recording: ::std::sync::Arc<crate::models::LiveRecording>,
 }
 /// Event showing the completion of a recording operation.
 ///
@@ -3185,7 +3197,7 @@ pub struct RecordingFinished {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Recording control object.
-    pub recording: crate::models::LiveRecording,
+    pub recording: ::std::sync::Arc<crate::models::LiveRecording>,
 }
 /// Event showing the start of a recording operation.
 ///
@@ -3201,7 +3213,7 @@ pub struct RecordingStarted {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Recording control object.
-    pub recording: crate::models::LiveRecording,
+    pub recording: ::std::sync::Arc<crate::models::LiveRecording>,
 }
 /// Notification that a channel has left a Stasis application.
 ///
@@ -3217,7 +3229,7 @@ pub struct StasisEnd {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has entered a Stasis application.
 ///
@@ -3236,10 +3248,10 @@ pub struct StasisStart {
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub args: ::std::vec::Vec<::std::string::String>,
     /// Not documented by the spec.
-    pub channel: crate::models::Channel,
+    pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// Not documented by the spec.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub replace_channel: ::std::option::Option<crate::models::Channel>,
+    pub replace_channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
 }
 /// A text message was received from an endpoint.
 ///
@@ -4118,7 +4130,9 @@ impl Event {
         }
     }
     /// The event's `channel` field, for the event types that have one (the channel the event is about).
-    pub fn channel(&self) -> ::std::option::Option<&crate::models::Channel> {
+    pub fn channel(
+        &self,
+    ) -> ::std::option::Option<&::std::sync::Arc<crate::models::Channel>> {
         match self {
             Event::ApplicationMoveFailed(e) => ::std::option::Option::Some(&e.channel),
             Event::BridgeBlindTransfer(e) => ::std::option::Option::Some(&e.channel),
@@ -4147,7 +4161,9 @@ impl Event {
         }
     }
     /// The event's `bridge` field, for the event types that have one (the bridge the event is about).
-    pub fn bridge(&self) -> ::std::option::Option<&crate::models::Bridge> {
+    pub fn bridge(
+        &self,
+    ) -> ::std::option::Option<&::std::sync::Arc<crate::models::Bridge>> {
         match self {
             Event::BridgeBlindTransfer(e) => e.bridge.as_ref(),
             Event::BridgeCreated(e) => ::std::option::Option::Some(&e.bridge),
@@ -4161,7 +4177,9 @@ impl Event {
         }
     }
     /// The event's `playback` field, for the event types that have one (the playback the event is about).
-    pub fn playback(&self) -> ::std::option::Option<&crate::models::Playback> {
+    pub fn playback(
+        &self,
+    ) -> ::std::option::Option<&::std::sync::Arc<crate::models::Playback>> {
         match self {
             Event::PlaybackContinuing(e) => ::std::option::Option::Some(&e.playback),
             Event::PlaybackFinished(e) => ::std::option::Option::Some(&e.playback),
@@ -4170,7 +4188,9 @@ impl Event {
         }
     }
     /// The event's `recording` field, for the event types that have one (the live recording the event is about).
-    pub fn recording(&self) -> ::std::option::Option<&crate::models::LiveRecording> {
+    pub fn recording(
+        &self,
+    ) -> ::std::option::Option<&::std::sync::Arc<crate::models::LiveRecording>> {
         match self {
             Event::RecordingFailed(e) => ::std::option::Option::Some(&e.recording),
             Event::RecordingFinished(e) => ::std::option::Option::Some(&e.recording),
