@@ -3,11 +3,14 @@
 //! * Calls every operation this Asterisk build can serve, with realistic arguments, through
 //!   the generated API, and checks that each answer decodes into its generated type. GET
 //!   answers are also fetched raw and compared with the typed value re-encoded, which names
-//!   the fields Asterisk sends that the spec lacks. What cannot run here (no mailbox module,
-//!   no SIP, …) is called anyway when a documented error proves the call reached Asterisk,
-//!   and is listed with the reason.
+//!   the fields Asterisk sends that the spec lacks. What cannot run here (no mailbox module)
+//!   is called anyway when a documented error proves the call reached Asterisk, and is
+//!   listed with the reason.
 //! * Provokes every event type it can with Local channels, bridges, playback, recording,
-//!   snoop, external media, user events, device states, subscriptions and filters, over its
+//!   snoop, external media, user events, device states, subscriptions and filters,
+//!   StasisBroadcast(), and PJSIP on 127.0.0.1: its own SIP user agent (tests/sip) behind an
+//!   endpoint it creates over ARI dynamic configuration (qualify, MESSAGE both ways, REFER,
+//!   calls that are redirected, answered with RTP, held, transferred), over its
 //!   own websockets (raw frames), and checks that each frame decodes into its typed variant
 //!   (never `Unknown`) and re-encodes to the same JSON, or names the fields that differ.
 //! * Hostile ids (`/`, `+`, `?`, `#`, `%`, space, non-ASCII) for channels, bridges,
@@ -870,8 +873,13 @@ async fn channel_ops(s: &mut Suite) {
     // Local channels have no RTP; redirect needs a channel driver with redirect (SIP)
     s.expect_err(
         "channels.rtpstatistics",
-        &[ErrorKind::NotFound, ErrorKind::Server, ErrorKind::PreconditionFailed, ErrorKind::Forbidden],
-        "no RTP statistics without RTP: Local channels have no RTP instance, and an external media channel has statistics only once a far end exchanges RTP with it (none here)",
+        &[
+            ErrorKind::NotFound,
+            ErrorKind::Server,
+            ErrorKind::PreconditionFailed,
+            ErrorKind::Forbidden,
+        ],
+        "no RTP statistics on a Local channel (no RTP instance); sip_ops asks a PJSIP channel",
         ch.rtp_statistics(&a),
     )
     .await;
@@ -884,7 +892,7 @@ async fn channel_ops(s: &mut Suite) {
             ErrorKind::NotFound,
             ErrorKind::Server,
         ],
-        "redirect needs a channel technology that can redirect (SIP); Local cannot",
+        "redirect needs a channel technology that can redirect (PJSIP: sip_ops); Local cannot",
         ch.redirect(&a, "Local/answer@ari-test"),
     )
     .await;
@@ -1418,7 +1426,7 @@ async fn misc_ops(s: &mut Suite, main_ws: &tokio::sync::mpsc::UnboundedSender<St
     )
     .await;
 
-    // endpoints: none on this build (Local is not an endpoint technology; no SIP)
+    // endpoints (the PJSIP ones: sip_ops)
     let ep = c.endpoints();
     s.get("endpoints.list", "endpoints", ep.list()).await;
 
@@ -1511,6 +1519,9 @@ async fn sip_ops(s: &mut Suite) {
                     ("disallow", "all".into()),
                     ("allow", "ulaw".into()),
                     ("direct_media", "no".into()),
+                    // RTP on 127.0.0.1 only, like everything else
+                    ("media_address", "127.0.0.1".into()),
+                    ("bind_rtp_to_media_address", "yes".into()),
                     ("rtp_symmetric", "yes".into()),
                 ])),
         )
