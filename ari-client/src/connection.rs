@@ -237,7 +237,7 @@ async fn read(
         };
         ping_sent = false;
         match message {
-            Message::Text(text) => dispatcher.frame(text.as_str()).await,
+            Message::Text(text) => dispatcher.frame(text).await,
             Message::Close(frame) => {
                 let why = frame.map_or_else(
                     || "no close code".to_owned(),

@@ -25,6 +25,7 @@ pub mod events;
 pub mod models;
 pub mod objects;
 pub mod rest;
+mod scan;
 mod timestamp;
 
 pub use client::{Client, HandlerOutput, StateChanges};

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::events::Event;
+use crate::scan::{self, RouteKey};
 
 pub use registry::Subscription;
 pub(crate) use registry::{ErasedHandler, ObjectKind, Registry};
@@ -90,8 +91,24 @@ impl Hub {
         self.has_streams.store(false, Ordering::Release);
     }
 
+    fn has_streams(&self) -> bool {
+        self.has_streams.load(Ordering::Acquire)
+    }
+
+    /// Decodes a frame; one that does not decode is counted and logged.
+    fn decode(&self, text: &str) -> Option<Event> {
+        match Event::from_json(text) {
+            Ok(event) => Some(event),
+            Err(e) => {
+                self.counters.decode_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, frame = %truncate(text, 512), "undecodable ARI event");
+                None
+            }
+        }
+    }
+
     fn stream_senders(&self) -> Vec<mpsc::Sender<Event>> {
-        if !self.has_streams.load(Ordering::Acquire) {
+        if !self.has_streams() {
             return Vec::new();
         }
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
@@ -103,10 +120,20 @@ impl Hub {
     }
 }
 
+/// A text frame as the websocket reader received it.
+pub(crate) type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// What goes to a worker: a frame it decodes itself, or an event the reader had to
+/// decode already (for the streams, or to find its worker).
+enum Work {
+    Frame(Frame),
+    Event(Event),
+}
+
 /// The sending side of the workers, owned by the websocket reader.
 pub(crate) struct Dispatcher {
     hub: Arc<Hub>,
-    shards: Vec<mpsc::Sender<Event>>,
+    shards: Vec<mpsc::Sender<Work>>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -127,30 +154,38 @@ impl Dispatcher {
         }
     }
 
-    /// Decodes one text frame and hands it on. Waits while the queues are full.
-    pub(crate) async fn frame(&self, text: &str) {
+    /// Hands one text frame on. Waits while the queues are full.
+    ///
+    /// The worker of the frame's channel (or bridge, …) decodes it, so that decoding runs
+    /// on every core and each event is freed where it was made; the reader only scans
+    /// for the routing key. Streams need the decoded event in arrival order, so while a
+    /// stream exists, or when the scan is unsure, the reader decodes the frame itself.
+    pub(crate) async fn frame(&self, frame: Frame) {
         self.hub.counters.received.fetch_add(1, Ordering::Relaxed);
-        match Event::from_json(text) {
-            Ok(event) => self.dispatch(event).await,
-            Err(e) => {
-                self.hub
-                    .counters
-                    .decode_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, frame = %truncate(text, 512), "undecodable ARI event");
+        if !self.hub.has_streams() {
+            if let Some(key) = scan::route_key(frame.as_str()) {
+                let shard = match key {
+                    RouteKey::Id(id) => shard_for(id, self.shards.len()),
+                    RouteKey::None => 0,
+                };
+                // the worker only ends when its sender is dropped, in `finish`
+                let _ = self.shards[shard].send(Work::Frame(frame)).await;
+                return;
             }
+        }
+        if let Some(event) = self.hub.decode(frame.as_str()) {
+            self.dispatch(event).await;
         }
     }
 
     /// Hands an event to the streams and to the worker of its channel or bridge.
-    pub(crate) async fn dispatch(&self, event: Event) {
+    async fn dispatch(&self, event: Event) {
         for stream in self.hub.stream_senders() {
             // a stream dropped meanwhile is pruned on the next event
             let _ = stream.send(event.clone()).await;
         }
         let shard = shard_of(&event, self.shards.len());
-        // the worker only ends when its sender is dropped, which happens in `finish`
-        let _ = self.shards[shard].send(event).await;
+        let _ = self.shards[shard].send(Work::Event(event)).await;
     }
 
     /// Lets the workers finish every queued event, then returns.
@@ -176,23 +211,23 @@ fn truncate(s: &str, max: usize) -> &str {
 /// The worker index for an event: by the channel it concerns, else its bridge, else the
 /// target of its playback or recording, so that all events of one call stay in order.
 pub(crate) fn shard_of(event: &Event, shards: usize) -> usize {
-    if shards <= 1 {
-        return 0;
-    }
     let key = event
         .channel()
         .map(|c| c.id.as_str())
         .or_else(|| event.bridge().map(|b| b.id.as_str()))
         .or_else(|| event.playback().map(|p| target_id(&p.target_uri)))
         .or_else(|| event.recording().map(|r| target_id(&r.target_uri)));
-    match key {
-        Some(key) => {
-            let mut h = DefaultHasher::new();
-            key.hash(&mut h);
-            (h.finish() % shards as u64) as usize
-        }
-        None => 0,
+    key.map_or(0, |key| shard_for(key, shards))
+}
+
+/// The worker of a routing key.
+fn shard_for(key: &str, shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
     }
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() % shards as u64) as usize
 }
 
 /// `channel:ID` / `bridge:ID` → `ID`.
@@ -203,11 +238,18 @@ fn target_id(uri: &str) -> &str {
 /// How many queued events a worker takes at once: fewer wake-ups under load.
 const BATCH: usize = 64;
 
-async fn worker(hub: Arc<Hub>, mut rx: mpsc::Receiver<Event>) {
+async fn worker(hub: Arc<Hub>, mut rx: mpsc::Receiver<Work>) {
     let mut handlers = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        for event in batch.drain(..) {
+        for work in batch.drain(..) {
+            let event = match work {
+                Work::Event(event) => event,
+                Work::Frame(frame) => match hub.decode(frame.as_str()) {
+                    Some(event) => event,
+                    None => continue,
+                },
+            };
             handle(&hub, event, &mut handlers).await;
         }
     }
@@ -237,4 +279,56 @@ async fn handle(hub: &Hub, event: Event, handlers: &mut Vec<(&'static str, Erase
         }
     }
     hub.registry.release(&ended);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader's scan and the decoded event agree on the worker of every real event.
+    #[test]
+    fn scanned_route_matches_the_decoded_event() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut texts = Vec::new();
+        for sub in ["events", "recorded/events"] {
+            for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                if text.trim_start().starts_with('{') && !text.contains("}\n{") {
+                    // one pretty-printed event per file: compact it as Asterisk sends it
+                    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    texts.push(value.to_string());
+                } else {
+                    texts.extend(
+                        text.lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+        assert!(texts.len() > 50, "fixtures missing");
+        let mut keyed = 0;
+        for text in &texts {
+            let event = Event::from_json(text).unwrap();
+            let decoded = event
+                .channel()
+                .map(|c| c.id.as_str())
+                .or_else(|| event.bridge().map(|b| b.id.as_str()))
+                .or_else(|| event.playback().map(|p| target_id(&p.target_uri)))
+                .or_else(|| event.recording().map(|r| target_id(&r.target_uri)));
+            let scanned = match scan::route_key(text).expect("Asterisk's JSON scans") {
+                RouteKey::Id(id) => Some(id),
+                RouteKey::None => None,
+            };
+            assert_eq!(scanned, decoded, "{text}");
+            keyed += usize::from(decoded.is_some());
+            for shards in [1, 2, 16] {
+                assert_eq!(
+                    shard_of(&event, shards),
+                    decoded.map_or(0, |k| shard_for(k, shards))
+                );
+            }
+        }
+        assert!(keyed > 40);
+    }
 }

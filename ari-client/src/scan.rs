@@ -1,0 +1,256 @@
+//! A tiny JSON scanner for the event path: finds a few top-level facts of an event's text
+//! (its `type`, the id that decides its dispatch worker) without building anything.
+//!
+//! It does not validate. It answers `None` whenever it is unsure — an escaped key or
+//! value, malformed text — and the caller then falls back to a full serde decode, which
+//! does validate.
+
+use std::ops::ControlFlow;
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end (after the closing quote) of the string whose opening quote is at `i`, and
+/// whether it holds an escape.
+fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    i += 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The end of the JSON value starting at `i`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i).map(|(end, _)| end),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *b.get(j)? {
+                    b'"' => {
+                        j = skip_string(b, j)?.0;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while !matches!(b.get(j)?, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                j += 1;
+            }
+            Some(j)
+        }
+    }
+}
+
+/// Calls `f(key, value_start)` for each member of the object starting at `i`, until it
+/// breaks. `None` when the text is not what it should be or a key is escaped.
+fn for_each_member<T>(
+    b: &[u8],
+    i: usize,
+    mut f: impl FnMut(&[u8], usize) -> ControlFlow<T>,
+) -> Option<ControlFlow<T>> {
+    let mut i = skip_ws(b, i);
+    if *b.get(i)? != b'{' {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if *b.get(i)? == b'}' {
+        return Some(ControlFlow::Continue(()));
+    }
+    loop {
+        if *b.get(i)? != b'"' {
+            return None;
+        }
+        let (key_end, key_escaped) = skip_string(b, i)?;
+        if key_escaped {
+            return None;
+        }
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if *b.get(i)? != b':' {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if let ControlFlow::Break(found) = f(key, i) {
+            return Some(ControlFlow::Break(found));
+        }
+        i = skip_ws(b, skip_value(b, i)?);
+        match *b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some(ControlFlow::Continue(())),
+            _ => return None,
+        }
+    }
+}
+
+/// The string value at `i`, if it is a string without escapes.
+fn plain_string(text: &str, i: usize) -> Option<&str> {
+    let b = text.as_bytes();
+    if *b.get(i)? != b'"' {
+        return None;
+    }
+    let (end, escaped) = skip_string(b, i)?;
+    // the range lies between two ASCII quotes, so it is on char boundaries
+    (!escaped).then(|| &text[i + 1..end - 1])
+}
+
+/// The value of the top-level string member `key` of the object `text`.
+pub(crate) fn string_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    string_member(text, 0, key)
+}
+
+fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
+    let found = for_each_member(text.as_bytes(), obj, |k, at| {
+        if k == key.as_bytes() {
+            ControlFlow::Break(at)
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    match found {
+        ControlFlow::Break(at) => plain_string(text, at),
+        ControlFlow::Continue(()) => None,
+    }
+}
+
+/// What decides an event's dispatch worker, as found in its text.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RouteKey<'a> {
+    /// The id of the channel, bridge, or playback/recording target the event is about.
+    Id(&'a str),
+    /// The event is about none of those.
+    None,
+}
+
+/// The routing key of an event: `channel.id`, else `bridge.id`, else the id in
+/// `playback.target_uri`, else the id in `recording.target_uri` — the same precedence as
+/// the decoded event's accessors. `None` (the outer one) when the scanner is unsure.
+pub(crate) fn route_key(text: &str) -> Option<RouteKey<'_>> {
+    let mut at = [None; 4];
+    const KEYS: [&[u8]; 4] = [b"channel", b"bridge", b"playback", b"recording"];
+    let b = text.as_bytes();
+    // the closure never breaks: this only tells whether the whole object scanned
+    let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
+        if let Some(n) = KEYS.iter().position(|want| *want == k) {
+            at[n] = Some(value);
+        }
+        ControlFlow::Continue(())
+    })?;
+    for (n, value) in at.into_iter().enumerate() {
+        let Some(value) = value else { continue };
+        match b.get(value)? {
+            b'{' => {}
+            // an absent object written as null: the accessor says None too
+            b'n' => continue,
+            _ => return None,
+        }
+        let field = if n < 2 { "id" } else { "target_uri" };
+        let id = string_member(text, value, field)?;
+        let id = if n < 2 {
+            id
+        } else {
+            id.split_once(':').map_or(id, |(_, id)| id)
+        };
+        return Some(RouteKey::Id(id));
+    }
+    Some(RouteKey::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_string_fields_wherever_they_are() {
+        for (json, want) in [
+            (r#"{"type":"StasisStart","x":1}"#, "StasisStart"),
+            (
+                r#" { "variable" : "type", "value":"{\"type\":1}", "channel":{"type":"no","a":[1,{"type":"x"}]}, "n": -1.5e3, "ok": true, "nil": null, "type" : "ChannelVarset" }"#,
+                "ChannelVarset",
+            ),
+            (r#"{"a":"\\","type":"Dial"}"#, "Dial"),
+        ] {
+            assert_eq!(string_field(json, "type"), Some(want), "{json}");
+        }
+    }
+
+    #[test]
+    fn unsure_or_absent_is_none() {
+        for json in [
+            "",
+            "[]",
+            "{}",
+            r#"{"a":1}"#,
+            r#"{"type":1}"#,
+            r#"{"typ\u0065":"Escaped"}"#,
+            r#"{"type":"Esc\u0061ped"}"#,
+            r#"{"a":"unterminated"#,
+            r#"{"a":{"type":"nested"}}"#,
+            r#"{"a":1 "type":"x"}"#,
+            "not json",
+        ] {
+            assert_eq!(string_field(json, "type"), None, "{json}");
+        }
+    }
+
+    #[test]
+    fn route_keys_follow_the_accessors_precedence() {
+        let cases = [
+            (
+                r#"{"type":"X","channel":{"name":"a","id":"c1"},"bridge":{"id":"b1"}}"#,
+                Some(RouteKey::Id("c1")),
+            ),
+            (
+                r#"{"bridge":{"id":"b1"},"type":"X"}"#,
+                Some(RouteKey::Id("b1")),
+            ),
+            (
+                r#"{"channel":null,"bridge":{"id":"b1"}}"#,
+                Some(RouteKey::Id("b1")),
+            ),
+            (
+                r#"{"playback":{"id":"p","target_uri":"channel:c9"}}"#,
+                Some(RouteKey::Id("c9")),
+            ),
+            (
+                r#"{"recording":{"name":"r","target_uri":"bridge:b2"}}"#,
+                Some(RouteKey::Id("b2")),
+            ),
+            (
+                r#"{"type":"DeviceStateChanged","device_state":{"name":"x"}}"#,
+                Some(RouteKey::None),
+            ),
+            (r#"{"channel":{"id":"with\"quote"}}"#, None),
+            (r#"{"channel":{"name":"no id"}}"#, None),
+            (r#"{"channel":"not an object"}"#, None),
+            (r#"{"channel":{"id":"c1"}"#, None),
+        ];
+        for (json, want) in cases {
+            assert_eq!(route_key(json), want, "{json}");
+        }
+    }
+}
