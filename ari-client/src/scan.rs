@@ -20,49 +20,48 @@ fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     i += 1;
     loop {
-        match *b.get(i)? {
-            b'"' => return Some((i + 1, escaped)),
-            b'\\' => {
-                escaped = true;
-                i += 2;
-            }
-            _ => i += 1,
+        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[i] == b'"' {
+            return Some((i + 1, escaped));
         }
+        escaped = true;
+        i += 2;
     }
 }
 
 /// The end of the JSON value starting at `i`.
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    match *b.get(i)? {
-        b'"' => skip_string(b, i).map(|(end, _)| end),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                match *b.get(j)? {
-                    b'"' => {
-                        j = skip_string(b, j)?.0;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        }
+    let (open, close) = match *b.get(i)? {
+        b'"' => return skip_string(b, i).map(|(end, _)| end),
+        b'{' => (b'{', b'}'),
+        b'[' => (b'[', b']'),
         _ => {
             let mut j = i;
             while !matches!(b.get(j)?, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
                 j += 1;
             }
-            Some(j)
+            return Some(j);
         }
+    };
+    // only this kind of bracket changes the depth; strings are skipped whole
+    let mut depth = 0usize;
+    let mut j = i;
+    loop {
+        j += memchr::memchr3(b'"', open, close, b.get(j..)?)?;
+        match b[j] {
+            b'"' => {
+                j = skip_string(b, j)?.0;
+                continue;
+            }
+            c if c == open => depth += 1,
+            _ => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j + 1);
+                }
+            }
+        }
+        j += 1;
     }
 }
 
@@ -153,10 +152,13 @@ pub(crate) fn route_key(text: &str) -> Option<RouteKey<'_>> {
     let mut at = [None; 4];
     const KEYS: [&[u8]; 4] = [b"channel", b"bridge", b"playback", b"recording"];
     let b = text.as_bytes();
-    // the closure never breaks: this only tells whether the whole object scanned
+    // `channel` outranks the others: once it is found, the rest need not be scanned
     let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
         if let Some(n) = KEYS.iter().position(|want| *want == k) {
             at[n] = Some(value);
+            if n == 0 && b.get(value) == Some(&b'{') {
+                return ControlFlow::Break(());
+            }
         }
         ControlFlow::Continue(())
     })?;
@@ -247,7 +249,12 @@ mod tests {
             (r#"{"channel":{"id":"with\"quote"}}"#, None),
             (r#"{"channel":{"name":"no id"}}"#, None),
             (r#"{"channel":"not an object"}"#, None),
-            (r#"{"channel":{"id":"c1"}"#, None),
+            (r#"{"bridge":{"id":"b1"}"#, None),
+            // the scan stops at `channel`: what follows is for the decoder to judge
+            (
+                r#"{"channel":{"id":"c1"},garbage"#,
+                Some(RouteKey::Id("c1")),
+            ),
         ];
         for (json, want) in cases {
             assert_eq!(route_key(json), want, "{json}");

@@ -75,7 +75,7 @@ impl RestClient {
     }
 
     /// Sends the request and returns the successful response's body.
-    async fn send(&self, req: Request) -> Result<Vec<u8>> {
+    async fn send(&self, req: Request) -> Result<bytes::Bytes> {
         let op = req.op;
         let url = format!("{}{}{}", self.inner.base, req.path, req.query);
         let method = match op.method {
@@ -104,7 +104,7 @@ impl RestClient {
             .await
             .map_err(|e| transport_error(e).with_operation(op.name))?;
         if (200..300).contains(&status) {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let message = serde_json::from_slice::<ErrorBody>(&body)
             .ok()
@@ -130,7 +130,7 @@ impl RestClient {
 
     /// Sends the request and returns the response body as raw bytes.
     pub(crate) async fn bytes(&self, req: Request) -> Result<Vec<u8>> {
-        self.send(req).await
+        self.send(req).await.map(Vec::from)
     }
 }
 
