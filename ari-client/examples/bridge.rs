@@ -3,21 +3,13 @@
 
 use ari_client::events::{ChannelEnteredBridge, ChannelLeftBridge, StasisStart};
 use ari_client::objects::{Bridge, Channel};
-use ari_client::{Client, Result};
+use ari_client::Result;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
+mod support;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let client = Client::connect(
-        &env("ARI_URL", "http://127.0.0.1:8088"),
-        &env("ARI_USER", "asterisk"),
-        &env("ARI_PASSWORD", "asterisk"),
-    )
-    .await?;
-    let app = env("ARI_APP", "hello");
+    let (client, app) = support::connect().await?;
     client.start([app.as_str()]).await?;
 
     let data = client

@@ -10,11 +10,9 @@
 
 use ari_client::events::{ChannelDtmfReceived, StasisStart};
 use ari_client::objects::Channel;
-use ari_client::{Client, Result};
+use ari_client::Result;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
+mod support;
 
 async fn on_dtmf(channel: Channel, event: ChannelDtmfReceived) -> Result<()> {
     let digit = event.digit.as_str();
@@ -55,21 +53,13 @@ async fn on_start(channel: Channel, _event: StasisStart) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let url = env("ARI_URL", "http://127.0.0.1:8088");
-    let user = env("ARI_USER", "asterisk");
-    let password = env("ARI_PASSWORD", "asterisk");
-    let app = env("ARI_APP", "hello");
-
-    let client = Client::connect(&url, &user, &password).await?;
+    let (client, app) = support::connect().await?;
     client.on_channel_event(on_start);
-
-    let stopper = client.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            println!("Ctrl-C: shutting down");
-            stopper.shutdown();
-        }
-    });
-    println!("app {app} registered at {url}; waiting for calls (Ctrl-C to stop)");
-    client.run([app]).await
+    support::shutdown_on_ctrl_c(&client);
+    client.start([app.as_str()]).await?;
+    println!(
+        "app {app} registered at {}; waiting for calls (Ctrl-C to stop)",
+        client.rest().base_url()
+    );
+    client.wait().await
 }

@@ -5,22 +5,14 @@
 
 use ari_client::events::{ChannelDtmfReceived, ChannelStateChange, StasisEnd, StasisStart};
 use ari_client::objects::Channel;
-use ari_client::{Client, Result};
+use ari_client::Result;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
+mod support;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let client = Client::connect(
-        &env("ARI_URL", "http://127.0.0.1:8088"),
-        &env("ARI_USER", "asterisk"),
-        &env("ARI_PASSWORD", "asterisk"),
-    )
-    .await?;
-    let app = env("ARI_APP", "hello");
-    let endpoint = env("ARI_ENDPOINT", "Local/dtmf@ari-test");
+    let (client, app) = support::connect().await?;
+    let endpoint = support::env("ARI_ENDPOINT", "Local/dtmf@ari-test");
     client.start([app.as_str()]).await?;
 
     let call = client.pending_channel();
@@ -52,11 +44,6 @@ async fn main() -> Result<()> {
         .await?;
     println!("{}: created, state {}", channel.id, channel.state);
 
-    let stopper = client.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.shutdown();
-        }
-    });
+    support::shutdown_on_ctrl_c(&client);
     client.wait().await
 }

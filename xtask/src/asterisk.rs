@@ -96,6 +96,32 @@ impl Sandbox {
         }
     }
 
+    /// Makes sure this sandbox is installed and running, for `who` (a command name used in
+    /// messages). Returns the sandbox if this call started it, so the caller stops it again.
+    pub(crate) fn ensure_running(&self, who: &str) -> Result<Option<Sandbox>> {
+        require_root(&format!(
+            "cargo xtask {who} (it starts the Asterisk sandbox; or set ARI_URL)"
+        ))?;
+        if !self.is_installed() {
+            require_debian()?;
+            eprintln!(
+                "{who}: no sandbox at {}: installing it (~40-75 s)",
+                self.root.display()
+            );
+            self.script("install.sh")?;
+        }
+        if let Some(pid) = self.running_pid() {
+            eprintln!(
+                "{who}: Asterisk already running from {} (PID {pid}); it stays running",
+                self.root.display()
+            );
+            return Ok(None);
+        }
+        eprintln!("{who}: starting the sandbox Asterisk");
+        self.script("start.sh")?;
+        Ok(Some(self.clone()))
+    }
+
     /// Runs `asterisk/<script>` with this sandbox's settings in the environment.
     pub(crate) fn script(&self, script: &str) -> Result<()> {
         let path = scripts_dir().join(script);

@@ -43,18 +43,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
 
 /// `<target dir>/conformance-report.json`.
 fn report_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                crate::workspace_root().join(d)
-            }
-        })
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    target.join("conformance-report.json")
+    crate::target_dir().join("conformance-report.json")
 }
 
 fn run_suite(server: &Server, record: bool) -> Result<ExitCode> {

@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::args::Args;
-use crate::asterisk::{self, Sandbox};
+use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
 use crate::http;
 
@@ -112,26 +112,7 @@ fn prepare(args: &Args) -> Result<Server> {
     }
 
     let sandbox = Sandbox::from_args(args)?;
-    asterisk::require_root("cargo xtask demo (it starts the Asterisk sandbox; or set ARI_URL)")?;
-    if !sandbox.is_installed() {
-        asterisk::require_debian()?;
-        eprintln!(
-            "demo: no sandbox at {}: installing it (~40 s)",
-            sandbox.root.display()
-        );
-        sandbox.script("install.sh")?;
-    }
-    let started = if let Some(pid) = sandbox.running_pid() {
-        eprintln!(
-            "demo: Asterisk already running from {} (PID {pid}); it stays running",
-            sandbox.root.display()
-        );
-        None
-    } else {
-        eprintln!("demo: starting the sandbox Asterisk");
-        sandbox.script("start.sh")?;
-        Some(sandbox.clone())
-    };
+    let started = sandbox.ensure_running("demo")?;
     Ok(Server {
         url: sandbox.url(),
         user: sandbox.user.clone(),
@@ -223,20 +204,9 @@ fn build_example() -> Result<(), Failure> {
     Ok(())
 }
 
-/// `<target>/debug/examples/hello` (`CARGO_TARGET_DIR` or `<workspace>/target`).
+/// `<target>/debug/examples/hello`.
 fn example_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                crate::workspace_root().join(d)
-            }
-        })
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    target.join("debug/examples").join(APP)
+    crate::target_dir().join("debug/examples").join(APP)
 }
 
 /// The running hello example: its output is echoed as `[hello] …` and kept.

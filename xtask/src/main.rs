@@ -87,6 +87,14 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root: the parent of this crate's folder (symlinks resolved).
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace) or `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
 pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = manifest_dir.canonicalize().unwrap_or(manifest_dir);

@@ -74,25 +74,7 @@ pub(crate) fn prepare(args: &Args) -> Result<Server> {
     }
 
     let sandbox = Sandbox::from_args(args)?;
-    asterisk::require_root("cargo xtask test (it starts the Asterisk sandbox; or set ARI_URL)")?;
-    if !sandbox.is_installed() {
-        asterisk::require_debian()?;
-        eprintln!(
-            "xtask test: no sandbox at {}: installing it",
-            sandbox.root.display()
-        );
-        sandbox.script("install.sh")?;
-    }
-    let started = if sandbox.running_pid().is_some() {
-        eprintln!(
-            "xtask test: Asterisk already running from {}",
-            sandbox.root.display()
-        );
-        None
-    } else {
-        sandbox.script("start.sh")?;
-        Some(sandbox.clone())
-    };
+    let started = sandbox.ensure_running("test")?;
     let ctl = asterisk::scripts_dir().join("ctl.sh");
     let env = vec![
         ("ARI_URL", sandbox.url()),

@@ -210,14 +210,18 @@ fn truncate(s: &str, max: usize) -> &str {
 
 /// The worker index for an event: by the channel it concerns, else its bridge, else the
 /// target of its playback or recording, so that all events of one call stay in order.
-pub(crate) fn shard_of(event: &Event, shards: usize) -> usize {
-    let key = event
+fn shard_of(event: &Event, shards: usize) -> usize {
+    route_of(event).map_or(0, |key| shard_for(key, shards))
+}
+
+/// The routing key of a decoded event (see [`scan::route_key`] for the same on its text).
+fn route_of(event: &Event) -> Option<&str> {
+    event
         .channel()
         .map(|c| c.id.as_str())
         .or_else(|| event.bridge().map(|b| b.id.as_str()))
         .or_else(|| event.playback().map(|p| target_id(&p.target_uri)))
-        .or_else(|| event.recording().map(|r| target_id(&r.target_uri)));
-    key.map_or(0, |key| shard_for(key, shards))
+        .or_else(|| event.recording().map(|r| target_id(&r.target_uri)))
 }
 
 /// The worker of a routing key.
@@ -310,12 +314,7 @@ mod tests {
         let mut keyed = 0;
         for text in &texts {
             let event = Event::from_json(text).unwrap();
-            let decoded = event
-                .channel()
-                .map(|c| c.id.as_str())
-                .or_else(|| event.bridge().map(|b| b.id.as_str()))
-                .or_else(|| event.playback().map(|p| target_id(&p.target_uri)))
-                .or_else(|| event.recording().map(|r| target_id(&r.target_uri)));
+            let decoded = route_of(&event);
             let scanned = match scan::route_key(text).expect("Asterisk's JSON scans") {
                 RouteKey::Id(id) => Some(id),
                 RouteKey::None => None,
