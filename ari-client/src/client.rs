@@ -201,6 +201,14 @@ impl Client {
     }
 
     /// Calls `handler` for every event of type `E`, in the order of each channel's events.
+    ///
+    /// # Ordering and blocking
+    ///
+    /// The handlers of one channel's (or bridge's) events run one after the other, each
+    /// awaited to its end before the next event of that channel is handled; other channels
+    /// go on meanwhile. So a handler must not wait for a later event of its own channel
+    /// (it would wait forever): register a handler for that event instead, or
+    /// `tokio::spawn` the long work. REST calls inside handlers are fine.
     pub fn on_event<E, F, Fut>(&self, handler: F) -> Subscription
     where
         E: EventType + Send + 'static,

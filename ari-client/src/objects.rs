@@ -92,6 +92,12 @@ macro_rules! with_events {
             /// Calls `handler` for every event of type `E` about this object, with the
             /// object as the event describes it. Released automatically when the object
             /// ends, or earlier through the returned [`Subscription`].
+            ///
+            /// An event is about this object when its own field of this kind (`channel`,
+            /// `bridge`, `playback` or `recording`) names it; a `Dial` event, for example,
+            /// names channels as `peer` and `caller` and so reaches no channel's handlers.
+            /// Handlers run in order with the other events of the object, as described
+            /// at [`Client::on_event`].
             pub fn on_event<E, F, Fut>(&self, handler: F) -> Subscription
             where
                 E: EventType + Send + 'static,
