@@ -47,16 +47,37 @@ pub(crate) fn emit(api: &Api, pretty: bool) -> Result<Generated, Error> {
         counts.operations += r.operations.len();
         counts.methods += r.operations.iter().filter(|o| !o.excluded).count();
     }
-    let models = models(api);
-    let events = events(api);
-    let repos = repositories(api);
-    let (objects, n) = objects(api)?;
+    // the four files are built and formatted on threads of their own: formatting is most
+    // of the time, and build scripts run unoptimized by default
+    let (models, events, api_src, objects) = std::thread::scope(|scope| {
+        let models = scope.spawn(|| render(models(api), "models", pretty));
+        let events = scope.spawn(|| render(events(api), "events", pretty));
+        let repos = scope.spawn(|| render(repositories(api), "api", pretty));
+        let objects =
+            objects(api).and_then(|(tokens, n)| Ok((render(tokens, "objects", pretty)?, n)));
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<String, Error>>, what: &str| {
+            h.join().unwrap_or_else(|_| {
+                Err(Error::new(
+                    "",
+                    "",
+                    format!("the {what} generator panicked (a generator bug)"),
+                ))
+            })
+        };
+        (
+            join(models, "models"),
+            join(events, "events"),
+            join(repos, "api"),
+            objects,
+        )
+    });
+    let (objects, n) = objects?;
     counts.object_methods = n;
     Ok(Generated {
-        models: render(models, "models", pretty)?,
-        events: render(events, "events", pretty)?,
-        api: render(repos, "api", pretty)?,
-        objects: render(objects, "objects", pretty)?,
+        models: models?,
+        events: events?,
+        api: api_src?,
+        objects,
         counts,
         applied_fixups: Vec::new(),
         skipped_fixups: Vec::new(),
