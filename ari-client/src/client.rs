@@ -218,11 +218,7 @@ impl Client {
     {
         let erased: ErasedHandler = Arc::new(move |event: Event| {
             let call = E::from_event(event).map(&handler);
-            Box::pin(async move {
-                if let Some(call) = call {
-                    call.await.report(E::NAME);
-                }
-            })
+            run_handler(call, E::NAME)
         });
         self.shared.hub.registry.add_type(E::NAME, erased)
     }
@@ -243,11 +239,7 @@ impl Client {
                 Some(crate::objects::Channel::from_shared(data, client))
             })
             .map(|(channel, e)| handler(channel, e));
-            Box::pin(async move {
-                if let Some(call) = call {
-                    call.await.report(E::NAME);
-                }
-            })
+            run_handler(call, E::NAME)
         });
         self.shared.hub.registry.add_type(E::NAME, erased)
     }
@@ -273,11 +265,7 @@ impl Client {
         let erased: ErasedHandler = Arc::new(move |event: Event| {
             let call = with_object(&weak, event, kind, |client, ev| make(ev, client))
                 .map(|(object, e)| handler(object, e));
-            Box::pin(async move {
-                if let Some(call) = call {
-                    call.await.report(E::NAME);
-                }
-            })
+            run_handler(call, E::NAME)
         });
         self.shared
             .hub
@@ -372,6 +360,23 @@ impl Client {
     pub fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);
     }
+}
+
+/// The future of one handler call: awaits the user's future, if the event was for it, and
+/// reports its outcome.
+fn run_handler<Fut>(
+    call: Option<Fut>,
+    event: &'static str,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: HandlerOutput,
+{
+    Box::pin(async move {
+        if let Some(call) = call {
+            call.await.report(event);
+        }
+    })
 }
 
 /// Builds the object a handler receives and converts the event to `E`.

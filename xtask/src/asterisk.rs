@@ -164,6 +164,17 @@ impl Sandbox {
 }
 
 /// `<workspace>/asterisk`.
+/// An Asterisk outside the sandbox, named by `ARI_URL` (with `ARI_USER`, and `ARI_PASSWORD`
+/// or `ARI_PASS`; both default to `asterisk`): `(url, user, password)`.
+pub(crate) fn external_from_env() -> Option<(String, String, String)> {
+    let url = std::env::var("ARI_URL").ok().filter(|u| !u.is_empty())?;
+    let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
+    let password = std::env::var("ARI_PASSWORD")
+        .or_else(|_| std::env::var("ARI_PASS"))
+        .unwrap_or_else(|_| "asterisk".into());
+    Some((url, user, password))
+}
+
 pub(crate) fn scripts_dir() -> PathBuf {
     crate::workspace_root().join("asterisk")
 }

@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::args::Args;
-use crate::asterisk::Sandbox;
+use crate::asterisk::{self, Sandbox};
 use crate::error::{Error, Result};
 use crate::http;
 
@@ -93,11 +93,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
 
 /// Picks the server: `ARI_URL`, or the sandbox (installed and started as needed).
 fn prepare(args: &Args) -> Result<Server> {
-    if let Some(url) = std::env::var("ARI_URL").ok().filter(|u| !u.is_empty()) {
-        let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
-        let password = std::env::var("ARI_PASSWORD")
-            .or_else(|_| std::env::var("ARI_PASS"))
-            .unwrap_or_else(|_| "asterisk".into());
+    if let Some((url, user, password)) = asterisk::external_from_env() {
         eprintln!("demo: ARI_URL is set: using the Asterisk at {url} (the sandbox is not touched)");
         return Ok(Server {
             url: url

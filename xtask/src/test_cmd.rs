@@ -53,11 +53,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
 /// Picks the server (`ARI_URL`, or the sandbox, installed and started as needed) and the
 /// environment the tests get. Also used by `conformance`.
 pub(crate) fn prepare(args: &Args) -> Result<Server> {
-    if let Some(url) = std::env::var("ARI_URL").ok().filter(|u| !u.is_empty()) {
-        let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
-        let password = std::env::var("ARI_PASSWORD")
-            .or_else(|_| std::env::var("ARI_PASS"))
-            .unwrap_or_else(|_| "asterisk".into());
+    if let Some((url, user, password)) = asterisk::external_from_env() {
         eprintln!("xtask test: ARI_URL is set: testing against {url} (the sandbox is not touched)");
         let env = vec![
             ("ARI_URL", url.clone()),
