@@ -6,9 +6,12 @@
 //! are ignored. Maps keep the order of the file ([`Ordered`]) and reject duplicate keys.
 
 use std::fmt;
+use std::path::Path;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+
+use crate::Error;
 
 /// A JSON object whose keys keep the order of the file; duplicate keys are an error.
 #[derive(Debug, Clone)]
@@ -294,10 +297,8 @@ impl Spec {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, file: &str) -> Result<T, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::new(file, "", "cannot read the file").with_source(e))?;
-    serde_json::from_str(&text).map_err(|e| {
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|e| {
         Error::new(
             file,
             "",
@@ -311,15 +312,36 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, file: &str) -> Result<
     })
 }
 
-use std::path::Path;
-
-use crate::Error;
+fn read_text(path: &Path, file: &str) -> Result<String, Error> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::new(file, "", "cannot read the file").with_source(e))
+}
 
 /// Reads `resources.json` and every API declaration it lists from `dir`.
 pub fn load(dir: &Path) -> Result<Spec, Error> {
-    let listing_path = dir.join("resources.json");
-    let listing: ResourceListing = read_json(&listing_path, "resources.json")?;
-    let mut inputs = vec![listing_path];
+    let mut inputs = vec![dir.join(LISTING)];
+    let listing = read_text(&inputs[0], LISTING)?;
+    let mut spec = parse(&listing, |file| {
+        let path = dir.join(file);
+        let text = read_text(&path, file);
+        inputs.push(path);
+        text
+    })?;
+    spec.inputs = inputs;
+    Ok(spec)
+}
+
+/// The file name of the resource listing.
+pub const LISTING: &str = "resources.json";
+
+/// Parses a spec set from its texts: `listing` is `resources.json`, and `declaration` gives
+/// the text of each API declaration it lists, by file name (`channels.json`). The result's
+/// [`Spec::inputs`] is empty.
+pub fn parse(
+    listing: &str,
+    mut declaration: impl FnMut(&str) -> Result<String, Error>,
+) -> Result<Spec, Error> {
+    let listing: ResourceListing = parse_json(listing, LISTING)?;
     let mut files = Vec::new();
     for (i, r) in listing.apis.iter().enumerate() {
         let name = r
@@ -330,22 +352,20 @@ pub fn load(dir: &Path) -> Result<Spec, Error> {
             .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             .ok_or_else(|| {
                 Error::new(
-                    "resources.json",
+                    LISTING,
                     format!("/apis/{i}/path"),
                     format!("expected `/api-docs/<name>.{{format}}`, found {:?}", r.path),
                 )
             })?;
         if files.iter().any(|f: &SpecFile| f.resource == name) {
             return Err(Error::new(
-                "resources.json",
+                LISTING,
                 format!("/apis/{i}/path"),
                 format!("resource `{name}` is listed twice"),
             ));
         }
         let file = format!("{name}.json");
-        let path = dir.join(&file);
-        let decl: ApiDeclaration = read_json(&path, &file)?;
-        inputs.push(path);
+        let decl: ApiDeclaration = parse_json(&declaration(&file)?, &file)?;
         files.push(SpecFile {
             resource: name.to_owned(),
             file,
@@ -356,6 +376,6 @@ pub fn load(dir: &Path) -> Result<Spec, Error> {
     Ok(Spec {
         listing,
         files,
-        inputs,
+        inputs: Vec::new(),
     })
 }
