@@ -19,11 +19,8 @@ fn main() -> ExitCode {
         None => manifest.join("../swagger-specs"),
     };
     println!("cargo:rerun-if-changed={}", dir.display());
-    let options = ari_codegen::Options {
-        // the bundled specs must match the fixups exactly; other versions may lack a bug
-        strict_fixups: custom.is_none(),
-        ..Default::default()
-    };
+    // the bundled specs must match the fixups exactly; other versions may lack a bug
+    let options = ari_codegen::Options::default().strict_fixups(custom.is_none());
     let start = Instant::now();
     let generated = match ari_codegen::generate_with(&dir, &options) {
         Ok(g) => g,
@@ -55,18 +52,17 @@ fn main() -> ExitCode {
         );
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
-    for (file, text) in [
-        ("models.rs", &generated.models),
-        ("events.rs", &generated.events),
-        ("api.rs", &generated.api),
-        ("objects.rs", &generated.objects),
-    ] {
+    for (file, text) in &generated.files {
         let path = out.join(file);
         // leave an unchanged file alone so that its timestamp does not change
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
             continue;
         }
-        if let Err(e) = std::fs::write(&path, text) {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text));
+        if let Err(e) = written {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

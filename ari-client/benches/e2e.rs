@@ -366,10 +366,10 @@ async fn run_ours(url: &str, server: &Server, frames: &Arc<Frames>) -> f64 {
     );
     // the release follows the last handler's return: give it a moment
     let deadline = Instant::now() + Duration::from_secs(5);
-    while client.object_handler_count() != 0 && Instant::now() < deadline {
+    while client.stats().object_handlers != 0 && Instant::now() < deadline {
         tokio::task::yield_now().await;
     }
-    assert_eq!(client.object_handler_count(), 0, "handlers released");
+    assert_eq!(client.stats().object_handlers, 0, "handlers released");
     let stats = client.stats();
     assert_eq!(stats.decode_errors, 0);
     assert_eq!(stats.received as usize, frames.events);
@@ -548,7 +548,10 @@ fn subscription_bytes(client: &Client, count: usize, base: usize) -> f64 {
     let channels: Vec<Channel> = (0..count)
         .map(|i| {
             let id = format!("sub-{}", base + i);
-            client.channel_object(serde_json::from_str(&channel_json(&id, i, "Up")).unwrap())
+            client.channel_object(
+                serde_json::from_str::<ari_client::models::Channel>(&channel_json(&id, i, "Up"))
+                    .unwrap(),
+            )
         })
         .collect();
     let before = status_kb("RssAnon:");
@@ -556,7 +559,7 @@ fn subscription_bytes(client: &Client, count: usize, base: usize) -> f64 {
         channel.on_event(|_c: Channel, _e: ChannelDtmfReceived| async {});
     }
     let after = status_kb("RssAnon:");
-    assert!(client.object_handler_count() >= count);
+    assert!(client.stats().object_handlers >= count);
     (after.saturating_sub(before) * 1024) as f64 / count as f64
 }
 

@@ -59,7 +59,7 @@ async fn main() -> Result<()> {
     client.start([app.as_str()]).await?;
     println!(
         "app {app} registered at {}; waiting for calls (Ctrl-C to stop)",
-        client.rest().base_url()
+        client.base_url()
     );
     client.wait().await
 }

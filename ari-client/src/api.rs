@@ -1,8 +1,14 @@
 //! One repository per ARI resource, generated at build time.
 //!
-//! Each method takes the operation's required parameters and returns a `#[must_use]`
-//! builder with a setter per optional parameter; `.await` the builder (or call its
-//! `send()`) to send the request.
+//! `client.channels()`, `client.bridges()`, … give the repositories. Each method takes the
+//! operation's required parameters and returns a `#[must_use]` builder with a setter per
+//! optional parameter; `.await` the builder (or call its `send()`) to send the request.
+//! Builders are named after their resource and operation (`ChannelPlay`, `BridgePlay`).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -17,7 +23,36 @@ impl<T: Serialize + ?Sized> Serialize for Wrapped<'_, T> {
     }
 }
 
-include!(concat!(env!("OUT_DIR"), "/api.rs"));
+include!(concat!(env!("OUT_DIR"), "/api/mod.rs"));
+
+/// The future of a request: what `.await` on a builder gives. It resolves to the
+/// operation's result; dropping it cancels the request.
+#[must_use = "futures do nothing unless polled"]
+pub struct ResponseFuture<T> {
+    inner: Pin<Box<dyn Future<Output = crate::Result<T>> + Send>>,
+}
+
+impl<T> ResponseFuture<T> {
+    pub(crate) fn new(future: impl Future<Output = crate::Result<T>> + Send + 'static) -> Self {
+        Self {
+            inner: Box::pin(future),
+        }
+    }
+}
+
+impl<T> Future for ResponseFuture<T> {
+    type Output = crate::Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for ResponseFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
 
 /// One or several string values of a multi-value parameter (`media`, `channel`, …): a
 /// single `&str`/`String`, or an array, slice or `Vec` of them. Asterisk receives them as
@@ -61,9 +96,4 @@ impl<T: Into<String> + Clone> IntoStrings for &[T] {
     fn into_strings(self) -> Vec<String> {
         self.iter().cloned().map(Into::into).collect()
     }
-}
-
-/// The methods of the domain objects (`crate::objects::Channel::answer`, …).
-mod object_methods {
-    include!(concat!(env!("OUT_DIR"), "/objects.rs"));
 }

@@ -1,21 +1,20 @@
-//! [`Client`]: connect, subscribe handlers, run.
+//! [`Client`]: one Asterisk's ARI — REST calls and the event websocket — and the handlers.
 
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::config::{normalize_base, ClientBuilder};
-use crate::connection::{self, ConnectionState};
-use crate::dispatch::{DispatchStats, ErasedHandler, EventStream, Hub, ObjectKind, Subscription};
+use crate::config::{ClientBuilder, Config};
+use crate::connection::{self, ConnectionState, Control, Parts};
+use crate::dispatch::{DispatchStats, EventStream, Hub, Subscription};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::Event;
+use crate::events::{Event, EventType};
+use crate::handler::{self, ErasedHandler, HandlerOutput};
 use crate::rest::RestClient;
-use crate::EventType;
 
 /// A connection to one Asterisk's ARI: REST calls, and the event websocket.
 ///
@@ -36,138 +35,95 @@ use crate::EventType;
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
-pub(crate) struct Shared {
-    pub(crate) rest: RestClient,
-    pub(crate) config: ClientBuilder,
-    pub(crate) tls: Arc<rustls::ClientConfig>,
-    pub(crate) hub: Arc<Hub>,
-    state: watch::Sender<ConnectionState>,
-    state_events: broadcast::Sender<ConnectionState>,
-    pub(crate) shutdown: watch::Sender<bool>,
+struct Shared {
+    config: Arc<Config>,
+    rest: RestClient,
+    hub: Arc<Hub>,
+    control: Arc<Control>,
     running: Mutex<Option<JoinHandle<Result<()>>>>,
     id_prefix: String,
     id_counter: AtomicU64,
 }
 
-impl Shared {
-    pub(crate) fn set_state(&self, state: ConnectionState) {
-        self.state.send_replace(state.clone());
-        // no receiver is fine: nobody watches the changes
-        let _ = self.state_events.send(state);
+/// A handle on a client that does not keep it alive, for the handlers the client stores.
+#[derive(Clone)]
+pub(crate) struct WeakClient(Weak<Shared>);
+
+impl WeakClient {
+    /// The client, if it still exists.
+    pub(crate) fn upgrade(&self) -> Option<Client> {
+        self.0.upgrade().map(|shared| Client { shared })
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.shared.rest.base_url())
-            .field("user", &self.shared.rest.user())
-            .field("state", &*self.shared.state.borrow())
+            .field("base_url", &self.shared.config.base_url)
+            .field("user", &self.shared.config.user)
+            .field("state", &self.shared.control.state())
             .finish_non_exhaustive()
     }
 }
 
-/// A random number in `0.0..1.0`, good enough for jitter and id prefixes.
-pub(crate) fn random_unit() -> f64 {
-    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.finish()
-}
-
-/// What a handler may return: nothing, or a `Result` whose error is logged.
-pub trait HandlerOutput: Send + 'static {
-    /// Reports the outcome of a handler call for an event of type `event`.
-    fn report(self, event: &'static str);
-}
-
-impl HandlerOutput for () {
-    fn report(self, _event: &'static str) {}
-}
-
-impl<E: fmt::Display + Send + 'static> HandlerOutput for std::result::Result<(), E> {
-    fn report(self, event: &'static str) {
-        if let Err(e) = self {
-            tracing::warn!(event, error = %e, "ARI event handler failed");
-        }
-    }
-}
-
-impl Client {
-    /// Connects to the ARI at `url` (`http(s)://host:port`, with or without `/ari`) and
-    /// checks the server and the credentials with one REST call.
+impl ClientBuilder {
+    /// Builds the client without contacting the server.
     ///
     /// # Errors
     ///
-    /// See [`ClientBuilder::connect`].
-    pub async fn connect(url: &str, user: &str, password: &str) -> Result<Client> {
-        Self::builder(url, user, password).connect().await
-    }
-
-    /// A builder for timeouts, TLS roots, apps and the reconnect policy.
-    pub fn builder(url: &str, user: &str, password: &str) -> ClientBuilder {
-        ClientBuilder::new(url, user, password)
-    }
-
-    pub(crate) fn from_builder(config: ClientBuilder) -> Result<Client> {
-        let base = normalize_base(&config.url)?;
-        let tls = config.tls_config()?;
+    /// [`ErrorKind::InvalidUrl`] for an unusable URL, [`ErrorKind::Tls`] for unusable
+    /// root certificates.
+    pub fn build(self) -> Result<Client> {
+        let config = Arc::new(self.into_config()?);
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured((*tls).clone())
+            .tls_backend_preconfigured((*config.tls).clone())
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)
             .build()
             .map_err(|e| Error::new(ErrorKind::Tls).with_source(e))?;
-        let rest = RestClient::new(http, base, &config.user, &config.password);
-        let (shutdown, _) = watch::channel(false);
-        let (state, _) = watch::channel(ConnectionState::Idle);
-        let (state_events, _) = broadcast::channel(64);
+        let rest = RestClient::new(
+            http,
+            config.base_url.clone(),
+            &config.user,
+            &config.password,
+        );
         Ok(Client {
             shared: Arc::new(Shared {
-                rest,
                 config,
-                tls,
+                rest,
                 hub: Arc::default(),
-                state,
-                state_events,
-                shutdown,
+                control: Arc::default(),
                 running: Mutex::new(None),
-                id_prefix: format!("{:012x}", random_u64() & 0xffff_ffff_ffff),
+                id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
             }),
         })
     }
+}
 
-    /// Checks the server: `GET /asterisk/ping` must answer like ARI does.
-    pub(crate) async fn check(&self) -> Result<()> {
-        match self.asterisk().ping().await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match e.kind() {
-                ErrorKind::NotFound | ErrorKind::Decode | ErrorKind::UnexpectedStatus => {
-                    let detail = e.to_string();
-                    Error::new(ErrorKind::NotAri)
-                        .with_message(format!(
-                            "{} does not answer like ARI ({detail})",
-                            self.shared.rest.base_url()
-                        ))
-                        .with_source(e)
-                }
-                _ => e,
-            }),
-        }
+impl Client {
+    /// A builder for timeouts, TLS roots, apps and the reconnect policy.
+    pub fn builder(url: &str, user: &str, password: &str) -> ClientBuilder {
+        ClientBuilder::new(url, user, password)
     }
 
-    /// The REST handle that repositories and objects use.
-    pub fn rest(&self) -> &RestClient {
+    /// The REST transport of the repositories and objects.
+    pub(crate) fn rest(&self) -> &RestClient {
         &self.shared.rest
+    }
+
+    /// A handle that does not keep the client alive.
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.shared))
+    }
+
+    /// The ARI base URL this client talks to (`http(s)://host:port/ari`).
+    pub fn base_url(&self) -> &str {
+        &self.shared.config.base_url
     }
 
     /// A new id that no other object of this client has, for subscribe-before-create:
@@ -179,25 +135,24 @@ impl Client {
 
     /// The state of the event connection now.
     pub fn state(&self) -> ConnectionState {
-        self.shared.state.borrow().clone()
+        self.shared.control.state()
     }
 
     /// A watcher of the event connection's state.
     pub fn state_changes(&self) -> StateChanges {
         StateChanges {
-            rx: self.shared.state_events.subscribe(),
+            rx: self.shared.control.changes(),
         }
     }
 
-    /// Counters of the event path.
+    /// Counters of the event path, and how many object handlers are registered.
     pub fn stats(&self) -> DispatchStats {
-        self.shared.hub.counters.snapshot()
+        self.shared.hub.stats()
     }
 
-    /// How many handlers bound to one object (channel, bridge, playback, recording)
-    /// are registered now.
-    pub fn object_handler_count(&self) -> usize {
-        self.shared.hub.registry.object_handler_count()
+    /// The dispatch hub: handlers, streams, counters.
+    pub(crate) fn hub(&self) -> &Arc<Hub> {
+        &self.shared.hub
     }
 
     /// Calls `handler` for every event of type `E`, in the order of each channel's events.
@@ -218,59 +173,9 @@ impl Client {
     {
         let erased: ErasedHandler = Arc::new(move |event: Event| {
             let call = E::from_event(event).map(&handler);
-            run_handler(call, E::NAME)
+            handler::run(call, E::NAME)
         });
-        self.shared.hub.registry.add_type(E::NAME, erased)
-    }
-
-    /// Calls `handler` with the channel and the event, for every event of type `E` that
-    /// concerns a channel, as `ari-py`'s `on_channel_event` does.
-    pub fn on_channel_event<E, F, Fut>(&self, handler: F) -> Subscription
-    where
-        E: EventType + Send + 'static,
-        F: Fn(crate::objects::Channel, E) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: HandlerOutput,
-    {
-        let weak = Arc::downgrade(&self.shared);
-        let erased: ErasedHandler = Arc::new(move |event: Event| {
-            let call = with_object(&weak, event, ObjectKind::Channel, |client, ev| {
-                let data = ev.channel()?.clone();
-                Some(crate::objects::Channel::from_shared(data, client))
-            })
-            .map(|(channel, e)| handler(channel, e));
-            run_handler(call, E::NAME)
-        });
-        self.shared.hub.registry.add_type(E::NAME, erased)
-    }
-
-    /// Registers a handler for events of type `E` about one object; used by the objects'
-    /// `on_event` methods and by pending objects. The handler gets the object as the
-    /// event describes it (an event only matches when it carries the object).
-    pub(crate) fn on_object_event<E, O, F, Fut>(
-        &self,
-        kind: ObjectKind,
-        object_id: &str,
-        make: fn(&Event, Client) -> Option<O>,
-        handler: F,
-    ) -> Subscription
-    where
-        E: EventType + Send + 'static,
-        O: Send + 'static,
-        F: Fn(O, E) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: HandlerOutput,
-    {
-        let weak = Arc::downgrade(&self.shared);
-        let erased: ErasedHandler = Arc::new(move |event: Event| {
-            let call = with_object(&weak, event, kind, |client, ev| make(ev, client))
-                .map(|(object, e)| handler(object, e));
-            run_handler(call, E::NAME)
-        });
-        self.shared
-            .hub
-            .registry
-            .add_object(kind, object_id, E::NAME, erased)
+        self.shared.hub.registry.add_type(E::KIND, erased)
     }
 
     /// A stream of every event from now on, in arrival order. Start the event connection
@@ -312,9 +217,15 @@ impl Client {
             if running.as_ref().is_some_and(|task| !task.is_finished()) {
                 return Ok(());
             }
-            self.shared.shutdown.send_replace(false);
+            self.shared.control.set_shutdown(false);
             let (tx, rx) = oneshot::channel();
-            *running = Some(tokio::spawn(connection::run(self.shared.clone(), apps, tx)));
+            let parts = Parts {
+                config: self.shared.config.clone(),
+                rest: self.shared.rest.clone(),
+                hub: self.shared.hub.clone(),
+                control: self.shared.control.clone(),
+            };
+            *running = Some(tokio::spawn(connection::run(parts, apps, tx)));
             rx
         };
         match ready.await {
@@ -358,44 +269,8 @@ impl Client {
     /// Closes the event connection gracefully: the handlers finish the events already
     /// received, then [`run`](Self::run) returns. REST calls keep working.
     pub fn shutdown(&self) {
-        self.shared.shutdown.send_replace(true);
+        self.shared.control.set_shutdown(true);
     }
-}
-
-/// The future of one handler call: awaits the user's future, if the event was for it, and
-/// reports its outcome.
-fn run_handler<Fut>(
-    call: Option<Fut>,
-    event: &'static str,
-) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
-where
-    Fut: Future + Send + 'static,
-    Fut::Output: HandlerOutput,
-{
-    Box::pin(async move {
-        if let Some(call) = call {
-            call.await.report(event);
-        }
-    })
-}
-
-/// Builds the object a handler receives and converts the event to `E`.
-fn with_object<E: EventType, O>(
-    weak: &Weak<Shared>,
-    event: Event,
-    kind: ObjectKind,
-    make: impl FnOnce(Client, &Event) -> Option<O>,
-) -> Option<(O, E)> {
-    let shared = weak.upgrade()?;
-    let Some(object) = make(Client { shared }, &event) else {
-        tracing::debug!(
-            event = E::NAME,
-            ?kind,
-            "event has no such object; handler skipped"
-        );
-        return None;
-    };
-    Some((object, E::from_event(event)?))
 }
 
 /// Watches the state of the event connection. Made by [`Client::state_changes`].

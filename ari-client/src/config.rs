@@ -1,4 +1,6 @@
-//! [`ClientBuilder`]: the URL, credentials, timeouts, TLS roots, apps and reconnect policy.
+//! [`ClientBuilder`] collects the URL, credentials, timeouts, TLS roots, apps and
+//! reconnect policy; it checks them into a [`Config`], which nothing changes afterwards.
+//! The rest of the runtime reads the `Config` and never sees the builder.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,7 +9,6 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::CertificateDer;
 
-use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 
 /// How the event connection comes back after it was lost.
@@ -38,7 +39,8 @@ impl Default for ReconnectPolicy {
 }
 
 impl ReconnectPolicy {
-    /// A policy that never reconnects: the first loss of the connection ends [`Client::run`].
+    /// A policy that never reconnects: the first loss of the connection ends
+    /// [`Client::run`](crate::Client::run).
     pub fn never() -> Self {
         Self {
             max_attempts: Some(0),
@@ -63,22 +65,53 @@ impl ReconnectPolicy {
     }
 }
 
-/// Builds a [`Client`]. Start with [`Client::builder`].
+/// The settings of a client, checked and fixed when it is built.
 #[derive(Clone)]
-pub struct ClientBuilder {
-    pub(crate) url: String,
+pub(crate) struct Config {
+    /// The ARI base URL, `http(s)://host:port/ari`, without a trailing slash.
+    pub(crate) base_url: String,
     pub(crate) user: String,
     pub(crate) password: String,
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
-    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
-    pub(crate) builtin_roots: bool,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// The apps `start`/`run` register when given none.
     pub(crate) apps: Vec<String>,
     pub(crate) subscribe_all: bool,
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) keepalive: Duration,
     pub(crate) dispatch_workers: usize,
     pub(crate) queue_capacity: usize,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("apps", &self.apps)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`](crate::Client). Start with [`Client::builder`](crate::Client::builder).
+#[derive(Clone)]
+pub struct ClientBuilder {
+    url: String,
+    user: String,
+    password: String,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    extra_roots: Vec<CertificateDer<'static>>,
+    builtin_roots: bool,
+    apps: Vec<String>,
+    subscribe_all: bool,
+    reconnect: ReconnectPolicy,
+    keepalive: Duration,
+    dispatch_workers: usize,
+    queue_capacity: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -153,8 +186,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The Stasis applications that [`Client::run`] and [`Client::events`] register
-    /// when they are not given any.
+    /// The Stasis applications that [`Client::start`](crate::Client::start) and
+    /// [`Client::run`](crate::Client::run) register when they are not given any.
     pub fn apps<I, S>(mut self, apps: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -198,27 +231,27 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client and checks the server with one REST call
-    /// (`GET /asterisk/ping`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Connect`] when the server cannot be reached, [`ErrorKind::Timeout`],
-    /// [`ErrorKind::Tls`], [`ErrorKind::Unauthorized`] for refused credentials,
-    /// [`ErrorKind::NotAri`] when something other than ARI answers, and
-    /// [`ErrorKind::InvalidUrl`].
-    pub async fn connect(self) -> Result<Client> {
-        let client = self.build()?;
-        client.check().await?;
-        Ok(client)
+    /// Checks the settings and fixes them into a [`Config`].
+    pub(crate) fn into_config(self) -> Result<Config> {
+        let base_url = normalize_base(&self.url)?;
+        let tls = self.tls_config()?;
+        Ok(Config {
+            base_url,
+            user: self.user,
+            password: self.password,
+            request_timeout: self.request_timeout,
+            connect_timeout: self.connect_timeout,
+            tls,
+            apps: self.apps,
+            subscribe_all: self.subscribe_all,
+            reconnect: self.reconnect,
+            keepalive: self.keepalive,
+            dispatch_workers: self.dispatch_workers,
+            queue_capacity: self.queue_capacity,
+        })
     }
 
-    /// Builds the client without contacting the server.
-    pub fn build(self) -> Result<Client> {
-        Client::from_builder(self)
-    }
-
-    pub(crate) fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>> {
+    fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>> {
         let mut roots = rustls::RootCertStore::empty();
         if self.builtin_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -268,28 +301,6 @@ pub(crate) fn normalize_base(url: &str) -> Result<String> {
     Ok(base)
 }
 
-/// The websocket URL of the `/events` endpoint for a normalized base.
-pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> String {
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let ws_scheme = if base.starts_with("https://") {
-        "wss://"
-    } else {
-        "ws://"
-    };
-    let mut req = crate::rest::Request::new(&EVENTS_OP, String::new());
-    req.query_list("app", apps);
-    if subscribe_all {
-        req.query("subscribeAll", true);
-    }
-    format!("{ws_scheme}{}/events{}", &base[scheme_end..], req.query)
-}
-
-static EVENTS_OP: crate::rest::Operation = crate::rest::Operation {
-    name: "events.eventWebsocket",
-    method: crate::rest::Method::Get,
-    errors: &[],
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,19 +333,6 @@ mod tests {
             let e = normalize_base(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{bad}");
         }
-    }
-
-    #[test]
-    fn events_url_joins_apps() {
-        let apps = vec!["hello".to_owned(), "b c".to_owned()];
-        assert_eq!(
-            events_url("http://127.0.0.1:8088/ari", &apps, false),
-            "ws://127.0.0.1:8088/ari/events?app=hello,b%20c"
-        );
-        assert_eq!(
-            events_url("https://h/ari", &apps[..1], true),
-            "wss://h/ari/events?app=hello&subscribeAll=true"
-        );
     }
 
     #[test]

@@ -1,26 +1,18 @@
-//! The event websocket: connect, read, keep alive, and come back after a loss.
-//!
-//! `tokio-tungstenite` stays private to this module: the public API only shows
-//! [`ConnectionState`] and the crate's [`Error`].
+//! The event connection's life: connect, read, hand frames to the dispatcher, and come
+//! back after a loss with the reconnect policy. It takes what it needs — the [`Config`],
+//! the REST client (for the credentials), the dispatch [`Hub`] and the [`Control`] that
+//! the client shares with it — and knows nothing of the client itself.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio::sync::{broadcast, oneshot, watch};
 
-use crate::client::Shared;
-use crate::config::events_url;
-use crate::dispatch::Dispatcher;
+use crate::config::Config;
+use crate::dispatch::{Dispatcher, Hub};
 use crate::error::{Error, ErrorKind, Result};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::rest::RestClient;
+use crate::ws::EventSocket;
 
 /// The state of the client's event connection, as [`Client::state_changes`](crate::Client::state_changes)
 /// reports it.
@@ -52,6 +44,55 @@ pub enum ConnectionState {
     Closed,
 }
 
+/// What the client and its connection task share: the state, its watchers, and the
+/// shutdown signal.
+pub(crate) struct Control {
+    state: watch::Sender<ConnectionState>,
+    changes: broadcast::Sender<ConnectionState>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Self {
+            state: watch::channel(ConnectionState::Idle).0,
+            changes: broadcast::channel(64).0,
+            shutdown: watch::channel(false).0,
+        }
+    }
+}
+
+impl Control {
+    fn set_state(&self, state: ConnectionState) {
+        self.state.send_replace(state.clone());
+        // no receiver is fine: nobody watches the changes
+        let _ = self.changes.send(state);
+    }
+
+    /// The state now.
+    pub(crate) fn state(&self) -> ConnectionState {
+        self.state.borrow().clone()
+    }
+
+    /// A receiver of every state change from now on.
+    pub(crate) fn changes(&self) -> broadcast::Receiver<ConnectionState> {
+        self.changes.subscribe()
+    }
+
+    /// Asks the connection to close (`true`) or clears that before a new start (`false`).
+    pub(crate) fn set_shutdown(&self, stop: bool) {
+        self.shutdown.send_replace(stop);
+    }
+}
+
+/// What one run of the event connection needs.
+pub(crate) struct Parts {
+    pub(crate) config: Arc<Config>,
+    pub(crate) rest: RestClient,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) control: Arc<Control>,
+}
+
 /// Why one connection ended.
 enum Ended {
     Shutdown,
@@ -61,34 +102,35 @@ enum Ended {
 /// Runs the event connection until shutdown or until the reconnect policy gives up.
 /// `ready` learns the outcome of the first attempt; a failed first attempt ends the run.
 pub(crate) async fn run(
-    shared: std::sync::Arc<Shared>,
+    parts: Parts,
     apps: Vec<String>,
     ready: oneshot::Sender<Result<()>>,
 ) -> Result<()> {
-    let config = &shared.config;
-    let mut shutdown = shared.shutdown.subscribe();
-    let dispatcher = Dispatcher::start(
-        shared.hub.clone(),
-        config.dispatch_workers,
-        config.queue_capacity,
-    );
+    let Parts {
+        config,
+        rest,
+        hub,
+        control,
+    } = parts;
+    let mut shutdown = control.shutdown.subscribe();
+    let dispatcher = Dispatcher::start(hub.clone(), config.dispatch_workers, config.queue_capacity);
     let mut ready = Some(ready);
     let mut attempt = 1u32;
     let result = loop {
-        shared.set_state(ConnectionState::Connecting { attempt });
+        control.set_state(ConnectionState::Connecting { attempt });
         let outcome = tokio::select! {
             _ = stopped(&mut shutdown) => break Ok(()),
-            outcome = connect(&shared, &apps) => outcome,
+            outcome = EventSocket::connect(&config, &rest, &apps) => outcome,
         };
         let reason = match outcome {
             Ok(socket) => {
                 attempt = 1;
-                shared.set_state(ConnectionState::Connected);
+                control.set_state(ConnectionState::Connected);
                 tracing::info!(apps = ?apps, "ARI event connection open");
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Ok(()));
                 }
-                match read(socket, &dispatcher, &mut shutdown, config.keepalive).await {
+                match read(socket, &dispatcher, &mut shutdown).await {
                     Ended::Shutdown => break Ok(()),
                     Ended::Lost(reason) => reason,
                 }
@@ -102,7 +144,7 @@ pub(crate) async fn run(
             }
         };
         tracing::warn!(%reason, "ARI event connection lost");
-        shared.set_state(ConnectionState::Disconnected {
+        control.set_state(ConnectionState::Disconnected {
             reason: reason.clone(),
         });
         if config
@@ -113,10 +155,8 @@ pub(crate) async fn run(
             break Err(Error::new(ErrorKind::WebSocket)
                 .with_message(format!("gave up reconnecting: {reason}")));
         }
-        let delay = config
-            .reconnect
-            .delay(attempt, crate::client::random_unit());
-        shared.set_state(ConnectionState::Reconnecting { attempt, delay });
+        let delay = config.reconnect.delay(attempt, crate::random::unit());
+        control.set_state(ConnectionState::Reconnecting { attempt, delay });
         tokio::select! {
             _ = stopped(&mut shutdown) => break Ok(()),
             () = tokio::time::sleep(delay) => {}
@@ -125,8 +165,8 @@ pub(crate) async fn run(
     };
     // let the handlers finish what was already received, then end the streams
     dispatcher.finish().await;
-    shared.hub.close_streams();
-    shared.set_state(ConnectionState::Closed);
+    hub.close_streams();
+    control.set_state(ConnectionState::Closed);
     result
 }
 
@@ -136,122 +176,23 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
 }
 
-/// Opens the websocket, which registers the applications.
-async fn connect(shared: &Shared, apps: &[String]) -> Result<Socket> {
-    let config = &shared.config;
-    let url = events_url(shared.rest.base_url(), apps, config.subscribe_all);
-    let mut request = url.as_str().into_client_request().map_err(|e| {
-        Error::new(ErrorKind::InvalidUrl)
-            .with_operation("events.eventWebsocket")
-            .with_source(e)
-    })?;
-    let mut auth = HeaderValue::from_bytes(shared.rest.authorization().as_bytes())
-        .map_err(|e| Error::new(ErrorKind::InvalidArgument).with_source(e))?;
-    auth.set_sensitive(true);
-    request.headers_mut().insert(AUTHORIZATION, auth);
-    let connector = if url.starts_with("wss://") {
-        Connector::Rustls(shared.tls.clone())
-    } else {
-        Connector::Plain
-    };
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(64 << 20))
-        .max_frame_size(Some(16 << 20));
-    let attempt = tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        Some(ws_config),
-        true,
-        Some(connector),
-    );
-    match tokio::time::timeout(config.connect_timeout, attempt).await {
-        Err(_) => Err(Error::new(ErrorKind::Timeout)
-            .with_operation("events.eventWebsocket")
-            .with_message(format!("no websocket within {:?}", config.connect_timeout))),
-        Ok(Err(e)) => Err(handshake_error(e)),
-        Ok(Ok((socket, _response))) => Ok(socket),
-    }
-}
-
-fn handshake_error(e: tungstenite::Error) -> Error {
-    let op = "events.eventWebsocket";
-    match e {
-        tungstenite::Error::Http(response) => {
-            let status = response.status().as_u16();
-            let message = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
-            let mut err = Error::status(status, op, None, message);
-            if status != 401 {
-                err = Error::new(ErrorKind::NotAri)
-                    .with_operation(op)
-                    .with_message(format!("the events websocket answered HTTP {status}"));
-            }
-            err
-        }
-        tungstenite::Error::Tls(e) => Error::new(ErrorKind::Tls).with_operation(op).with_source(e),
-        tungstenite::Error::Io(e) => Error::new(ErrorKind::Connect)
-            .with_operation(op)
-            .with_source(e),
-        tungstenite::Error::Url(e) => Error::new(ErrorKind::InvalidUrl)
-            .with_operation(op)
-            .with_source(e),
-        other => Error::new(ErrorKind::WebSocket)
-            .with_operation(op)
-            .with_source(other),
-    }
-}
-
-/// Reads frames until the connection ends. After `keepalive` without any frame it sends a
-/// ping; when that ping, too, goes unanswered for `keepalive`, the connection counts as lost.
+/// Hands every frame to the dispatcher until the connection ends.
 async fn read(
-    mut socket: Socket,
+    mut socket: EventSocket,
     dispatcher: &Dispatcher,
     shutdown: &mut watch::Receiver<bool>,
-    keepalive: Duration,
 ) -> Ended {
-    let mut ping_sent = false;
     loop {
-        let next = tokio::select! {
+        let frame = tokio::select! {
             _ = stopped(shutdown) => {
-                let _ = socket.close(None).await;
+                socket.close().await;
                 return Ended::Shutdown;
             }
-            next = tokio::time::timeout(keepalive, socket.next()) => next,
+            frame = socket.next() => frame,
         };
-        let message = match next {
-            Err(_) if ping_sent => {
-                return Ended::Lost(format!("no answer from the server for {:?}", keepalive * 2))
-            }
-            Err(_) => {
-                if let Err(e) = socket.send(Message::Ping(Default::default())).await {
-                    return Ended::Lost(format!("sending a ping failed: {e}"));
-                }
-                ping_sent = true;
-                continue;
-            }
-            Ok(None) => return Ended::Lost("the server closed the connection (EOF)".into()),
-            Ok(Some(Err(e))) => return Ended::Lost(format!("websocket error: {e}")),
-            Ok(Some(Ok(message))) => message,
-        };
-        ping_sent = false;
-        match message {
-            Message::Text(text) => dispatcher.frame(text).await,
-            Message::Close(frame) => {
-                let why = frame.map_or_else(
-                    || "no close code".to_owned(),
-                    |f| format!("code {}, {:?}", u16::from(f.code), f.reason.as_str()),
-                );
-                return Ended::Lost(format!("the server closed the websocket ({why})"));
-            }
-            Message::Binary(data) => {
-                tracing::warn!(
-                    bytes = data.len(),
-                    "unexpected binary websocket frame ignored"
-                );
-            }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        match frame {
+            Ok(frame) => dispatcher.frame(frame).await,
+            Err(reason) => return Ended::Lost(reason),
         }
     }
 }

@@ -6,6 +6,10 @@
 //!
 //! `MissingParams` is a sub-type of `Message`, not of `Event`, and Asterisk never sends
 //! it: it is the model [`crate::models::MissingParams`], not a variant here.
+//!
+//! [`EventKind`] names the types without their data, and [`ObjectKind`] the kinds of
+//! domain objects that events name; both are generated from the specs and the crate's
+//! domain-object table like the rest of this module.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -72,6 +76,29 @@ impl fmt::Debug for UnknownEvent {
             .field("raw", &self.raw)
             .finish()
     }
+}
+
+mod sealed {
+    /// Keeps [`EventType`](super::EventType) implemented by this crate's event types only.
+    pub trait Sealed {}
+}
+
+/// Implemented by every event struct (`StasisStart`, `ChannelDtmfReceived`, …): its type
+/// and the conversions out of [`Event`]. Typed handlers use it, e.g. a handler for
+/// `StasisStart` receives only those events. Sealed: only the generated event types
+/// implement it.
+pub trait EventType: Sized + sealed::Sealed {
+    /// The event's `type` on the wire (`"StasisStart"`).
+    const NAME: &'static str;
+
+    /// The event's type as an [`EventKind`].
+    const KIND: EventKind;
+
+    /// The payload, if `event` is this type.
+    fn from_event(event: Event) -> Option<Self>;
+
+    /// The payload by reference, if `event` is this type.
+    fn from_ref(event: &Event) -> Option<&Self>;
 }
 
 include!(concat!(env!("OUT_DIR"), "/events.rs"));

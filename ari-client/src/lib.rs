@@ -3,7 +3,7 @@
 //! # Where things are
 //!
 //! - [`Client`] connects, runs the event websocket (with reconnects), and dispatches events
-//!   to typed handlers ([`Client::on_event`], [`Client::on_channel_event`]) or to a
+//!   to typed handlers ([`Client::on_event`], [`Client::on_channel_event`], …) or to a
 //!   [`Client::events`] stream.
 //! - [`api`] has one repository per ARI resource (`client.channels()`, `client.bridges()`, …)
 //!   with one method per operation; optional parameters are setters on a builder that
@@ -14,25 +14,32 @@
 
 #![deny(missing_docs)]
 
+// The modules form layers. Bottom up, each one names only those listed before it
+// (tests/layers.rs checks it):
+// layers: error random timestamp models scan events rest config ws handler dispatch
+// layers: connection client objects api connect
 pub mod api;
 mod client;
 mod config;
+mod connect;
 mod connection;
 mod dispatch;
 mod error;
-mod event_type;
 pub mod events;
+mod handler;
 pub mod models;
 pub mod objects;
-pub mod rest;
+mod random;
+mod rest;
 mod scan;
 mod timestamp;
+mod ws;
 
-pub use client::{Client, HandlerOutput, StateChanges};
+pub use client::{Client, StateChanges};
 pub use config::{ClientBuilder, ReconnectPolicy};
 pub use connection::ConnectionState;
 pub use dispatch::{DispatchStats, EventStream, Subscription};
 pub use error::{Error, ErrorKind, Result};
-pub use event_type::EventType;
-pub use events::Event;
+pub use events::{Event, EventKind, EventType, ObjectKind};
+pub use handler::HandlerOutput;
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -5,6 +5,7 @@
 //! value, malformed text — and the caller then falls back to a full serde decode, which
 //! does validate.
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -139,22 +140,33 @@ fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
 /// What decides an event's dispatch worker, as found in its text.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RouteKey<'a> {
-    /// The id of the channel, bridge, or playback/recording target the event is about.
-    Id(&'a str),
-    /// The event is about none of those.
+    /// The id of the first object the event names (see [`route_key`]).
+    Id(Cow<'a, str>),
+    /// The event names no object.
     None,
 }
 
-/// The routing key of an event: `channel.id`, else `bridge.id`, else the id in
-/// `playback.target_uri`, else the id in `recording.target_uri` — the same precedence as
-/// the decoded event's accessors. `None` (the outer one) when the scanner is unsure.
-pub(crate) fn route_key(text: &str) -> Option<RouteKey<'_>> {
-    let mut at = [None; 4];
-    const KEYS: [&[u8]; 4] = [b"channel", b"bridge", b"playback", b"recording"];
+/// Where events name objects: `(top-level field, kind, id fields)`, in routing order (the
+/// generated `events::OBJECT_FIELDS`).
+pub(crate) type ObjectFields<K> = [(&'static str, K, &'static [&'static str])];
+
+/// The most fields [`route_key`] looks for; a longer table makes it answer "unsure".
+const MAX_FIELDS: usize = 16;
+
+/// The routing key of an event: the id of the first object it names, in the order of
+/// `fields` (`channel.id`, `peer.id`, `bridge.id`, …) — the same precedence as the decoded
+/// event's `for_each_object`. An id of several fields is their values joined with `/`.
+/// `None` (the outer one) when the scanner is unsure.
+pub(crate) fn route_key<'a, K>(text: &'a str, fields: &ObjectFields<K>) -> Option<RouteKey<'a>> {
+    // no allocation on the event path: a table of up to MAX_FIELDS fields
+    let mut at = [None; MAX_FIELDS];
+    if fields.len() > MAX_FIELDS {
+        return None;
+    }
     let b = text.as_bytes();
-    // `channel` outranks the others: once it is found, the rest need not be scanned
+    // the first field outranks the others: once it is found, the rest need not be scanned
     let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
-        if let Some(n) = KEYS.iter().position(|want| *want == k) {
+        if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
             at[n] = Some(value);
             if n == 0 && b.get(value) == Some(&b'{') {
                 return ControlFlow::Break(());
@@ -162,7 +174,7 @@ pub(crate) fn route_key(text: &str) -> Option<RouteKey<'_>> {
         }
         ControlFlow::Continue(())
     })?;
-    for (n, value) in at.into_iter().enumerate() {
+    for (n, value) in at.into_iter().take(fields.len()).enumerate() {
         let Some(value) = value else { continue };
         match b.get(value)? {
             b'{' => {}
@@ -170,12 +182,15 @@ pub(crate) fn route_key(text: &str) -> Option<RouteKey<'_>> {
             b'n' => continue,
             _ => return None,
         }
-        let field = if n < 2 { "id" } else { "target_uri" };
-        let id = string_member(text, value, field)?;
-        let id = if n < 2 {
-            id
-        } else {
-            id.split_once(':').map_or(id, |(_, id)| id)
+        let id = match fields[n].2 {
+            [field] => Cow::Borrowed(string_member(text, value, field)?),
+            parts => {
+                let parts: Option<Vec<&str>> = parts
+                    .iter()
+                    .map(|f| string_member(text, value, f))
+                    .collect();
+                Cow::Owned(parts?.join("/"))
+            }
         };
         return Some(RouteKey::Id(id));
     }
@@ -224,26 +239,38 @@ mod tests {
         let cases = [
             (
                 r#"{"type":"X","channel":{"name":"a","id":"c1"},"bridge":{"id":"b1"}}"#,
-                Some(RouteKey::Id("c1")),
+                Some(RouteKey::Id("c1".into())),
             ),
             (
                 r#"{"bridge":{"id":"b1"},"type":"X"}"#,
-                Some(RouteKey::Id("b1")),
+                Some(RouteKey::Id("b1".into())),
             ),
             (
                 r#"{"channel":null,"bridge":{"id":"b1"}}"#,
-                Some(RouteKey::Id("b1")),
+                Some(RouteKey::Id("b1".into())),
             ),
             (
                 r#"{"playback":{"id":"p","target_uri":"channel:c9"}}"#,
-                Some(RouteKey::Id("c9")),
+                Some(RouteKey::Id("p".into())),
             ),
             (
                 r#"{"recording":{"name":"r","target_uri":"bridge:b2"}}"#,
-                Some(RouteKey::Id("b2")),
+                Some(RouteKey::Id("r".into())),
+            ),
+            (
+                r#"{"type":"Dial","peer":{"id":"c7","name":"x"}}"#,
+                Some(RouteKey::Id("c7".into())),
+            ),
+            (
+                r#"{"endpoint":{"technology":"PJSIP","resource":"alice"}}"#,
+                Some(RouteKey::Id("PJSIP/alice".into())),
             ),
             (
                 r#"{"type":"DeviceStateChanged","device_state":{"name":"x"}}"#,
+                Some(RouteKey::Id("x".into())),
+            ),
+            (
+                r#"{"type":"ApplicationReplaced","application":"x"}"#,
                 Some(RouteKey::None),
             ),
             (r#"{"channel":{"id":"with\"quote"}}"#, None),
@@ -253,11 +280,15 @@ mod tests {
             // the scan stops at `channel`: what follows is for the decoder to judge
             (
                 r#"{"channel":{"id":"c1"},garbage"#,
-                Some(RouteKey::Id("c1")),
+                Some(RouteKey::Id("c1".into())),
             ),
         ];
         for (json, want) in cases {
-            assert_eq!(route_key(json), want, "{json}");
+            assert_eq!(
+                route_key(json, crate::events::OBJECT_FIELDS),
+                want,
+                "{json}"
+            );
         }
     }
 }

@@ -2063,9 +2063,9 @@ fn build_report(s: &mut Suite, all_events: &BTreeSet<String>, elapsed: Duration)
             Err(e) => st.decode_errors.push(e.to_string()),
             Ok(Event::Unknown(_)) => st.unknown += 1,
             Ok(event) => {
-                if event.kind() != kind {
+                if event.type_name() != kind {
                     st.mismatches
-                        .insert(format!("kind() is {:?}", event.kind()));
+                        .insert(format!("kind() is {:?}", event.type_name()));
                 }
                 st.typed += 1;
                 let again = serde_json::to_value(&event).expect("re-encode event");

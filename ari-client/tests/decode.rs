@@ -59,8 +59,8 @@ fn every_captured_event_decodes_into_its_type_and_re_encodes_equal() {
             !matches!(event, Event::Unknown(_)),
             "{name}: decoded as Unknown"
         );
-        assert_eq!(event.kind(), raw["type"], "{name}");
-        assert!(events::EVENT_TYPES.contains(&event.kind()), "{name}");
+        assert_eq!(event.type_name(), raw["type"], "{name}");
+        assert!(events::EVENT_TYPES.contains(&event.type_name()), "{name}");
         assert_eq!(event.application(), raw["application"].as_str(), "{name}");
         assert_eq!(event.asterisk_id(), raw["asterisk_id"].as_str(), "{name}");
         assert_eq!(
@@ -78,7 +78,7 @@ fn every_captured_event_decodes_into_its_type_and_re_encodes_equal() {
         let via_serde: Event = serde_json::from_str(&line).unwrap();
         assert_eq!(via_serde, event, "{name}");
         assert_eq!(Event::from_value(raw).unwrap(), event, "{name}");
-        kinds.insert(event.kind().to_owned());
+        kinds.insert(event.type_name().to_owned());
     }
     eprintln!("{} event types covered: {kinds:?}", kinds.len());
 }
@@ -117,7 +117,7 @@ fn sample_call_has_the_expected_content() {
     assert_eq!(
         events
             .iter()
-            .find(|e| e.kind() == "PlaybackStarted")
+            .find(|e| e.type_name() == "PlaybackStarted")
             .unwrap()
             .playback()
             .map(|p| p.id.as_str()),

@@ -95,7 +95,7 @@ async fn malformed_frames_are_counted_and_the_connection_goes_on() {
     ws.send(Message::text(dtmf("c1", "5"))).await.unwrap();
 
     let unknown = next_event(&mut events).await;
-    assert_eq!(unknown.kind(), "SomethingNew");
+    assert_eq!(unknown.type_name(), "SomethingNew");
     match next_event(&mut events).await {
         Event::ChannelDtmfReceived(e) => assert_eq!(e.digit, "5"),
         other => panic!("unexpected {other:?}"),

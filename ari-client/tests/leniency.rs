@@ -24,7 +24,7 @@ fn unknown_event_type_keeps_the_raw_json() {
         panic!("{event:?}")
     };
     assert_eq!(unknown.kind(), "FancyNewEvent");
-    assert_eq!(event.kind(), "FancyNewEvent");
+    assert_eq!(event.type_name(), "FancyNewEvent");
     assert_eq!(unknown.raw()["x"]["y"][1], 2);
     assert_eq!(event.application(), Some("hello"));
     assert_eq!(

@@ -106,13 +106,13 @@ async fn channel_handlers_are_released_after_stasis_end() {
         .expect("StasisStart within 10 s")
         .unwrap();
     assert!(sub.is_active());
-    assert_eq!(client.object_handler_count(), 1);
+    assert_eq!(client.stats().object_handlers, 1);
     eventually("StasisEnd", Duration::from_secs(10), || {
         *ended.lock().unwrap() == 1
     })
     .await;
     eventually("release", Duration::from_secs(2), || !sub.is_active()).await;
-    assert_eq!(client.object_handler_count(), 0);
+    assert_eq!(client.stats().object_handlers, 0);
     assert!(!sub.unsubscribe(), "already released");
 
     // the channel is gone: the stale object's hangup is NotFound with the documented reason

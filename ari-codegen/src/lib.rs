@@ -1,111 +1,71 @@
 //! Generates ari-client's Rust API from Asterisk's ARI Swagger files.
 //!
-//! The pipeline has clear stages:
+//! The pipeline has clear stages, one module each (all private; this page is the API):
 //!
 //! 1. [`spec`]: serde structs for exactly the Swagger 1.1/1.2 dialect Asterisk writes,
 //!    tolerant of its quirks;
-//! 2. [`fixups`]: named corrections of known upstream spec bugs, each of which fails
-//!    when it no longer applies (in strict mode), so an upstream fix is noticed;
-//! 3. [`ir`]: validation (duplicate names, unknown types, path templates against path
+//! 2. `fixups`: named corrections of known upstream spec bugs, each of which fails when it
+//!    no longer applies (in strict mode), so an upstream fix is noticed; and the named
+//!    special cases of the spec that are not bugs, checked the same way;
+//! 3. `ir`: validation (duplicate names, unknown types, path templates against path
 //!    parameters) and an intermediate representation with every name and type resolved
-//!    across all files;
-//! 4. `emit`: `quote!` tokens, then `syn::parse2` + `prettyplease::unparse`.
+//!    across all files, plus the one table of domain objects ([`ObjectSpec`]) checked
+//!    against the spec;
+//! 4. `emit`: `quote!` tokens, then `syn::parse2` + `prettyplease::unparse`, one source
+//!    file per generated module.
 //!
 //! The output is deterministic: regenerating an unchanged spec changes no byte.
 //!
 //! ```no_run
 //! let out = ari_codegen::generate(std::path::Path::new("swagger-specs")).unwrap();
-//! println!("{} operations", out.counts.operations);
+//! println!("{} operations in {} files", out.counts.operations, out.files.len());
 //! ```
 
 #![deny(missing_docs)]
 
 mod docs;
 mod emit;
-pub mod fixups;
-pub mod ir;
-pub mod names;
+mod error;
+mod fixups;
+mod ir;
+mod names;
 pub mod spec;
 
-use std::fmt;
 use std::path::Path;
 
-/// An error of the generator. Its `Display` names the file and the JSON path of the
-/// offending item (`channels.json#/apis/3/operations/0: …`).
-#[derive(Debug)]
-pub struct Error {
-    file: String,
-    pointer: String,
-    message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
-}
+pub use error::Error;
+pub use ir::{EventRules, ObjectSpec};
 
-impl Error {
-    pub(crate) fn new(
-        file: impl Into<String>,
-        pointer: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            file: file.into(),
-            pointer: pointer.into(),
-            message: message.into(),
-            source: None,
-        }
+/// Internals for this crate's own tests: not part of the API, may change at any time.
+#[doc(hidden)]
+pub mod internals {
+    /// The IR.
+    pub mod ir {
+        pub use crate::ir::domain::*;
+        pub use crate::ir::*;
     }
-
-    pub(crate) fn with_source(
-        mut self,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
-    ) -> Self {
-        self.source = Some(source.into());
-        self
+    /// Identifier conversion.
+    pub mod names {
+        pub use crate::names::*;
     }
+    pub use crate::fixups::{special_cases, FIXUPS};
 
-    /// The spec file the error is about (`channels.json`), or the spec folder.
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
-    /// The JSON pointer inside [`file`](Self::file) (`/apis/3/operations/0`), possibly empty.
-    pub fn pointer(&self) -> &str {
-        &self.pointer
-    }
-
-    /// What is wrong.
-    pub fn message(&self) -> &str {
-        &self.message
+    /// Loads, fixes up and resolves a spec folder into the IR without emitting code.
+    pub fn load_ir(
+        spec_dir: &std::path::Path,
+        options: &crate::Options,
+    ) -> Result<crate::ir::Api, crate::Error> {
+        crate::resolve(spec_dir, options).map(|(api, _, _)| api)
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.pointer.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}#{}: {}", self.file, self.pointer, self.message)
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-/// How to generate.
+/// How to generate. Start from [`Options::default`] and change what you need.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
-    /// Fail when a fixup no longer applies (the default). When false, such fixups are
-    /// skipped and listed in [`Generated::skipped_fixups`]: useful for specs of other
-    /// Asterisk versions.
-    pub strict_fixups: bool,
-    /// Format the output with prettyplease (the default). When false the sources are
-    /// the raw token streams: faster, still valid Rust, but one long line per item.
-    pub pretty: bool,
+    strict_fixups: bool,
+    pretty: bool,
+    objects: Vec<ObjectSpec>,
 }
 
 impl Default for Options {
@@ -113,7 +73,37 @@ impl Default for Options {
         Self {
             strict_fixups: true,
             pretty: true,
+            objects: ir::domain::asterisk(),
         }
+    }
+}
+
+impl Options {
+    /// Fail when a fixup or special case no longer applies (the default). When false, such
+    /// fixups are skipped and listed in [`Generated::skipped_fixups`]: useful for specs of
+    /// other Asterisk versions.
+    pub fn strict_fixups(mut self, strict: bool) -> Self {
+        self.strict_fixups = strict;
+        self
+    }
+
+    /// Format the output with prettyplease (the default). When false the sources are the
+    /// raw token streams: faster, still valid Rust, but one long line per item.
+    pub fn pretty(mut self, pretty: bool) -> Self {
+        self.pretty = pretty;
+        self
+    }
+
+    /// The domain objects to generate (default: Asterisk's, [`Options::asterisk_objects`]).
+    pub fn objects(mut self, objects: Vec<ObjectSpec>) -> Self {
+        self.objects = objects;
+        self
+    }
+
+    /// The domain objects of Asterisk's ARI: channels, bridges, playbacks, live and stored
+    /// recordings, endpoints, device states, mailboxes, sounds and applications.
+    pub fn asterisk_objects() -> Vec<ObjectSpec> {
+        ir::domain::asterisk()
     }
 }
 
@@ -122,7 +112,8 @@ impl Default for Options {
 pub struct Counts {
     /// Operations in the IR (all of the spec's operations).
     pub operations: usize,
-    /// Operations that got a repository method (all but [`ir::EXCLUDED_OPERATIONS`]).
+    /// Operations that got a repository method (all but the events websocket, which the
+    /// runtime opens itself).
     pub methods: usize,
     /// Models in the IR (all of the spec's models, including the event types).
     pub models: usize,
@@ -134,44 +125,38 @@ pub struct Counts {
     pub enum_values: usize,
     /// Domain-object methods.
     pub object_methods: usize,
+    /// Kinds of domain objects.
+    pub object_kinds: usize,
 }
 
-/// The generated sources, one per ari-client module.
+/// The generated sources, one file per generated module.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Generated {
-    /// `models`: one struct per model, one enum per allowable-values list.
-    pub models: String,
-    /// `events`: one struct per event type, the `Event` enum and its `EventType` impls.
-    pub events: String,
-    /// `api`: one repository module per resource with one builder per operation.
-    pub api: String,
-    /// Methods on the hand-written domain objects (`crate::objects::Channel`, …).
-    pub objects: String,
+    /// `(path, source)` in a fixed order, paths relative to the output folder with `/`:
+    /// `models.rs` (one struct per model, one enum per allowable-values list), `events.rs`
+    /// (one struct per event type, the `Event` and `EventKind` enums, `ObjectKind` and the
+    /// routing table), `objects.rs` (the domain objects), `api/mod.rs` (the repositories'
+    /// module list and the client's accessors) and `api/<resource>.rs` (one repository with
+    /// one builder per operation, and the methods of the resource's domain objects).
+    pub files: Vec<(String, String)>,
     /// What was generated.
     pub counts: Counts,
     /// The fixups that were applied, by name.
     pub applied_fixups: Vec<&'static str>,
-    /// Fixups that no longer apply (only without [`Options::strict_fixups`]), with why.
+    /// Fixups and special cases that no longer apply (only without strict fixups), with why.
     pub skipped_fixups: Vec<(&'static str, String)>,
     /// The spec files that were read, for `cargo:rerun-if-changed`.
     pub inputs: Vec<std::path::PathBuf>,
 }
 
 impl Generated {
-    /// All sources in one text, with a header per module (for golden snapshots).
-    pub fn combined(&self) -> String {
-        let mut out = String::new();
-        for (name, text) in [
-            ("models", &self.models),
-            ("events", &self.events),
-            ("api", &self.api),
-            ("objects", &self.objects),
-        ] {
-            out.push_str(&format!("// ===== {name}.rs =====\n"));
-            out.push_str(text);
-            out.push('\n');
-        }
-        out
+    /// The source of the file at `path` (`"models.rs"`, `"api/channels.rs"`).
+    pub fn file(&self, path: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, text)| text.as_str())
     }
 }
 
@@ -183,20 +168,23 @@ pub fn generate(spec_dir: &Path) -> Result<Generated, Error> {
 
 /// Generates the sources with explicit [`Options`].
 pub fn generate_with(spec_dir: &Path, options: &Options) -> Result<Generated, Error> {
-    let mut spec = spec::load(spec_dir)?;
-    let inputs = spec.inputs.clone();
-    let (applied_fixups, skipped_fixups) = fixups::apply_all(&mut spec, options.strict_fixups)?;
-    let api = ir::Api::build(&spec)?;
-    let mut out = emit::emit(&api, options.pretty)?;
-    out.applied_fixups = applied_fixups;
-    out.skipped_fixups = skipped_fixups;
-    out.inputs = inputs;
-    Ok(out)
+    let (api, (applied_fixups, skipped_fixups), inputs) = resolve(spec_dir, options)?;
+    Ok(Generated {
+        files: emit::emit(&api, options.pretty)?,
+        counts: api.counts(),
+        applied_fixups,
+        skipped_fixups,
+        inputs,
+    })
 }
 
-/// Loads, fixes up and resolves the spec folder into the [`ir`] without emitting code.
-pub fn load_ir(spec_dir: &Path, options: &Options) -> Result<ir::Api, Error> {
+/// Stages 1-3: the IR, the fixup report and the files read.
+fn resolve(
+    spec_dir: &Path,
+    options: &Options,
+) -> Result<(ir::Api, fixups::FixupReport, Vec<std::path::PathBuf>), Error> {
     let mut spec = spec::load(spec_dir)?;
-    fixups::apply_all(&mut spec, options.strict_fixups)?;
-    ir::Api::build(&spec)
+    let report = fixups::apply_all(&mut spec, options.strict_fixups)?;
+    let api = ir::Api::build(&spec, &options.objects)?;
+    Ok((api, report, spec.inputs))
 }

@@ -1,5 +1,5 @@
 //! Identifier conversion: `heck` plus an override table for the names it gets wrong or
-//! that are Rust keywords. `tests/names.rs` pins the tricky cases.
+//! that are Rust keywords. The tests at the end pin the tricky cases.
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
@@ -64,9 +64,37 @@ pub fn method_name(nickname: &str) -> String {
     lookup(METHOD_OVERRIDES, nickname).map_or_else(|| nickname.to_snake_case(), str::to_owned)
 }
 
-/// The builder type name of an operation (`sendDTMF` → `SendDtmf`, `move` → `MoveToApp`).
-pub fn builder_name(nickname: &str) -> String {
+/// The stem of type names made from an operation (`sendDTMF` → `SendDtmf`,
+/// `move` → `MoveToApp`): parameter enums are named with it.
+pub fn operation_stem(nickname: &str) -> String {
     method_name(nickname).to_upper_camel_case()
+}
+
+/// Singular nouns of resources that are not the resource name minus its final `s`.
+pub const SINGULAR_OVERRIDES: &[(&str, &str)] =
+    &[("mailboxes", "Mailbox"), ("asterisk", "Asterisk")];
+
+/// The singular noun of a resource, as a type name prefix (`channels` → `Channel`,
+/// `deviceStates` → `DeviceState`, `mailboxes` → `Mailbox`).
+pub fn resource_singular(resource: &str) -> String {
+    lookup(SINGULAR_OVERRIDES, resource).map_or_else(
+        || {
+            let name = resource.to_upper_camel_case();
+            name.strip_suffix('s').map_or(name.clone(), str::to_owned)
+        },
+        str::to_owned,
+    )
+}
+
+/// The builder type name of an operation: the resource's singular noun, then the operation
+/// (`channels.get` → `ChannelGet`, `channels.sendDTMF` → `ChannelSendDtmf`), so that every
+/// builder of the API has a name of its own.
+pub fn builder_name(resource: &str, nickname: &str) -> String {
+    format!(
+        "{}{}",
+        resource_singular(resource),
+        operation_stem(nickname)
+    )
 }
 
 /// The field name of a property or parameter (`absorbDTMF` → `absorb_dtmf`, `type` → `kind`).
@@ -126,9 +154,14 @@ pub fn property_enum_name(model: &str, property: &str) -> String {
 pub fn parameter_enum_name(nickname: &str, param: &str) -> String {
     format!(
         "{}{}",
-        builder_name(nickname),
+        operation_stem(nickname),
         field_name(param).to_upper_camel_case()
     )
+}
+
+/// A type name as a noun in prose (`LiveRecording` → `live recording`).
+pub(crate) fn noun(type_name: &str) -> String {
+    type_name.to_snake_case().replace('_', " ")
 }
 
 /// True when `s` is usable as a (possibly raw) Rust identifier.

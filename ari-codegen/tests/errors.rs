@@ -134,27 +134,29 @@ fn fixed_upstream_bug_is_noticed() {
             .contains("fixup `channel_state_rsrvd` no longer applies"),
         "{strict}"
     );
-    let lenient = ari_codegen::generate_with(
-        &dir,
-        &ari_codegen::Options {
-            strict_fixups: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let lenient =
+        ari_codegen::generate_with(&dir, &ari_codegen::Options::default().strict_fixups(false))
+            .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(lenient.skipped_fixups.len(), 1);
     assert_eq!(lenient.skipped_fixups[0].0, "channel_state_rsrvd");
-    assert!(lenient.models.contains("\"Rsrvd\" => Self::Rsrvd"));
+    assert!(lenient
+        .file("models.rs")
+        .unwrap()
+        .contains("\"Rsrvd\" => Self::Rsrvd"));
 }
 
 #[test]
 fn every_fixup_applies_to_the_bundled_specs() {
     let g = ari_codegen::generate(&spec_dir()).unwrap();
-    let names: Vec<&str> = ari_codegen::fixups::FIXUPS.iter().map(|f| f.name).collect();
+    let names: Vec<&str> = ari_codegen::internals::FIXUPS
+        .iter()
+        .map(|f| f.name)
+        .collect();
     assert_eq!(g.applied_fixups, names);
     assert!(g.skipped_fixups.is_empty());
-    assert!(g.models.contains("pub local_ssrc: u32"));
-    assert!(g.api.contains("name: \"channels.move\""));
-    assert!(g.api.contains("(404, \"Channel not found\")"));
+    assert!(g.file("models.rs").unwrap().contains("pub local_ssrc: u32"));
+    let channels = g.file("api/channels.rs").unwrap();
+    assert!(channels.contains("name: \"channels.move\""));
+    assert!(channels.contains("(404, \"Channel not found\")"));
 }

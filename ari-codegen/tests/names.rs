@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use ari_codegen::names::*;
+use ari_codegen::internals::load_ir;
+use ari_codegen::internals::names::*;
 
 #[test]
 fn type_names() {
@@ -22,8 +23,8 @@ fn type_names() {
 }
 
 #[test]
-fn method_and_builder_names() {
-    for (nick, method, builder) in [
+fn method_names_and_stems() {
+    for (nick, method, stem) in [
         ("sendDTMF", "send_dtmf", "SendDtmf"),
         ("rtpstatistics", "rtp_statistics", "RtpStatistics"),
         ("move", "move_to_app", "MoveToApp"),
@@ -40,7 +41,41 @@ fn method_and_builder_names() {
         ("startMoh", "start_moh", "StartMoh"),
     ] {
         assert_eq!(method_name(nick), method, "{nick}");
-        assert_eq!(builder_name(nick), builder, "{nick}");
+        assert_eq!(operation_stem(nick), stem, "{nick}");
+    }
+}
+
+#[test]
+fn builder_names_are_unique_and_say_what_they_do() {
+    for (resource, nick, builder) in [
+        ("channels", "get", "ChannelGet"),
+        ("bridges", "get", "BridgeGet"),
+        ("channels", "list", "ChannelList"),
+        ("channels", "sendDTMF", "ChannelSendDtmf"),
+        ("channels", "move", "ChannelMoveToApp"),
+        ("deviceStates", "update", "DeviceStateUpdate"),
+        ("mailboxes", "update", "MailboxUpdate"),
+        ("asterisk", "ping", "AsteriskPing"),
+        ("recordings", "getLive", "RecordingGetLive"),
+        ("applications", "subscribe", "ApplicationSubscribe"),
+    ] {
+        assert_eq!(builder_name(resource, nick), builder, "{resource}.{nick}");
+    }
+    // every builder of the bundled API has a name of its own
+    let ir = load_ir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../swagger-specs"),
+        &Default::default(),
+    )
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &ir.resources {
+        for o in &r.operations {
+            assert!(
+                seen.insert(o.builder_name.clone()),
+                "{} twice",
+                o.builder_name
+            );
+        }
     }
 }
 
@@ -90,7 +125,7 @@ fn variant_names() {
 
 #[test]
 fn enum_names_in_the_ir() {
-    let ir = ari_codegen::load_ir(
+    let ir = load_ir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../swagger-specs"),
         &Default::default(),
     )

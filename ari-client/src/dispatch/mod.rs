@@ -20,11 +20,13 @@ use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::events::Event;
+use crate::events::{Event, OBJECT_FIELDS};
+use crate::handler::ErasedHandler;
 use crate::scan::{self, RouteKey};
+use crate::ws::Frame;
 
+pub(crate) use registry::Registry;
 pub use registry::Subscription;
-pub(crate) use registry::{ErasedHandler, ObjectKind, Registry};
 pub use stream::EventStream;
 
 /// Counters of the event path, since the client was built.
@@ -39,6 +41,8 @@ pub struct DispatchStats {
     pub handler_calls: u64,
     /// Handlers that panicked (logged at `error`; the worker goes on).
     pub handler_panics: u64,
+    /// Handlers bound to one object (channel, bridge, playback, …) registered now.
+    pub object_handlers: usize,
 }
 
 #[derive(Default)]
@@ -50,12 +54,13 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> DispatchStats {
+    fn snapshot(&self) -> DispatchStats {
         DispatchStats {
             received: self.received.load(Ordering::Relaxed),
             decode_errors: self.decode_errors.load(Ordering::Relaxed),
             handler_calls: self.handler_calls.load(Ordering::Relaxed),
             handler_panics: self.handler_panics.load(Ordering::Relaxed),
+            object_handlers: 0,
         }
     }
 }
@@ -67,10 +72,18 @@ pub(crate) struct Hub {
     streams: Mutex<Vec<mpsc::Sender<Event>>>,
     /// Whether `streams` may be non-empty: spares the event path the lock when no one streams.
     has_streams: AtomicBool,
-    pub(crate) counters: Counters,
+    counters: Counters,
 }
 
 impl Hub {
+    /// The counters now, with the number of object handlers.
+    pub(crate) fn stats(&self) -> DispatchStats {
+        DispatchStats {
+            object_handlers: self.registry.object_handler_count(),
+            ..self.counters.snapshot()
+        }
+    }
+
     /// A new stream that receives every event from now on.
     pub(crate) fn subscribe_stream(&self, capacity: usize) -> EventStream {
         let (tx, rx) = mpsc::channel(capacity);
@@ -120,9 +133,6 @@ impl Hub {
     }
 }
 
-/// A text frame as the websocket reader received it.
-pub(crate) type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
-
 /// What goes to a worker: a frame it decodes itself, or an event the reader had to
 /// decode already (for the streams, or to find its worker).
 enum Work {
@@ -163,9 +173,9 @@ impl Dispatcher {
     pub(crate) async fn frame(&self, frame: Frame) {
         self.hub.counters.received.fetch_add(1, Ordering::Relaxed);
         if !self.hub.has_streams() {
-            if let Some(key) = scan::route_key(frame.as_str()) {
+            if let Some(key) = scan::route_key(frame.as_str(), OBJECT_FIELDS) {
                 let shard = match key {
-                    RouteKey::Id(id) => shard_for(id, self.shards.len()),
+                    RouteKey::Id(id) => shard_for(&id, self.shards.len()),
                     RouteKey::None => 0,
                 };
                 // the worker only ends when its sender is dropped, in `finish`
@@ -208,20 +218,19 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// The worker index for an event: by the channel it concerns, else its bridge, else the
-/// target of its playback or recording, so that all events of one call stay in order.
+/// The worker index for an event: by the first object it names (its channel, else its
+/// bridge, …, in the order of the generated `OBJECT_FIELDS`), so that all events of one
+/// object stay in order.
 fn shard_of(event: &Event, shards: usize) -> usize {
-    route_of(event).map_or(0, |key| shard_for(key, shards))
-}
-
-/// The routing key of a decoded event (see [`scan::route_key`] for the same on its text).
-fn route_of(event: &Event) -> Option<&str> {
-    event
-        .channel()
-        .map(|c| c.id.as_str())
-        .or_else(|| event.bridge().map(|b| b.id.as_str()))
-        .or_else(|| event.playback().map(|p| target_id(&p.target_uri)))
-        .or_else(|| event.recording().map(|r| target_id(&r.target_uri)))
+    let mut shard = 0;
+    let mut first = true;
+    event.for_each_object(|_, id| {
+        if first {
+            shard = shard_for(id, shards);
+            first = false;
+        }
+    });
+    shard
 }
 
 /// The worker of a routing key.
@@ -232,11 +241,6 @@ fn shard_for(key: &str, shards: usize) -> usize {
     let mut h = DefaultHasher::new();
     key.hash(&mut h);
     (h.finish() % shards as u64) as usize
-}
-
-/// `channel:ID` / `bridge:ID` → `ID`.
-fn target_id(uri: &str) -> &str {
-    uri.split_once(':').map_or(uri, |(_, id)| id)
 }
 
 /// How many queued events a worker takes at once: fewer wake-ups under load.
@@ -260,13 +264,14 @@ async fn worker(hub: Arc<Hub>, mut rx: mpsc::Receiver<Work>) {
 }
 
 /// Runs the handlers of one event, one after the other, then releases ended objects.
-async fn handle(hub: &Hub, event: Event, handlers: &mut Vec<(&'static str, ErasedHandler)>) {
+async fn handle(hub: &Hub, event: Event, handlers: &mut Vec<ErasedHandler>) {
     hub.registry.matching(&event, handlers);
     let ended = Registry::ended_by(&event);
+    let kind = event.kind();
     // every handler but the last gets a clone; the last one gets the event itself
     let mut event = Some(event);
     let n = handlers.len();
-    for (i, (kind, handler)) in handlers.drain(..).enumerate() {
+    for (i, handler) in handlers.drain(..).enumerate() {
         let ev = match event.take() {
             Some(ev) if i + 1 < n => {
                 let copy = ev.clone();
@@ -314,11 +319,15 @@ mod tests {
         let mut keyed = 0;
         for text in &texts {
             let event = Event::from_json(text).unwrap();
-            let decoded = route_of(&event);
-            let scanned = match scan::route_key(text).expect("Asterisk's JSON scans") {
-                RouteKey::Id(id) => Some(id),
+            let mut objects = Vec::new();
+            event.for_each_object(|kind, id| objects.push((kind, id.to_owned())));
+            let decoded = objects.first().map(|(_, id)| id.as_str());
+            let scanned = match scan::route_key(text, OBJECT_FIELDS).expect("Asterisk's JSON scans")
+            {
+                RouteKey::Id(id) => Some(id.into_owned()),
                 RouteKey::None => None,
             };
+            let scanned = scanned.as_deref();
             assert_eq!(scanned, decoded, "{text}");
             keyed += usize::from(decoded.is_some());
             for shards in [1, 2, 16] {

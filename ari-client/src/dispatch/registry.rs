@@ -1,72 +1,32 @@
 //! Who listens to what: handlers by event type, and handlers bound to one object.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
-use crate::events::Event;
-
-/// A type-erased handler: takes the event, returns the future that handles it.
-pub(crate) type ErasedHandler =
-    Arc<dyn Fn(Event) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
-/// The kinds of objects that handlers can be bound to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum ObjectKind {
-    Channel,
-    Bridge,
-    Playback,
-    Recording,
-}
-
-impl ObjectKind {
-    const ALL: [ObjectKind; 4] = [
-        ObjectKind::Channel,
-        ObjectKind::Bridge,
-        ObjectKind::Playback,
-        ObjectKind::Recording,
-    ];
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The id of this kind of object that the event is about, if any.
-    pub(crate) fn id_in(self, event: &Event) -> Option<&str> {
-        match self {
-            ObjectKind::Channel => event.channel().map(|c| c.id.as_str()),
-            ObjectKind::Bridge => event.bridge().map(|b| b.id.as_str()),
-            ObjectKind::Playback => event.playback().map(|p| p.id.as_str()),
-            ObjectKind::Recording => event.recording().map(|r| r.name.as_str()),
-        }
-    }
-
-    /// Whether `event` ends the life of this kind of object (its handlers are then released).
-    fn is_end(self, event: &Event) -> bool {
-        let kind = event.kind();
-        match self {
-            ObjectKind::Channel => kind == "StasisEnd" || kind == "ChannelDestroyed",
-            ObjectKind::Bridge => kind == "BridgeDestroyed",
-            ObjectKind::Playback => kind == "PlaybackFinished",
-            ObjectKind::Recording => kind == "RecordingFinished" || kind == "RecordingFailed",
-        }
-    }
-}
+use crate::events::{Event, EventKind, ObjectKind};
+use crate::handler::ErasedHandler;
 
 struct Entry {
     id: u64,
-    event: &'static str,
+    event: EventKind,
     handler: ErasedHandler,
 }
 
-#[derive(Default)]
 struct Tables {
-    /// Handlers for every event of a type, by type name.
-    by_type: HashMap<&'static str, Vec<Entry>>,
-    /// Handlers bound to one object, by object kind, then id.
-    by_object: [HashMap<String, Vec<Entry>>; 4],
+    /// Handlers for every event of a type.
+    by_type: HashMap<EventKind, Vec<Entry>>,
+    /// Handlers bound to one object, by object kind (its index), then id.
+    by_object: [HashMap<String, Vec<Entry>>; ObjectKind::ALL.len()],
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            by_type: HashMap::new(),
+            by_object: std::array::from_fn(|_| HashMap::new()),
+        }
+    }
 }
 
 /// The handler tables. Cheap to share; handlers can be added and removed from any task,
@@ -80,7 +40,7 @@ pub(crate) struct Registry {
 /// Where a handler is registered, so that it can be removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Slot {
-    Type(&'static str),
+    Type(EventKind),
     Object(ObjectKind, String),
 }
 
@@ -146,7 +106,7 @@ impl Registry {
         self.tables.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn entry(&self, event: &'static str, handler: ErasedHandler) -> Entry {
+    fn entry(&self, event: EventKind, handler: ErasedHandler) -> Entry {
         Entry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             event,
@@ -157,7 +117,7 @@ impl Registry {
     /// Adds a handler for every event of type `event`.
     pub(crate) fn add_type(
         self: &Arc<Self>,
-        event: &'static str,
+        event: EventKind,
         handler: ErasedHandler,
     ) -> Subscription {
         let entry = self.entry(event, handler);
@@ -175,7 +135,7 @@ impl Registry {
         self: &Arc<Self>,
         kind: ObjectKind,
         object_id: &str,
-        event: &'static str,
+        event: EventKind,
         handler: ErasedHandler,
     ) -> Subscription {
         let entry = self.entry(event, handler);
@@ -192,35 +152,38 @@ impl Registry {
     }
 
     /// The handlers that `event` goes to, in registration order: type handlers first,
-    /// then object handlers.
-    pub(crate) fn matching(&self, event: &Event, out: &mut Vec<(&'static str, ErasedHandler)>) {
+    /// then the handlers of each object it names.
+    pub(crate) fn matching(&self, event: &Event, out: &mut Vec<ErasedHandler>) {
         let kind = event.kind();
         let tables = self.read();
-        if let Some(list) = tables.by_type.get(kind) {
-            out.extend(list.iter().map(|e| (e.event, e.handler.clone())));
+        if let Some(list) = tables.by_type.get(&kind) {
+            out.extend(list.iter().map(|e| e.handler.clone()));
         }
-        for object in ObjectKind::ALL {
-            let map = &tables.by_object[object.index()];
-            if map.is_empty() {
-                continue;
-            }
-            if let Some(list) = object.id_in(event).and_then(|id| map.get(id)) {
+        if tables.by_object.iter().all(HashMap::is_empty) {
+            return;
+        }
+        event.for_each_object(|object, id| {
+            if let Some(list) = tables.by_object[object.index()].get(id) {
                 out.extend(
                     list.iter()
                         .filter(|e| e.event == kind)
-                        .map(|e| (e.event, e.handler.clone())),
+                        .map(|e| e.handler.clone()),
                 );
             }
-        }
+        });
     }
 
-    /// The objects whose life `event` ends.
+    /// The objects whose life `event` ends. (An event after which Asterisk sends nothing
+    /// more about an object unless the app stays subscribed ends it too.)
     pub(crate) fn ended_by(event: &Event) -> Vec<(ObjectKind, String)> {
-        ObjectKind::ALL
-            .into_iter()
-            .filter(|k| k.is_end(event))
-            .filter_map(|k| k.id_in(event).map(|id| (k, id.to_owned())))
-            .collect()
+        let kind = event.kind();
+        let mut ended = Vec::new();
+        event.for_each_object(|object, id| {
+            if kind.ends(object) || kind.leaves(object) {
+                ended.push((object, id.to_owned()));
+            }
+        });
+        ended
     }
 
     /// Releases the handlers bound to these objects.

@@ -2,7 +2,7 @@
 //!
 //! Generated code describes each call with a static `Operation` and builds a `Request`:
 //! the path with every segment percent-encoded, query parameters (multi-value ones
-//! comma-joined), and at most one JSON body. The [`RestClient`] sends it and maps the
+//! comma-joined), and at most one JSON body. The `RestClient` sends it and maps the
 //! answer: a JSON model, `()` for no content, raw bytes for binary responses, or an
 //! [`Error`] that carries the operation's documented reason for the status.
 
@@ -14,7 +14,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Error, ErrorKind, Result};
 
-pub use transport::RestClient;
+pub(crate) use transport::RestClient;
 
 /// Characters that stay literal in a path segment or query value: RFC 3986's unreserved set.
 /// Everything else, including `/`, `+`, `?`, `#`, `%`, `,` and spaces, is percent-encoded.

@@ -9,12 +9,10 @@ use serde::de::DeserializeOwned;
 use super::{Method, Request};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 
-/// A cheap, cloneable handle that sends ARI REST requests.
-///
-/// Every repository and domain object holds one. It never shows the password in
-/// `Debug` output.
+/// A cheap, cloneable handle that sends ARI REST requests; the client holds one. It never
+/// shows the password in `Debug` output.
 #[derive(Clone)]
-pub struct RestClient {
+pub(crate) struct RestClient {
     inner: Arc<Inner>,
 }
 
@@ -59,19 +57,9 @@ impl RestClient {
         }
     }
 
-    /// The ARI base URL, `http(s)://host:port/ari`.
-    pub fn base_url(&self) -> &str {
-        &self.inner.base
-    }
-
     /// The `Authorization` header value (marked sensitive).
     pub(crate) fn authorization(&self) -> &HeaderValue {
         &self.inner.authorization
-    }
-
-    /// The user name the client authenticates with.
-    pub fn user(&self) -> &str {
-        &self.inner.user
     }
 
     /// Sends the request and returns the successful response's body.
@@ -165,4 +153,19 @@ fn has_tls_cause(e: &(dyn std::error::Error + 'static)) -> bool {
         };
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_never_shows_the_password() {
+        let client = crate::Client::builder("http://127.0.0.1:8088", "asterisk", "pa55word")
+            .build()
+            .unwrap();
+        let shown = format!("{:?}", client.rest());
+        assert!(
+            shown.contains("asterisk") && !shown.contains("pa55word"),
+            "{shown}"
+        );
+    }
 }

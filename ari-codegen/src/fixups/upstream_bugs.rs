@@ -1,28 +1,14 @@
-//! Named corrections of known bugs in Asterisk's spec files.
-//!
-//! Each fixup documents the bug it fixes and returns an error when the bug is no longer
-//! there, so that an upstream fix is noticed (in strict mode the generator fails; otherwise
-//! the fixup is skipped and reported). See `docs/ari-spec-notes.md` §3.7.
+//! Named fixes of known bugs in Asterisk's spec files (`docs/ari-spec-notes.md` §3.7).
 
+use super::Fixup;
 use crate::spec::{ErrorCode, Spec};
-use crate::Error;
 
 /// The integer type that [`RTPSTAT_UNSIGNED`] gives to unsigned counters; it is not a
 /// Swagger type, only fixups produce it.
-pub const U32_TYPE: &str = "x-uint32";
-
-/// A named fix of an upstream spec bug.
-#[derive(Debug)]
-pub struct Fixup {
-    /// Short name.
-    pub name: &'static str,
-    /// The bug it fixes, and where.
-    pub bug: &'static str,
-    apply: fn(&mut Spec) -> Result<(), String>,
-}
+pub(crate) const U32_TYPE: &str = "x-uint32";
 
 /// `Channel.state` says `Rsrved`, the server sends `Rsrvd` and also `Mute`.
-pub const CHANNEL_STATE_RSRVD: Fixup = Fixup {
+pub(crate) const CHANNEL_STATE_RSRVD: Fixup = Fixup {
     name: "channel_state_rsrvd",
     bug: "channels.json#/models/Channel/properties/state lists `Rsrved`, but Asterisk sends \
           `Rsrvd` (main/channel.c ast_state2str), and it lacks `Mute`",
@@ -41,7 +27,7 @@ pub const CHANNEL_STATE_RSRVD: Fixup = Fixup {
 };
 
 /// `Playback.state` lacks `paused`.
-pub const PLAYBACK_STATE_PAUSED: Fixup = Fixup {
+pub(crate) const PLAYBACK_STATE_PAUSED: Fixup = Fixup {
     name: "playback_state_paused",
     bug: "playbacks.json#/models/Playback/properties/state lacks `paused`, which \
           res/res_stasis_playback.c sends for a paused playback",
@@ -56,7 +42,7 @@ pub const PLAYBACK_STATE_PAUSED: Fixup = Fixup {
 };
 
 /// RTPstat's unsigned counters are typed `int`.
-pub const RTPSTAT_UNSIGNED: Fixup = Fixup {
+pub(crate) const RTPSTAT_UNSIGNED: Fixup = Fixup {
     name: "rtpstat_unsigned",
     bug: "channels.json#/models/RTPstat types local_ssrc, remote_ssrc, txoctetcount and \
           rxoctetcount as `int`; they are C `unsigned int` and exceed 2^31-1 \
@@ -80,7 +66,7 @@ pub const RTPSTAT_UNSIGNED: Fixup = Fixup {
 };
 
 /// channels `move` writes its error codes as strings.
-pub const MOVE_STRING_CODES: Fixup = Fixup {
+pub(crate) const MOVE_STRING_CODES: Fixup = Fixup {
     name: "move_string_codes",
     bug: "channels.json#/apis/4/operations/0/errorResponses (`move`) writes the codes as \
           strings (\"404\", \"409\"); every other code is a number",
@@ -130,37 +116,4 @@ fn enum_values<'a>(
         Some(av) if av.value_type == "LIST" => Ok(&mut av.values),
         _ => Err(format!("{model}.{prop} has no LIST of allowable values")),
     }
-}
-
-/// Applies all [`FIXUPS`]. Returns the names of the applied ones and the skipped ones
-/// with the reason; in `strict` mode a fixup that does not apply is an error.
-#[allow(clippy::type_complexity)]
-pub fn apply_all(
-    spec: &mut Spec,
-    strict: bool,
-) -> Result<(Vec<&'static str>, Vec<(&'static str, String)>), Error> {
-    let mut applied = Vec::new();
-    let mut skipped = Vec::new();
-    for fixup in FIXUPS {
-        // a failed fixup must not leave a half-applied change behind
-        let mut copy = spec.clone();
-        match (fixup.apply)(&mut copy) {
-            Ok(()) => {
-                *spec = copy;
-                applied.push(fixup.name);
-            }
-            Err(why) if strict => {
-                return Err(Error::new(
-                    "fixups",
-                    "",
-                    format!(
-                        "fixup `{}` no longer applies ({why}); it fixes: {}. Remove it if upstream fixed the bug",
-                        fixup.name, fixup.bug
-                    ),
-                ))
-            }
-            Err(why) => skipped.push((fixup.name, why)),
-        }
-    }
-    Ok((applied, skipped))
 }
