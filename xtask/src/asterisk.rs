@@ -28,7 +28,7 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Options shared by `asterisk` and `test`.
+    /// The options that pick the sandbox, shared by `asterisk`, `test`, `demo` and `conformance`.
     pub(crate) const OPTIONS: &'static [&'static str] = &["root", "port", "user", "password"];
 
     pub(crate) fn from_args(args: &Args) -> Result<Self> {
@@ -163,7 +163,6 @@ impl Sandbox {
     }
 }
 
-/// `<workspace>/asterisk`.
 /// An Asterisk outside the sandbox, named by `ARI_URL` (with `ARI_USER`, and `ARI_PASSWORD`
 /// or `ARI_PASS`; both default to `asterisk`): `(url, user, password)`.
 pub(crate) fn external_from_env() -> Option<(String, String, String)> {
@@ -175,6 +174,7 @@ pub(crate) fn external_from_env() -> Option<(String, String, String)> {
     Some((url, user, password))
 }
 
+/// `<workspace>/asterisk`.
 pub(crate) fn scripts_dir() -> PathBuf {
     crate::workspace_root().join("asterisk")
 }
