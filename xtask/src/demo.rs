@@ -21,9 +21,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::args::Args;
-use crate::asterisk::{self, Sandbox};
+use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
 use crate::http;
+use crate::server::{Caller, Server};
 
 /// The Stasis application the example registers.
 const APP: &str = "hello";
@@ -42,18 +43,10 @@ const LOG_SETTLE: Duration = Duration::from_secs(2);
 /// Timeout of one REST request.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The Asterisk the demo talks to.
-#[derive(Debug)]
-struct Server {
-    /// `http://HOST:PORT` (no `/ari`).
-    url: String,
-    user: String,
-    password: String,
-    /// The sandbox's messages.log; `None` for an external Asterisk (`ARI_URL`).
-    log: Option<PathBuf>,
-    /// The sandbox, if this command started it (and so must stop it).
-    started: Option<Sandbox>,
-}
+const CALLER: Caller = Caller {
+    name: "demo",
+    prefix: "demo",
+};
 
 /// Why the demo failed: the text after `demo: FAILED — `.
 type Failure = String;
@@ -64,7 +57,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         return Err(Error::usage(format!("demo: unexpected argument `{extra}`")));
     }
     let t0 = Instant::now();
-    let server = match prepare(&args) {
+    let server = match Server::prepare(&args, CALLER) {
         Ok(server) => server,
         Err(e) => {
             println!("demo: FAILED — {e}");
@@ -72,12 +65,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         }
     };
     let outcome = run_demo(&server);
-    if let Some(sandbox) = &server.started {
-        eprintln!("demo: stopping the Asterisk this command started");
-        if let Err(e) = sandbox.script("stop.sh") {
-            eprintln!("warning: {e}");
-        }
-    }
+    server.finish();
     eprintln!("demo: total {:.1} s", t0.elapsed().as_secs_f64());
     match outcome {
         Ok(summary) => {
@@ -91,36 +79,10 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     }
 }
 
-/// Picks the server: `ARI_URL`, or the sandbox (installed and started as needed).
-fn prepare(args: &Args) -> Result<Server> {
-    if let Some((url, user, password)) = asterisk::external_from_env() {
-        eprintln!("demo: ARI_URL is set: using the Asterisk at {url} (the sandbox is not touched)");
-        return Ok(Server {
-            url: url
-                .trim_end_matches('/')
-                .trim_end_matches("/ari")
-                .to_string(),
-            user,
-            password,
-            log: None,
-            started: None,
-        });
-    }
-
-    let sandbox = Sandbox::from_args(args)?;
-    let started = sandbox.ensure_running("demo")?;
-    Ok(Server {
-        url: sandbox.url(),
-        user: sandbox.user.clone(),
-        password: sandbox.password.clone(),
-        log: Some(sandbox.messages_log()),
-        started,
-    })
-}
-
 /// Steps 2-5 (the sandbox is up); `Ok` is the success summary.
 fn run_demo(server: &Server) -> Result<String, Failure> {
-    let log_start = server.log.as_deref().map(log_len);
+    let log = server.messages_log();
+    let log_start = log.as_deref().map(log_len);
 
     build_example()?;
     let mut example = Example::spawn(server)?;
@@ -143,7 +105,7 @@ fn run_demo(server: &Server) -> Result<String, Failure> {
         .count();
     example.stop();
 
-    let (Some(log), Some(start)) = (server.log.as_deref(), log_start) else {
+    let (Some(log), Some(start)) = (log.as_deref(), log_start) else {
         println!("demo: external Asterisk (ARI_URL): skipping the check of the sounds played (its log is not readable from here)");
         if handled == 0 {
             return Err(format!(
@@ -322,9 +284,14 @@ fn echo_lines(
     })
 }
 
+/// The server's `http://HOST:PORT`, without the `/ari` that `ARI_URL` may end with.
+fn ari_root(server: &Server) -> &str {
+    server.url.trim_end_matches('/').trim_end_matches("/ari")
+}
+
 /// Polls `GET /ari/applications/hello` until 200.
 fn wait_registered(server: &Server, example: &mut Example) -> Result<(), Failure> {
-    let url = format!("{}/ari/applications/{APP}", server.url);
+    let url = format!("{}/ari/applications/{APP}", ari_root(server));
     let t = Instant::now();
     loop {
         if let Some(status) = example.exited() {
@@ -355,7 +322,7 @@ fn wait_registered(server: &Server, example: &mut Example) -> Result<(), Failure
 fn originate(server: &Server) -> Result<(String, String), Failure> {
     let url = format!(
         "{}/ari/channels?endpoint={}&app={APP}",
-        server.url,
+        ari_root(server),
         query_escape(ENDPOINT)
     );
     let response = http::request("POST", &url, &server.user, &server.password, HTTP_TIMEOUT)
@@ -380,7 +347,7 @@ fn originate(server: &Server) -> Result<(String, String), Failure> {
 
 /// Polls `GET /ari/channels/<id>` until 404; hangs the channel up on timeout.
 fn wait_call_ended(server: &Server, id: &str) -> Result<(), Failure> {
-    let url = format!("{}/ari/channels/{}", server.url, path_escape(id));
+    let url = format!("{}/ari/channels/{}", ari_root(server), path_escape(id));
     let t = Instant::now();
     loop {
         if let Ok(response) = http::get(&url, &server.user, &server.password, HTTP_TIMEOUT) {

@@ -11,6 +11,7 @@ mod demo;
 mod error;
 mod http;
 mod regen;
+mod server;
 mod test_cmd;
 
 use std::path::PathBuf;
