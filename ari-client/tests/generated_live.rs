@@ -1,38 +1,21 @@
-//! The generated requests against the real Asterisk at 127.0.0.1:8088: query strings,
-//! multi-value parameters, enums and the three body shapes. Skipped (passes with a note)
-//! when no Asterisk answers there.
+//! The generated requests against the live Asterisk (tests/support: `ARI_URL`, default
+//! `http://127.0.0.1:8088`): query strings, multi-value parameters, enums and the three body
+//! shapes. Skipped (passes with a loud note) when no Asterisk answers, except under `CI=true`.
+
+mod support;
 
 use std::time::Duration;
 
 use ari_client::models::{GetInfoOnly, HangupReason};
-use ari_client::{Client, ErrorKind};
-
-async fn client() -> Option<Client> {
-    let up = tokio::net::TcpStream::connect("127.0.0.1:8088")
-        .await
-        .is_ok();
-    if !up {
-        eprintln!("no Asterisk on 127.0.0.1:8088: skipped");
-        return None;
-    }
-    Some(
-        Client::builder("http://127.0.0.1:8088", "asterisk", "asterisk")
-            .build()
-            .unwrap(),
-    )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
+use ari_client::ErrorKind;
+use support::{live, unique_app};
 
 #[tokio::test]
 async fn requests_have_the_shape_asterisk_reads() {
-    let Some(client) = client().await else { return };
+    let Some(live) = live().await else {
+        return;
+    };
+    let client = live.client().await;
 
     // enum list in the query, comma-joined
     let info = client
@@ -51,7 +34,7 @@ async fn requests_have_the_shape_asterisk_reads() {
     assert_eq!(e.reason(), Some("Channel not found"));
 
     // `variables` body wrapped as {"variables": {...}}; the channel runs dialplan, no app needed
-    let id = unique("gen-chan");
+    let id = unique_app("gen-chan");
     let channel = client
         .channels()
         .originate("Local/answer@ari-test")
@@ -79,7 +62,7 @@ async fn requests_have_the_shape_asterisk_reads() {
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
 
     // POST /bridges reads the whole body as the variables
-    let bridge_id = unique("gen-bridge");
+    let bridge_id = unique_app("gen-bridge");
     let bridge = client
         .bridges()
         .create()

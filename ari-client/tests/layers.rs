@@ -106,7 +106,10 @@ fn every_module_names_only_the_layers_below_it() {
     files(&src(), &mut all);
     let generated = PathBuf::from(env!("OUT_DIR"));
     files(&generated, &mut all);
-    assert!(all.iter().any(|p| p.starts_with(&generated)), "no generated files");
+    assert!(
+        all.iter().any(|p| p.starts_with(&generated)),
+        "no generated files"
+    );
     let mut wrong = Vec::new();
     for path in all {
         let rel = path

@@ -28,7 +28,7 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Options shared by `asterisk` and `test`.
+    /// The options that pick the sandbox, shared by `asterisk`, `test`, `demo` and `conformance`.
     pub(crate) const OPTIONS: &'static [&'static str] = &["root", "port", "user", "password"];
 
     pub(crate) fn from_args(args: &Args) -> Result<Self> {
@@ -97,8 +97,8 @@ impl Sandbox {
     }
 
     /// Makes sure this sandbox is installed and running, for `who` (a command name used in
-    /// messages). Returns the sandbox if this call started it, so the caller stops it again.
-    pub(crate) fn ensure_running(&self, who: &str) -> Result<Option<Sandbox>> {
+    /// messages). Returns true if this call started it, so the caller stops it again.
+    pub(crate) fn ensure_running(&self, who: &str) -> Result<bool> {
         require_root(&format!(
             "cargo xtask {who} (it starts the Asterisk sandbox; or set ARI_URL)"
         ))?;
@@ -115,11 +115,11 @@ impl Sandbox {
                 "{who}: Asterisk already running from {} (PID {pid}); it stays running",
                 self.root.display()
             );
-            return Ok(None);
+            return Ok(false);
         }
         eprintln!("{who}: starting the sandbox Asterisk");
         self.script("start.sh")?;
-        Ok(Some(self.clone()))
+        Ok(true)
     }
 
     /// Runs `asterisk/<script>` with this sandbox's settings in the environment.
@@ -164,17 +164,6 @@ impl Sandbox {
 }
 
 /// `<workspace>/asterisk`.
-/// An Asterisk outside the sandbox, named by `ARI_URL` (with `ARI_USER`, and `ARI_PASSWORD`
-/// or `ARI_PASS`; both default to `asterisk`): `(url, user, password)`.
-pub(crate) fn external_from_env() -> Option<(String, String, String)> {
-    let url = std::env::var("ARI_URL").ok().filter(|u| !u.is_empty())?;
-    let user = std::env::var("ARI_USER").unwrap_or_else(|_| "asterisk".into());
-    let password = std::env::var("ARI_PASSWORD")
-        .or_else(|_| std::env::var("ARI_PASS"))
-        .unwrap_or_else(|_| "asterisk".into());
-    Some((url, user, password))
-}
-
 pub(crate) fn scripts_dir() -> PathBuf {
     crate::workspace_root().join("asterisk")
 }

@@ -16,7 +16,12 @@ use std::time::Instant;
 use crate::args::Args;
 use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
-use crate::test_cmd::{self, Server};
+use crate::server::{Caller, Server};
+
+const CALLER: Caller = Caller {
+    name: "conformance",
+    prefix: "xtask conformance",
+};
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     let args = Args::parse(args, Sandbox::OPTIONS, &["record"])?;
@@ -26,14 +31,9 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         )));
     }
     let t0 = Instant::now();
-    let server = test_cmd::prepare(&args)?;
+    let server = Server::prepare(&args, CALLER)?;
     let result = run_suite(&server, args.flag("record"));
-    if let Some(sandbox) = &server.started {
-        eprintln!("xtask conformance: stopping the Asterisk this command started");
-        if let Err(e) = sandbox.script("stop.sh") {
-            eprintln!("warning: {e}");
-        }
-    }
+    server.finish();
     eprintln!(
         "xtask conformance: total {:.1} s",
         t0.elapsed().as_secs_f64()
@@ -62,7 +62,7 @@ fn run_suite(server: &Server, record: bool) -> Result<ExitCode> {
             "--",
             "--nocapture",
         ])
-        .envs(server.env.iter().map(|(k, v)| (*k, v)))
+        .envs(server.test_env())
         .env("ARI_CONFORMANCE_REPORT", &report);
     if record {
         command.env("ARI_RECORD", "1");

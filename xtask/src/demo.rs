@@ -3,15 +3,16 @@
 //! 1. Unless `ARI_URL` is set: install the sandbox if needed and start it if it is not running.
 //! 2. `cargo build --example hello -p ari-client`, then run `target/debug/examples/hello`
 //!    (`ARI_APP=hello`) with its output streamed as `[hello] …`, and wait until
-//!    `GET /ari/applications/hello` answers 200 (the app is registered).
-//! 3. `POST /ari/channels?endpoint=Local/hello-dtmf@ari-test&app=hello`: the far side presses
-//!    1, 2, 3, # (1.5 s apart, from 3 s after answer) and hangs up 4 s later. Wait until
-//!    `GET /ari/channels/<id>` is 404.
+//!    `GET /ari/applications/hello` succeeds (the app is registered).
+//! 3. Originate `Local/hello-dtmf@ari-test` into the app: the far side presses 1, 2, 3, #
+//!    (1.5 s apart, from 3 s after answer) and hangs up 4 s later. Wait until
+//!    `GET /ari/channels/<id>` is 404 (hang the channel up if it is not gone in time).
 //! 4. Read the sounds Asterisk played on that channel from the lines `messages.log` got since
 //!    the demo began (skipped under `ARI_URL`: the log is not ours to read).
 //! 5. Ctrl-C (SIGINT) to the example, SIGKILL after 5 s; stop Asterisk if step 1 started it.
 //!
-//! The last line is `demo: ok — played …` (exit 0) or `demo: FAILED — …` (exit 1).
+//! The REST calls of steps 2-3 go through `ari-client`, on a tokio runtime of the command's
+//! own. The last line is `demo: ok — played …` (exit 0) or `demo: FAILED — …` (exit 1).
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -20,10 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use ari_client::{Client, ErrorKind};
+
 use crate::args::Args;
-use crate::asterisk::{self, Sandbox};
+use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
-use crate::http;
+use crate::server::{Caller, Server};
 
 /// The Stasis application the example registers.
 const APP: &str = "hello";
@@ -42,18 +45,10 @@ const LOG_SETTLE: Duration = Duration::from_secs(2);
 /// Timeout of one REST request.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The Asterisk the demo talks to.
-#[derive(Debug)]
-struct Server {
-    /// `http://HOST:PORT` (no `/ari`).
-    url: String,
-    user: String,
-    password: String,
-    /// The sandbox's messages.log; `None` for an external Asterisk (`ARI_URL`).
-    log: Option<PathBuf>,
-    /// The sandbox, if this command started it (and so must stop it).
-    started: Option<Sandbox>,
-}
+const CALLER: Caller = Caller {
+    name: "demo",
+    prefix: "demo",
+};
 
 /// Why the demo failed: the text after `demo: FAILED — `.
 type Failure = String;
@@ -64,7 +59,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         return Err(Error::usage(format!("demo: unexpected argument `{extra}`")));
     }
     let t0 = Instant::now();
-    let server = match prepare(&args) {
+    let server = match Server::prepare(&args, CALLER) {
         Ok(server) => server,
         Err(e) => {
             println!("demo: FAILED — {e}");
@@ -72,12 +67,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         }
     };
     let outcome = run_demo(&server);
-    if let Some(sandbox) = &server.started {
-        eprintln!("demo: stopping the Asterisk this command started");
-        if let Err(e) = sandbox.script("stop.sh") {
-            eprintln!("warning: {e}");
-        }
-    }
+    server.finish();
     eprintln!("demo: total {:.1} s", t0.elapsed().as_secs_f64());
     match outcome {
         Ok(summary) => {
@@ -91,49 +81,18 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     }
 }
 
-/// Picks the server: `ARI_URL`, or the sandbox (installed and started as needed).
-fn prepare(args: &Args) -> Result<Server> {
-    if let Some((url, user, password)) = asterisk::external_from_env() {
-        eprintln!("demo: ARI_URL is set: using the Asterisk at {url} (the sandbox is not touched)");
-        return Ok(Server {
-            url: url
-                .trim_end_matches('/')
-                .trim_end_matches("/ari")
-                .to_string(),
-            user,
-            password,
-            log: None,
-            started: None,
-        });
-    }
-
-    let sandbox = Sandbox::from_args(args)?;
-    let started = sandbox.ensure_running("demo")?;
-    Ok(Server {
-        url: sandbox.url(),
-        user: sandbox.user.clone(),
-        password: sandbox.password.clone(),
-        log: Some(sandbox.messages_log()),
-        started,
-    })
-}
-
 /// Steps 2-5 (the sandbox is up); `Ok` is the success summary.
 fn run_demo(server: &Server) -> Result<String, Failure> {
-    let log_start = server.log.as_deref().map(log_len);
+    let log = server.messages_log();
+    let log_start = log.as_deref().map(log_len);
 
     build_example()?;
     let mut example = Example::spawn(server)?;
-    wait_registered(server, &mut example)?;
-
-    let (id, name) = originate(server)?;
-    println!("demo: call placed: channel {id} ({name}); the far side presses 1 2 3 # and hangs up (~13 s)");
-    let call_started = Instant::now();
-    wait_call_ended(server, &id)?;
-    println!(
-        "demo: call ended after {:.1} s",
-        call_started.elapsed().as_secs_f64()
-    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+    let (id, name) = runtime.block_on(call(server, &mut example))?;
     // the example's last lines (it reacts to the final events) before it is stopped
     thread::sleep(Duration::from_millis(500));
     let handled = example
@@ -143,7 +102,7 @@ fn run_demo(server: &Server) -> Result<String, Failure> {
         .count();
     example.stop();
 
-    let (Some(log), Some(start)) = (server.log.as_deref(), log_start) else {
+    let (Some(log), Some(start)) = (log.as_deref(), log_start) else {
         println!("demo: external Asterisk (ARI_URL): skipping the check of the sounds played (its log is not readable from here)");
         if handled == 0 {
             return Err(format!(
@@ -322,9 +281,35 @@ fn echo_lines(
     })
 }
 
-/// Polls `GET /ari/applications/hello` until 200.
-fn wait_registered(server: &Server, example: &mut Example) -> Result<(), Failure> {
-    let url = format!("{}/ari/applications/{APP}", server.url);
+/// Steps 2-3 over ARI: waits for the app, places the call and waits until it is gone. `Ok` is
+/// the channel's `(id, name)`.
+async fn call(server: &Server, example: &mut Example) -> Result<(String, String), Failure> {
+    let client = Client::builder(&server.url, &server.user, &server.password)
+        .request_timeout(HTTP_TIMEOUT)
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to ARI at {}: {e}", server.url))?;
+    wait_registered(&client, example).await?;
+
+    let channel = client
+        .channels()
+        .originate(ENDPOINT)
+        .app(APP)
+        .await
+        .map_err(|e| format!("originating {ENDPOINT} into app `{APP}`: {e}"))?;
+    let (id, name) = (channel.id.to_string(), channel.name.to_string());
+    println!("demo: call placed: channel {id} ({name}); the far side presses 1 2 3 # and hangs up (~13 s)");
+    let call_started = Instant::now();
+    wait_call_ended(&client, &id).await?;
+    println!(
+        "demo: call ended after {:.1} s",
+        call_started.elapsed().as_secs_f64()
+    );
+    Ok((id, name))
+}
+
+/// Polls `GET /ari/applications/hello` until it succeeds.
+async fn wait_registered(client: &Client, example: &mut Example) -> Result<(), Failure> {
     let t = Instant::now();
     loop {
         if let Some(status) = example.exited() {
@@ -332,70 +317,43 @@ fn wait_registered(server: &Server, example: &mut Example) -> Result<(), Failure
                 "the hello example exited ({status}) before its app was registered"
             ));
         }
-        if let Ok(response) = http::get(&url, &server.user, &server.password, HTTP_TIMEOUT) {
-            if response.status == 200 {
+        let error = match client.applications().get(APP).await {
+            Ok(_) => {
                 eprintln!(
                     "demo: app `{APP}` is registered ({:.1} s after start)",
                     t.elapsed().as_secs_f64()
                 );
                 return Ok(());
             }
-        }
+            Err(e) => e,
+        };
         if t.elapsed() > REGISTER_TIMEOUT {
             return Err(format!(
-                "app `{APP}` not registered after {} s (GET {url} never answered 200)",
+                "app `{APP}` not registered after {} s (GET /ari/applications/{APP} never succeeded; last: {error})",
                 REGISTER_TIMEOUT.as_secs()
             ));
         }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// `POST /ari/channels?endpoint=…&app=hello`: the channel's `(id, name)`.
-fn originate(server: &Server) -> Result<(String, String), Failure> {
-    let url = format!(
-        "{}/ari/channels?endpoint={}&app={APP}",
-        server.url,
-        query_escape(ENDPOINT)
-    );
-    let response = http::request("POST", &url, &server.user, &server.password, HTTP_TIMEOUT)
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    let body = String::from_utf8_lossy(&response.body);
-    if response.status != 200 {
-        return Err(format!(
-            "POST {url}: HTTP {}: {}",
-            response.status,
-            body.trim()
-        ));
-    }
-    let channel: serde_json::Value = serde_json::from_str(&body)
-        .map_err(|e| format!("POST {url}: the answer is not JSON ({e}): {body}"))?;
-    match (channel["id"].as_str(), channel["name"].as_str()) {
-        (Some(id), Some(name)) => Ok((id.to_string(), name.to_string())),
-        _ => Err(format!(
-            "POST {url}: no channel id/name in the answer: {body}"
-        )),
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Polls `GET /ari/channels/<id>` until 404; hangs the channel up on timeout.
-fn wait_call_ended(server: &Server, id: &str) -> Result<(), Failure> {
-    let url = format!("{}/ari/channels/{}", server.url, path_escape(id));
+async fn wait_call_ended(client: &Client, id: &str) -> Result<(), Failure> {
     let t = Instant::now();
     loop {
-        if let Ok(response) = http::get(&url, &server.user, &server.password, HTTP_TIMEOUT) {
-            if response.status == 404 {
+        if let Err(e) = client.channels().get(id).await {
+            if e.kind() == ErrorKind::NotFound {
                 return Ok(());
             }
         }
         if t.elapsed() > CALL_TIMEOUT {
-            let _ = http::request("DELETE", &url, &server.user, &server.password, HTTP_TIMEOUT);
+            let _ = client.channels().hangup(id).await;
             return Err(format!(
                 "channel {id} still up after {} s (hung it up)",
                 CALL_TIMEOUT.as_secs()
             ));
         }
-        thread::sleep(Duration::from_millis(250));
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -449,24 +407,6 @@ fn sounds_played(log: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
-fn query_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// Percent-encodes a path segment (same rule as [`query_escape`]).
-fn path_escape(value: &str) -> String {
-    query_escape(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,14 +425,5 @@ mod tests {
             sounds_played(log, "Local/hello-dtmf@ari-test-00000003;1"),
             ["hello-world", "digits/1", "goodbye"]
         );
-    }
-
-    #[test]
-    fn escapes_query_values() {
-        assert_eq!(
-            query_escape("Local/hello-dtmf@ari-test"),
-            "Local%2Fhello-dtmf%40ari-test"
-        );
-        assert_eq!(query_escape("a;b c"), "a%3Bb%20c");
     }
 }

@@ -1,6 +1,9 @@
-//! Blocking HTTP GET/POST/DELETE with Basic auth (plain HTTP; the sandbox listens on 127.0.0.1 only).
+//! Blocking HTTP GET with Basic auth (plain HTTP; the sandbox listens on 127.0.0.1 only), for
+//! the commands that need no async runtime: `regen --from http://…` and `asterisk status`.
 
 use std::time::Duration;
+
+use base64::Engine as _;
 
 /// A response of any status.
 #[derive(Debug)]
@@ -17,30 +20,16 @@ pub(crate) fn get(
     password: &str,
     timeout: Duration,
 ) -> Result<Response, String> {
-    request("GET", url, user, password, timeout)
-}
-
-/// `method url` (`GET`, `POST` without a body, or `DELETE`) with HTTP Basic auth; see [`get`].
-pub(crate) fn request(
-    method: &str,
-    url: &str,
-    user: &str,
-    password: &str,
-    timeout: Duration,
-) -> Result<Response, String> {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .build();
     let agent = ureq::Agent::new_with_config(config);
-    let auth = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
-    let response = match method {
-        "GET" => agent.get(url).header("Authorization", &auth).call(),
-        "DELETE" => agent.delete(url).header("Authorization", &auth).call(),
-        "POST" => agent.post(url).header("Authorization", &auth).send_empty(),
-        other => return Err(format!("unsupported HTTP method {other}")),
-    };
-    let mut response = response.map_err(|e| e.to_string())?;
+    let mut response = agent
+        .get(url)
+        .header("Authorization", &basic_auth(user, password))
+        .call()
+        .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
@@ -51,39 +40,21 @@ pub(crate) fn request(
     Ok(Response { status, body })
 }
 
-/// Standard base64 with padding (RFC 4648), enough for a Basic auth header.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The `Authorization` header value: `Basic` and base64 (RFC 4648, padded) of `user:password`.
+fn basic_auth(user: &str, password: &str) -> String {
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {credentials}")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
+    fn basic_auth_is_base64_of_user_and_password() {
         assert_eq!(
-            super::base64(b"asterisk:asterisk"),
-            "YXN0ZXJpc2s6YXN0ZXJpc2s="
+            super::basic_auth("asterisk", "asterisk"),
+            "Basic YXN0ZXJpc2s6YXN0ZXJpc2s="
         );
+        assert_eq!(super::basic_auth("f", ""), "Basic Zjo=");
     }
 }

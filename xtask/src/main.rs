@@ -11,6 +11,7 @@ mod demo;
 mod error;
 mod http;
 mod regen;
+mod server;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -86,7 +87,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root: the parent of this crate's folder (symlinks resolved).
 /// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace) or `<workspace>/target`.
 pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
@@ -95,6 +95,7 @@ pub(crate) fn target_dir() -> PathBuf {
     }
 }
 
+/// The workspace root: the parent of this crate's folder (symlinks resolved).
 pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = manifest_dir.canonicalize().unwrap_or(manifest_dir);

@@ -13,22 +13,15 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use crate::args::Args;
-use crate::asterisk::{self, Sandbox};
+use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
 use crate::regen;
+use crate::server::{Caller, Server};
 
-/// The server the tests talk to.
-#[derive(Debug)]
-pub(crate) struct Server {
-    /// `http://HOST:PORT` (as given in `ARI_URL`, or the sandbox's).
-    pub(crate) url: String,
-    pub(crate) user: String,
-    pub(crate) password: String,
-    /// Environment for the test processes.
-    pub(crate) env: Vec<(&'static str, String)>,
-    /// The sandbox, if this command started it (and so must stop it).
-    pub(crate) started: Option<Sandbox>,
-}
+const CALLER: Caller = Caller {
+    name: "test",
+    prefix: "xtask test",
+};
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     let args = Args::parse(args, Sandbox::OPTIONS, &[])?;
@@ -38,66 +31,16 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         )));
     }
     let t0 = Instant::now();
-    let server = prepare(&args)?;
+    let server = Server::prepare(&args, CALLER)?;
     let result = run_steps(&server, &args.rest);
-    if let Some(sandbox) = &server.started {
-        eprintln!("xtask test: stopping the Asterisk this command started");
-        if let Err(e) = sandbox.script("stop.sh") {
-            eprintln!("warning: {e}");
-        }
-    }
+    server.finish();
     eprintln!("xtask test: total {:.1} s", t0.elapsed().as_secs_f64());
     result
 }
 
-/// Picks the server (`ARI_URL`, or the sandbox, installed and started as needed) and the
-/// environment the tests get. Also used by `conformance`.
-pub(crate) fn prepare(args: &Args) -> Result<Server> {
-    if let Some((url, user, password)) = asterisk::external_from_env() {
-        eprintln!("xtask test: ARI_URL is set: testing against {url} (the sandbox is not touched)");
-        let env = vec![
-            ("ARI_URL", url.clone()),
-            ("ARI_USER", user.clone()),
-            ("ARI_PASSWORD", password.clone()),
-        ];
-        return Ok(Server {
-            url,
-            user,
-            password,
-            env,
-            started: None,
-        });
-    }
-
-    let sandbox = Sandbox::from_args(args)?;
-    let started = sandbox.ensure_running("test")?;
-    let ctl = asterisk::scripts_dir().join("ctl.sh");
-    let env = vec![
-        ("ARI_URL", sandbox.url()),
-        ("ARI_USER", sandbox.user.clone()),
-        ("ARI_PASSWORD", sandbox.password.clone()),
-        (
-            "ARI_ASTERISK_LOG",
-            sandbox.messages_log().display().to_string(),
-        ),
-        ("ARI_ASTERISK_CTL", ctl.display().to_string()),
-        ("ARI_RESTART_CMD", format!("bash {} restart", ctl.display())),
-        // what ctl.sh and the scripts read
-        ("ASTERISK_ROOT", sandbox.root.display().to_string()),
-        ("ARI_PORT", sandbox.port.to_string()),
-        ("ARI_PASS", sandbox.password.clone()),
-    ];
-    Ok(Server {
-        url: sandbox.url(),
-        user: sandbox.user.clone(),
-        password: sandbox.password.clone(),
-        env,
-        started,
-    })
-}
-
 fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
-    for (name, value) in &server.env {
+    let env = server.test_env();
+    for (name, value) in &env {
         eprintln!("xtask test: {name}={value}");
     }
 
@@ -134,13 +77,13 @@ fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
             "--examples",
         ],
         extra,
-        server,
+        &env,
     )?;
-    cargo(&["test", "--workspace", "--doc"], extra, server)?;
+    cargo(&["test", "--workspace", "--doc"], extra, &env)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn cargo(args: &[&str], extra: &[String], server: &Server) -> Result<()> {
+fn cargo(args: &[&str], extra: &[String], env: &[(&str, String)]) -> Result<()> {
     let t = Instant::now();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
@@ -148,7 +91,7 @@ fn cargo(args: &[&str], extra: &[String], server: &Server) -> Result<()> {
     if !extra.is_empty() {
         command.arg("--").args(extra);
     }
-    command.envs(server.env.iter().map(|(k, v)| (*k, v)));
+    command.envs(env.iter().map(|(k, v)| (*k, v)));
     let shown = format!(
         "cargo {}{}",
         args.join(" "),

@@ -8,6 +8,7 @@
 pub(crate) mod fetch;
 pub(crate) mod jsontext;
 pub(crate) mod report;
+pub(crate) mod summary;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,7 +73,7 @@ impl Plan {
 /// Loads the source and compares it with `out` (writes nothing).
 pub(crate) fn plan(source: &Source, out: &Path) -> Result<Plan> {
     let mut files = source.load()?;
-    let new_summary = report::summarize(files.iter().map(|f| (f.name.as_str(), &f.value)))
+    let new_summary = summary::summarize(&files)
         .map_err(|e| Error::new(format!("{}: {e}", source_root(source))))?;
 
     let old_files = match Source::Dir(out.to_path_buf()).load() {
@@ -84,7 +85,7 @@ pub(crate) fn plan(source: &Source, out: &Path) -> Result<Plan> {
         }
     };
     let old_summary = old_files.as_ref().and_then(|old| {
-        report::summarize(old.iter().map(|f| (f.name.as_str(), &f.value)))
+        summary::summarize(old)
             .map_err(|e| eprintln!("warning: the checked-in specs are not valid ARI specs, comparing with nothing: {e}"))
             .ok()
     });
@@ -120,14 +121,10 @@ pub(crate) fn plan(source: &Source, out: &Path) -> Result<Plan> {
         .cloned()
         .collect();
     let report = report::diff(
-        old_summary.as_ref().unwrap_or(&report::Summary::default()),
+        old_summary.as_ref().unwrap_or(&summary::Summary::default()),
         &new_summary,
     );
-    let api_version = files[0]
-        .value
-        .get("apiVersion")
-        .and_then(|v| v.as_str())
-        .map(String::from);
+    let api_version = new_summary.api_version().map(String::from);
     Ok(Plan {
         files,
         changed,

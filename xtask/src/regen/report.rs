@@ -1,215 +1,10 @@
-//! A structural diff of two spec sets, on `serde_json::Value` (not the codegen's typed model):
-//! operations, models, event types, parameters, model fields and `apiVersion`.
+//! A structural diff of two spec [`Summary`]s: operations, models, event types, parameters,
+//! model fields and `apiVersion`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::{Map, Value};
-
-use super::fetch::{kind, LISTING};
-
-/// What the report compares, extracted from one spec set.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Summary {
-    api_version: Option<String>,
-    files: BTreeSet<String>,
-    /// keyed by (file, METHOD, path)
-    operations: BTreeMap<(String, String, String), Operation>,
-    /// keyed by model id
-    models: BTreeMap<String, Model>,
-    /// ids of the models below `Event` in the `subTypes` tree
-    events: BTreeSet<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Operation {
-    nickname: String,
-    parameters: BTreeMap<String, Parameter>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Parameter {
-    param_type: String,
-    data_type: String,
-    required: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Model {
-    file: String,
-    fields: BTreeMap<String, Field>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Field {
-    ty: String,
-    required: bool,
-}
-
-/// Builds the summary of `files` (`(name, value)`, the listing `resources.json` among them).
-/// Errors read `file#/json/pointer: what is wrong`.
-pub(crate) fn summarize<'a>(
-    files: impl IntoIterator<Item = (&'a str, &'a Value)>,
-) -> Result<Summary, String> {
-    let mut summary = Summary::default();
-    let mut sub_types: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (file, value) in files {
-        summary.files.insert(file.to_string());
-        if file == LISTING {
-            summary.api_version = value
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .map(String::from);
-            continue;
-        }
-        let at = |pointer: &str| format!("{file}#{pointer}");
-        for (i, api) in array(value, "apis", &at(""))?.iter().enumerate() {
-            let api_at = at(&format!("/apis/{i}"));
-            let path = string(api, "path", &api_at)?;
-            let Some(operations) = optional_array(api, "operations", &api_at)? else {
-                continue;
-            };
-            for (j, op) in operations.iter().enumerate() {
-                let op_at = format!("{api_at}/operations/{j}");
-                let method = string(op, "httpMethod", &op_at)?.to_ascii_uppercase();
-                let nickname = string(op, "nickname", &op_at)?.to_string();
-                let mut parameters = BTreeMap::new();
-                for (k, p) in optional_array(op, "parameters", &op_at)?
-                    .unwrap_or(&Vec::new())
-                    .iter()
-                    .enumerate()
-                {
-                    let p_at = format!("{op_at}/parameters/{k}");
-                    let name = string(p, "name", &p_at)?.to_string();
-                    let mut data_type = string(p, "dataType", &p_at)?.to_string();
-                    if p.get("allowMultiple").and_then(Value::as_bool) == Some(true) {
-                        data_type = format!("{data_type}, multiple");
-                    }
-                    let parameter = Parameter {
-                        param_type: string(p, "paramType", &p_at)?.to_string(),
-                        data_type,
-                        required: flag(p, "required"),
-                    };
-                    parameters.insert(name, parameter);
-                }
-                let key = (file.to_string(), method, path.to_string());
-                summary.operations.insert(
-                    key,
-                    Operation {
-                        nickname,
-                        parameters,
-                    },
-                );
-            }
-        }
-        let Some(models) = optional_object(value, "models", &at(""))? else {
-            continue;
-        };
-        for (id, model) in models {
-            let m_at = at(&format!("/models/{}", escape_pointer(id)));
-            if !model.is_object() {
-                return Err(format!("{m_at}: expected an object, found {}", kind(model)));
-            }
-            let mut fields = BTreeMap::new();
-            for (name, prop) in optional_object(model, "properties", &m_at)?
-                .into_iter()
-                .flatten()
-            {
-                let f_at = format!("{m_at}/properties/{}", escape_pointer(name));
-                let ty = string(prop, "type", &f_at)?.to_string();
-                fields.insert(
-                    name.clone(),
-                    Field {
-                        ty,
-                        required: flag(prop, "required"),
-                    },
-                );
-            }
-            if let Some(subs) = optional_array(model, "subTypes", &m_at)? {
-                let subs = subs
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect();
-                sub_types.insert(id.clone(), subs);
-            }
-            if let Some(previous) = summary.models.insert(
-                id.clone(),
-                Model {
-                    file: file.to_string(),
-                    fields,
-                },
-            ) {
-                return Err(format!(
-                    "{m_at}: model {id} is also defined in {}",
-                    previous.file
-                ));
-            }
-        }
-    }
-    // event types: everything below `Event` in the subTypes tree
-    let mut todo: Vec<&String> = sub_types.get("Event").into_iter().flatten().collect();
-    while let Some(id) = todo.pop() {
-        if summary.events.insert(id.clone()) {
-            todo.extend(sub_types.get(id).into_iter().flatten());
-        }
-    }
-    Ok(summary)
-}
-
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-fn string<'v>(value: &'v Value, key: &str, at: &str) -> Result<&'v str, String> {
-    match value.get(key) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!(
-            "{at}/{key}: expected a string, found {}",
-            kind(other)
-        )),
-        None => Err(format!("{at}/{key}: missing string")),
-    }
-}
-
-fn array<'v>(value: &'v Value, key: &str, at: &str) -> Result<&'v Vec<Value>, String> {
-    optional_array(value, key, at)?.ok_or_else(|| format!("{at}/{key}: missing array"))
-}
-
-fn optional_array<'v>(
-    value: &'v Value,
-    key: &str,
-    at: &str,
-) -> Result<Option<&'v Vec<Value>>, String> {
-    match value.get(key) {
-        Some(Value::Array(a)) => Ok(Some(a)),
-        Some(other) => Err(format!(
-            "{at}/{key}: expected an array, found {}",
-            kind(other)
-        )),
-        None => Ok(None),
-    }
-}
-
-fn optional_object<'v>(
-    value: &'v Value,
-    key: &str,
-    at: &str,
-) -> Result<Option<&'v Map<String, Value>>, String> {
-    match value.get(key) {
-        Some(Value::Object(o)) => Ok(Some(o)),
-        Some(other) => Err(format!(
-            "{at}/{key}: expected an object, found {}",
-            kind(other)
-        )),
-        None => Ok(None),
-    }
-}
-
-/// `required` as Swagger 1.x reads it: absent means false.
-fn flag(value: &Value, key: &str) -> bool {
-    value.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
+use super::summary::{Field, Operation, Parameter, Summary};
 
 fn optional(required: bool) -> &'static str {
     if required {
@@ -430,9 +225,11 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::regen::fetch::SpecFile;
+    use crate::regen::summary::summarize;
 
     /// A tiny spec set: a listing, channels.json (one op, one model) and events.json
-    /// (Message → Event → StasisStart).
+    /// (Message → Event → StasisStart), as `(file name, content)`.
     fn base() -> Vec<(String, Value)> {
         let listing = json!({
             "apiVersion": "10.0.0", "swaggerVersion": "1.1", "basePath": "http://localhost:8088/ari",
@@ -440,7 +237,7 @@ mod tests {
         });
         let channels = json!({
             "apis": [{"path": "/channels/{channelId}", "operations": [{
-                "httpMethod": "DELETE", "nickname": "hangup",
+                "httpMethod": "DELETE", "nickname": "hangup", "responseClass": "void",
                 "parameters": [
                     {"name": "channelId", "paramType": "path", "dataType": "string", "required": true},
                     {"name": "reason_code", "paramType": "query", "dataType": "string", "required": false}
@@ -466,8 +263,24 @@ mod tests {
         ]
     }
 
+    /// The files as [`fetch`](crate::regen::fetch) loads them.
+    fn loaded(files: &[(String, Value)]) -> Vec<SpecFile> {
+        files
+            .iter()
+            .map(|(name, value)| SpecFile {
+                name: name.clone(),
+                bytes: serde_json::to_vec_pretty(value).unwrap(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+
     fn summary(files: &[(String, Value)]) -> Summary {
-        summarize(files.iter().map(|(n, v)| (n.as_str(), v))).unwrap()
+        summarize(&loaded(files)).unwrap()
+    }
+
+    fn error(files: &[(String, Value)]) -> String {
+        summarize(&loaded(files)).unwrap_err()
     }
 
     fn report(new: &[(String, Value)]) -> Vec<String> {
@@ -496,7 +309,7 @@ mod tests {
             .unwrap()
             .push(json!({
                 "path": "/channels/{channelId}/progress",
-                "operations": [{"httpMethod": "POST", "nickname": "progress", "parameters": []}]
+                "operations": [{"httpMethod": "POST", "nickname": "progress", "responseClass": "void", "parameters": []}]
             }));
         assert_eq!(
             report(&new),
@@ -630,6 +443,10 @@ mod tests {
     fn reports_files_and_events_of_removed_files() {
         let mut new = base();
         new.retain(|(n, _)| n != "events.json");
+        file(&mut new, "resources.json")["apis"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
         assert_eq!(
             report(&new),
             [
@@ -642,32 +459,43 @@ mod tests {
     }
 
     #[test]
-    fn structure_errors_name_file_and_pointer() {
+    fn structure_errors_name_the_file_and_the_reason() {
         let mut bad = base();
         file(&mut bad, "channels.json")["apis"][0]["operations"][0]["parameters"][1]
             .as_object_mut()
             .unwrap()
             .remove("dataType");
-        let err = summarize(bad.iter().map(|(n, v)| (n.as_str(), v))).unwrap_err();
-        assert_eq!(
-            err,
-            "channels.json#/apis/0/operations/0/parameters/1/dataType: missing string"
+        let err = error(&bad);
+        assert!(
+            err.starts_with("channels.json: not a valid ARI Swagger file (line 19, column 13)")
+                && err.contains(": missing field `dataType`"),
+            "{err}"
         );
 
         let mut bad = base();
         file(&mut bad, "events.json")["models"]["Event"]["properties"] = json!([]);
-        let err = summarize(bad.iter().map(|(n, v)| (n.as_str(), v))).unwrap_err();
-        assert_eq!(
-            err,
-            "events.json#/models/Event/properties: expected an object, found an array"
+        let err = error(&bad);
+        assert!(
+            err.starts_with("events.json: not a valid ARI Swagger file (line ")
+                && err.contains(": invalid type: sequence, expected a JSON object"),
+            "{err}"
         );
 
         let mut bad = base();
         file(&mut bad, "channels.json")["apis"] = json!({});
-        let err = summarize(bad.iter().map(|(n, v)| (n.as_str(), v))).unwrap_err();
+        let err = error(&bad);
+        assert!(
+            err.starts_with("channels.json: not a valid ARI Swagger file (line 2, column ")
+                && err.contains(": invalid type: map, expected a sequence"),
+            "{err}"
+        );
+
+        let mut bad = base();
+        let channel = file(&mut bad, "channels.json")["models"]["Channel"].clone();
+        file(&mut bad, "events.json")["models"]["Channel"] = channel;
         assert_eq!(
-            err,
-            "channels.json#/apis: expected an array, found an object"
+            error(&bad),
+            "events.json#/models/Channel: model Channel is also defined in channels.json"
         );
     }
 }

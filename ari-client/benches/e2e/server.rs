@@ -1,0 +1,121 @@
+//! The fake Asterisk on its own thread: keep-alive HTTP/1.1 for `GET /ari/channels/{id}`
+//! and `/ari/asterisk/ping`, and the event websocket that writes a job's frames.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use crate::frames::{channel_json, Frames};
+
+/// What the next websocket connection gets: frames to send after `go` fires.
+struct Job {
+    frames: Arc<Frames>,
+    go: Option<oneshot::Receiver<()>>,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct Server {
+    job: Arc<Mutex<Option<Job>>>,
+}
+
+impl Server {
+    pub(crate) fn set_job(&self, frames: Arc<Frames>, go: Option<oneshot::Receiver<()>>) {
+        *self.job.lock().unwrap() = Some(Job { frames, go });
+    }
+}
+
+/// Starts the fake server on its own thread; returns `http://127.0.0.1:PORT`.
+pub(crate) fn start_server(server: Server) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(serve(tcp, server.clone()));
+            }
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+async fn serve(tcp: TcpStream, server: Server) {
+    let mut head = [0u8; 32];
+    let n = loop {
+        match tcp.peek(&mut head).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) if n >= 16 => break n,
+            Ok(_) => tokio::task::yield_now().await,
+        }
+    };
+    if head[..n].windows(11).any(|w| w == b"/ari/events") {
+        serve_ws(tcp, server).await;
+    } else {
+        serve_http(tcp).await;
+    }
+}
+
+async fn serve_ws(tcp: TcpStream, server: Server) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+        return;
+    };
+    let job = server.job.lock().unwrap().take();
+    if let Some(job) = job {
+        if let Some(go) = job.go {
+            let _ = go.await;
+        }
+        // the frames are already encoded: write them straight to the socket
+        if ws.get_mut().write_all(&job.frames.bytes).await.is_err() {
+            return;
+        }
+        let _ = ws.get_mut().flush().await;
+    }
+    // keep the connection until the client closes it
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+const PING: &str = r#"{"asterisk_id":"02:fc:00:00:00:01","ping":"pong","timestamp":"2026-11-26T13:22:17.521+0000"}"#;
+
+async fn serve_http(mut tcp: TcpStream) {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let channel = channel_json("1764163337.42", 42, "Up");
+    loop {
+        let end = loop {
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            match tcp.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let line =
+            String::from_utf8_lossy(&buf[..buf.iter().position(|&b| b == b'\r').unwrap_or(0)])
+                .into_owned();
+        buf.drain(..end);
+        let path = line.split(' ').nth(1).unwrap_or("");
+        let (status, body) = if path.starts_with("/ari/channels/") {
+            ("200 OK", channel.as_str())
+        } else if path.starts_with("/ari/asterisk/ping") {
+            ("200 OK", PING)
+        } else {
+            ("404 Not Found", r#"{"message":"Resource not found"}"#)
+        };
+        let response = format!(
+            "HTTP/1.1 {status}\r\nServer: Asterisk/22.10.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if tcp.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
