@@ -12,13 +12,12 @@ async fn main() -> Result<()> {
     let (client, app) = support::connect().await?;
     client.start([app.as_str()]).await?;
 
-    let data = client
+    let bridge = client
         .bridges()
         .create()
         .kind("mixing")
         .name("ari-rs-demo")
         .await?;
-    let bridge = client.bridge_object(data);
     println!("bridge {} created ({})", bridge.id, bridge.bridge_type);
     bridge.on_event(|bridge: Bridge, e: ChannelEnteredBridge| async move {
         let who = e.channel.as_ref().map_or("?", |c| c.id.as_str());
@@ -26,23 +25,20 @@ async fn main() -> Result<()> {
             "bridge {}: {who} entered, now {:?}",
             bridge.id, bridge.channels
         );
-    });
+        Ok(())
+    })?;
     bridge.on_event(|bridge: Bridge, e: ChannelLeftBridge| async move {
         println!("bridge {}: {} left", bridge.id, e.channel.id);
-    });
+        Ok(())
+    })?;
 
-    let bridge_id = bridge.id.clone();
+    let in_bridge = bridge.clone();
     client.on_channel_event(move |channel: Channel, _e: StasisStart| {
-        let bridge_id = bridge_id.clone();
+        let bridge = in_bridge.clone();
         async move {
             println!("{}: in the app, answering and bridging", channel.id);
             channel.answer().await?;
-            channel
-                .client()
-                .bridges()
-                .add_channel(&bridge_id, [channel.id.clone()])
-                .await?;
-            Ok::<_, ari_client::Error>(())
+            bridge.add_channel([channel.id.clone()]).await
         }
     });
 
@@ -57,8 +53,8 @@ async fn main() -> Result<()> {
 
     tokio::signal::ctrl_c().await.ok();
     println!("Ctrl-C: hanging up and destroying the bridge");
-    for id in bridge.get().await?.channels {
-        client.channels().hangup(&id).await.ok();
+    for id in &bridge.get().await?.channels {
+        client.channels().hangup(id).await.ok();
     }
     bridge.destroy().await?;
     client.shutdown();

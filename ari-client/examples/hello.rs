@@ -45,7 +45,7 @@ async fn on_start(channel: Channel, _event: StasisStart) -> Result<()> {
         "{}: StasisStart: answering, playing sound:hello-world",
         channel.id
     );
-    channel.on_event(on_dtmf);
+    channel.on_event(on_dtmf)?;
     channel.answer().await?;
     channel.play("sound:hello-world").await?;
     Ok(())

@@ -21,16 +21,20 @@ async fn main() -> Result<()> {
             "{}: StasisStart (args {:?}, state {})",
             channel.id, e.args, channel.state
         );
-    });
+        Ok(())
+    })?;
     call.on_event(|channel: Channel, _e: ChannelStateChange| async move {
         println!("{}: state is now {}", channel.id, channel.state);
-    });
+        Ok(())
+    })?;
     call.on_event(|channel: Channel, e: ChannelDtmfReceived| async move {
         println!("{}: DTMF {} ({} ms)", channel.id, e.digit, e.duration_ms);
-    });
+        Ok(())
+    })?;
     call.on_event(|channel: Channel, _e: StasisEnd| async move {
         println!("{}: StasisEnd: the call left the app", channel.id);
-    });
+        Ok(())
+    })?;
 
     println!(
         "originating {endpoint} into app {app} as channel {}",

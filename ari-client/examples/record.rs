@@ -1,8 +1,10 @@
 //! Records a call: a Local channel that plays a tone enters the app, is recorded for
-//! three seconds, the stored recording is downloaded and played back. Runs until Ctrl-C.
+//! three seconds, the stored recording is downloaded and played back: a straight-line
+//! flow, each step awaited. Runs until Ctrl-C.
 
-use ari_client::events::{RecordingFinished, StasisStart};
-use ari_client::objects::{Channel, LiveRecording};
+use ari_client::events::StasisStart;
+use ari_client::models::RecordIfExists;
+use ari_client::objects::Channel;
 use ari_client::Result;
 
 mod support;
@@ -15,30 +17,26 @@ async fn main() -> Result<()> {
     client.on_channel_event(|channel: Channel, _e: StasisStart| async move {
         let name = format!("ari-rs-{}", channel.id);
         println!("{}: recording {name}.wav for 3 s", channel.id);
-        let data = channel
+        let recording = channel
             .record(&name, "wav")
             .max_duration_seconds(3)
-            .if_exists("overwrite".parse().expect("a valid ifExists value"))
+            .if_exists(RecordIfExists::Overwrite)
             .await?;
-        let recording = channel.client().live_recording_object(data);
-        let chan = channel.clone();
-        recording.on_event(move |rec: LiveRecording, e: RecordingFinished| {
-            let channel = chan.clone();
-            async move {
-                println!(
-                    "{}: finished, {} s",
-                    rec.name,
-                    e.recording.duration.unwrap_or_default()
-                );
-                let client = channel.client();
-                let wav = client.recordings().get_stored_file(&rec.name).await?;
-                println!("{}: downloaded {} bytes", rec.name, wav.len());
-                channel.play(format!("recording:{}", rec.name)).await?;
-                println!("{}: playing it back", channel.id);
-                Ok::<_, ari_client::Error>(())
-            }
-        });
-        Ok::<_, ari_client::Error>(())
+        let finished = recording.finished().await?;
+        println!(
+            "{name}: finished, {} s",
+            finished.recording.duration.unwrap_or_default()
+        );
+        let wav = channel.client().recordings().get_stored_file(&name).await?;
+        println!("{name}: downloaded {} bytes", wav.len());
+        println!("{}: playing it back", channel.id);
+        channel
+            .play(format!("recording:{name}"))
+            .await?
+            .finished()
+            .await?;
+        println!("{}: played it back", channel.id);
+        Ok(())
     });
 
     let call = client

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
@@ -12,8 +12,8 @@ use crate::config::{ClientBuilder, Config};
 use crate::connection::{self, ConnectionState, Control, Parts};
 use crate::dispatch::{DispatchStats, EventStream, Hub, Subscription};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{Event, EventType};
-use crate::handler::{self, ErasedHandler, HandlerOutput};
+use crate::events::{EventType, ObjectKind};
+use crate::handler;
 use crate::rest::RestClient;
 
 /// A connection to one Asterisk's ARI: REST calls, and the event websocket.
@@ -28,7 +28,7 @@ use crate::rest::RestClient;
 /// client.on_channel_event(|channel, _start: StasisStart| async move {
 ///     channel.answer().await?;
 ///     channel.play("sound:hello-world").await?;
-///     Ok::<_, ari_client::Error>(())
+///     Ok(())
 /// });
 /// client.run(["hello"]).await
 /// # }
@@ -44,9 +44,17 @@ struct Shared {
     hub: Arc<Hub>,
     control: Arc<Control>,
     running: Mutex<Option<JoinHandle<Result<()>>>>,
+    /// The applications the event connection registers (set by `start`).
+    apps: Mutex<Vec<String>>,
+    /// What to do about the first handler or waiter of an object whose end event needs
+    /// a subscription; installed by the layer that builds the client.
+    on_interest: OnceLock<InterestHook>,
     id_prefix: String,
     id_counter: AtomicU64,
 }
+
+/// See `Shared::on_interest`.
+pub(crate) type InterestHook = Box<dyn Fn(&Client, ObjectKind, &str) + Send + Sync>;
 
 /// A handle on a client that does not keep it alive, for the handlers the client stores.
 #[derive(Clone)]
@@ -69,15 +77,10 @@ impl fmt::Debug for Client {
     }
 }
 
-impl ClientBuilder {
-    /// Builds the client without contacting the server.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidUrl`] for an unusable URL, [`ErrorKind::Tls`] for unusable
-    /// root certificates.
-    pub fn build(self) -> Result<Client> {
-        let config = Arc::new(self.into_config()?);
+impl Client {
+    /// A client with the settings of `config`, not connected yet.
+    pub(crate) fn from_config(config: Config) -> Result<Client> {
+        let config = Arc::new(config);
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured((*config.tls).clone())
             .timeout(config.request_timeout)
@@ -91,17 +94,42 @@ impl ClientBuilder {
             &config.user,
             &config.password,
         );
+        let hub = Arc::new(Hub::new(config.event_budget, config.queue_capacity));
         Ok(Client {
             shared: Arc::new(Shared {
                 config,
                 rest,
-                hub: Arc::default(),
+                hub,
                 control: Arc::default(),
                 running: Mutex::new(None),
+                apps: Mutex::new(Vec::new()),
+                on_interest: OnceLock::new(),
                 id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Installs what happens on the first handler or waiter of an object (once).
+    pub(crate) fn set_interest_hook(&self, hook: InterestHook) {
+        let _ = self.shared.on_interest.set(hook);
+    }
+
+    /// The first handler or waiter of object `id` of kind `kind` was registered.
+    pub(crate) fn interest(&self, kind: ObjectKind, id: &str) {
+        if let Some(hook) = self.shared.on_interest.get() {
+            hook(self, kind, id);
+        }
+    }
+
+    /// The first application the event connection registers, once started.
+    pub(crate) fn current_app(&self) -> Option<String> {
+        self.shared
+            .apps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first()
+            .cloned()
     }
 }
 
@@ -155,35 +183,49 @@ impl Client {
         &self.shared.hub
     }
 
-    /// Calls `handler` for every event of type `E`, in the order of each channel's events.
+    /// Calls `handler` for every event of type `E`.
     ///
     /// # Ordering and blocking
     ///
-    /// The handlers of one channel's (or bridge's) events run one after the other, each
-    /// awaited to its end before the next event of that channel is handled; other channels
-    /// go on meanwhile. So a handler must not wait for a later event of its own channel
-    /// (it would wait forever): register a handler for that event instead, or
-    /// `tokio::spawn` the long work. REST calls inside handlers are fine.
+    /// Every object an event names (its channel, bridge, playback, …) has its own lane:
+    /// the handlers of one object's events run one after the other, in the order Asterisk
+    /// sent the events, each awaited to its end before the next event of that object.
+    /// Other objects go on meanwhile: a handler that waits — a REST call, a timer, another
+    /// object's event — delays only its own object. This handler runs in the lane of the
+    /// event's first object (its channel, else its bridge, …; events that name none have
+    /// a lane of their own); `on_channel_event`, `on_bridge_event`, … run in the lane of
+    /// the event's channel, bridge, ….
+    ///
+    /// A handler may await the next event of its own object (`channel.next::<E>()`,
+    /// `playback.finished()`): waiters are served when an event arrives, before any
+    /// handler sees it.
+    ///
+    /// # Errors
+    ///
+    /// What the handler returns: an error is counted and logged at `warn` with the event
+    /// type and the object ([`Error::other`] wraps the application's own errors); a panic
+    /// is counted and logged at `error`. Neither stops the lane.
     pub fn on_event<E, F, Fut>(&self, handler: F) -> Subscription
     where
         E: EventType + Send + 'static,
         F: Fn(E) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: HandlerOutput,
+        Fut: Future<Output = Result<()>> + Send + 'static,
     {
-        let erased: ErasedHandler = Arc::new(move |event: Event| {
-            let call = E::from_event(event).map(&handler);
-            handler::run(call, E::NAME)
-        });
-        self.shared.hub.registry.add_type(E::KIND, erased)
+        self.shared
+            .hub
+            .add_type(E::KIND, None, handler::of_type(handler))
     }
 
     /// A stream of every event from now on, in arrival order. Start the event connection
     /// with [`start`](Self::start) or [`run`](Self::run).
     pub fn events(&self) -> EventStream {
-        self.shared
-            .hub
-            .subscribe_stream(self.shared.config.queue_capacity)
+        self.shared.hub.subscribe_stream()
+    }
+
+    /// Waits until every event received so far has been handled: for tests, benchmarks
+    /// and a graceful shutdown. Events that arrive meanwhile are not waited for.
+    pub async fn drain(&self) {
+        self.shared.hub.drain().await;
     }
 
     /// Opens the event websocket for `apps` in the background and returns once it is open
@@ -218,6 +260,7 @@ impl Client {
                 return Ok(());
             }
             self.shared.control.set_shutdown(false);
+            apps.clone_into(&mut self.shared.apps.lock().unwrap_or_else(|p| p.into_inner()));
             let (tx, rx) = oneshot::channel();
             let parts = Parts {
                 config: self.shared.config.clone(),
@@ -240,7 +283,8 @@ impl Client {
     /// # Errors
     ///
     /// As [`start`](Self::start), or [`ErrorKind::WebSocket`] when the reconnect policy
-    /// gave up.
+    /// gave up, [`ErrorKind::Replaced`] when another connection registered one of the
+    /// applications.
     pub async fn run<I, S>(&self, apps: I) -> Result<()>
     where
         I: IntoIterator<Item = S>,

@@ -65,6 +65,9 @@ impl ReconnectPolicy {
     }
 }
 
+/// The default of [`ClientBuilder::event_budget`].
+pub(crate) const DEFAULT_EVENT_BUDGET: usize = 32 << 20;
+
 /// The settings of a client, checked and fixed when it is built.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -80,7 +83,7 @@ pub(crate) struct Config {
     pub(crate) subscribe_all: bool,
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) keepalive: Duration,
-    pub(crate) dispatch_workers: usize,
+    pub(crate) event_budget: usize,
     pub(crate) queue_capacity: usize,
 }
 
@@ -110,7 +113,7 @@ pub struct ClientBuilder {
     subscribe_all: bool,
     reconnect: ReconnectPolicy,
     keepalive: Duration,
-    dispatch_workers: usize,
+    event_budget: usize,
     queue_capacity: usize,
 }
 
@@ -143,7 +146,7 @@ impl ClientBuilder {
             subscribe_all: false,
             reconnect: ReconnectPolicy::default(),
             keepalive: Duration::from_secs(30),
-            dispatch_workers: 16,
+            event_budget: DEFAULT_EVENT_BUDGET,
             queue_capacity: 1024,
         }
     }
@@ -217,15 +220,20 @@ impl ClientBuilder {
         self
     }
 
-    /// How many tasks run event handlers concurrently (default 16). Events of the same
-    /// channel or bridge always go to the same task, in order.
-    pub fn dispatch_workers(mut self, workers: usize) -> Self {
-        self.dispatch_workers = workers.max(1);
+    /// How many bytes of events may wait to be handled (default 32 MiB, some 50,000
+    /// events of a typical size). Events are queued per object, and each object's
+    /// handlers run in order; when the queued events of all objects together reach the
+    /// budget, the websocket reader waits (and so does Asterisk's TCP stream) until
+    /// handlers catch up. Nothing is dropped. A single event larger than the budget is
+    /// let in when nothing else is queued.
+    pub fn event_budget(mut self, bytes: usize) -> Self {
+        self.event_budget = bytes.max(1);
         self
     }
 
-    /// How many events may wait for each dispatch task before the websocket reader
-    /// waits too (default 1024). Nothing is dropped: a full queue slows the reader.
+    /// How many events each stream ([`Client::events`](crate::Client::events), an
+    /// object's event stream) holds before the websocket reader waits for its reader
+    /// (default 1024). Nothing is dropped: keep reading a stream or drop it.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
         self
@@ -246,7 +254,7 @@ impl ClientBuilder {
             subscribe_all: self.subscribe_all,
             reconnect: self.reconnect,
             keepalive: self.keepalive,
-            dispatch_workers: self.dispatch_workers,
+            event_budget: self.event_budget,
             queue_capacity: self.queue_capacity,
         })
     }

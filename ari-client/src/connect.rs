@@ -1,9 +1,11 @@
-//! Connecting: build the client and check the server and the credentials with one REST
-//! call through the generated API (`GET /asterisk/ping`).
+//! Building and connecting a client: the layer above the generated API, so it can use it
+//! — to check the server and the credentials (`GET /asterisk/ping`), and to subscribe the
+//! application to the objects whose end events need a subscription.
 
 use crate::client::Client;
 use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::ObjectKind;
 
 impl Client {
     /// Connects to the ARI at `url` (`http(s)://host:port`, with or without `/ari`) and
@@ -18,6 +20,18 @@ impl Client {
 }
 
 impl ClientBuilder {
+    /// Builds the client without contacting the server.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidUrl`] for an unusable URL, [`ErrorKind::Tls`] for unusable
+    /// root certificates.
+    pub fn build(self) -> Result<Client> {
+        let client = Client::from_config(self.into_config()?)?;
+        client.set_interest_hook(Box::new(subscribe_on_interest));
+        Ok(client)
+    }
+
     /// Builds the client and checks the server with one REST call
     /// (`GET /asterisk/ping`).
     ///
@@ -51,4 +65,33 @@ async fn check(client: &Client) -> Result<()> {
             _ => e,
         }),
     }
+}
+
+/// Asterisk sends some end events (a bridge's `BridgeDestroyed`) only to applications
+/// subscribed to the object: when an object of such a kind gets its first handler or
+/// waiter, subscribe the client's application to it, in the background. Without a running
+/// application, or when that fails, the object ends when this client destroys it.
+fn subscribe_on_interest(client: &Client, kind: ObjectKind, id: &str) {
+    let Some(source) = kind.event_source() else {
+        return;
+    };
+    let Some(app) = client.current_app() else {
+        return;
+    };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::debug!(%kind, id, "no tokio runtime: the application is not subscribed");
+        return;
+    };
+    let client = client.clone();
+    let event_source = format!("{source}:{id}");
+    let id = id.to_owned();
+    runtime.spawn(async move {
+        match client.applications().subscribe(&app, &event_source).await {
+            Ok(_) => client.hub().mark_subscribed(kind, &id),
+            Err(e) => tracing::warn!(
+                %app, %event_source, error = %e.chain(),
+                "could not subscribe the application to an object with handlers; it ends when this client destroys it"
+            ),
+        }
+    });
 }

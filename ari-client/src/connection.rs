@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::config::Config;
-use crate::dispatch::{Dispatcher, Hub};
+use crate::dispatch::{Hub, Routed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::rest::RestClient;
 use crate::ws::EventSocket;
@@ -40,7 +40,16 @@ pub enum ConnectionState {
         /// How long the wait is.
         delay: Duration,
     },
-    /// The event connection ended: shut down, or the reconnect policy gave up.
+    /// Another connection registered the same application name, and Asterisk sends this
+    /// one nothing more for it (`ApplicationReplaced`). The client does not reconnect (it
+    /// would take the application back and forth): [`Client::run`](crate::Client::run)
+    /// and [`Client::wait`](crate::Client::wait) return an error of kind
+    /// [`Replaced`](crate::ErrorKind::Replaced).
+    Replaced {
+        /// The application that was taken over.
+        app: String,
+    },
+    /// The event connection ended: shut down, replaced, or the reconnect policy gave up.
     Closed,
 }
 
@@ -97,6 +106,8 @@ pub(crate) struct Parts {
 enum Ended {
     Shutdown,
     Lost(String),
+    /// `ApplicationReplaced` for one of the apps.
+    Replaced(String),
 }
 
 /// Runs the event connection until shutdown or until the reconnect policy gives up.
@@ -113,7 +124,6 @@ pub(crate) async fn run(
         control,
     } = parts;
     let mut shutdown = control.shutdown.subscribe();
-    let dispatcher = Dispatcher::start(hub.clone(), config.dispatch_workers, config.queue_capacity);
     let mut ready = Some(ready);
     let mut attempt = 1u32;
     let result = loop {
@@ -130,9 +140,19 @@ pub(crate) async fn run(
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Ok(()));
                 }
-                match read(socket, &dispatcher, &mut shutdown).await {
+                match read(socket, &hub, &mut shutdown).await {
                     Ended::Shutdown => break Ok(()),
                     Ended::Lost(reason) => reason,
+                    Ended::Replaced(app) => {
+                        tracing::warn!(
+                            %app,
+                            "ARI application registered by another connection: this client receives nothing more for it"
+                        );
+                        control.set_state(ConnectionState::Replaced { app: app.clone() });
+                        break Err(Error::new(ErrorKind::Replaced).with_message(format!(
+                            "another connection registered the application `{app}`"
+                        )));
+                    }
                 }
             }
             Err(error) => {
@@ -164,7 +184,7 @@ pub(crate) async fn run(
         attempt = attempt.saturating_add(1);
     };
     // let the handlers finish what was already received, then end the streams
-    dispatcher.finish().await;
+    hub.drain().await;
     hub.close_streams();
     control.set_state(ConnectionState::Closed);
     result
@@ -179,7 +199,7 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 /// Hands every frame to the dispatcher until the connection ends.
 async fn read(
     mut socket: EventSocket,
-    dispatcher: &Dispatcher,
+    hub: &Arc<Hub>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
     loop {
@@ -191,7 +211,12 @@ async fn read(
             frame = socket.next() => frame,
         };
         match frame {
-            Ok(frame) => dispatcher.frame(frame).await,
+            Ok(frame) => {
+                if let Routed::Replaced(app) = hub.route(frame).await {
+                    socket.close().await;
+                    return Ended::Replaced(app);
+                }
+            }
             Err(reason) => return Ended::Lost(reason),
         }
     }

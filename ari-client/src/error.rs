@@ -31,9 +31,14 @@ pub enum ErrorKind {
     Forbidden,
     /// `404`: the object the operation names does not exist (any more).
     NotFound,
-    /// `409`: the object is not in a state that allows the operation.
+    /// `409`: the object is not where the operation needs it. Asterisk answers 409 mostly
+    /// for a channel or bridge that is not (or no longer) in a Stasis application — it
+    /// left through `continue`, `move` or a hangup in progress — and for an id that is
+    /// already taken (a channel, bridge or recording of the same name).
     Conflict,
-    /// `412`: a precondition failed (for example a channel not in a Stasis application).
+    /// `412`: a precondition failed. Asterisk answers 412 for a channel in a state the
+    /// operation cannot use ("Channel in invalid state": answering a channel that is up,
+    /// ringing one that was answered, DTMF or playback on one not yet answered, …).
     PreconditionFailed,
     /// `422`: the request was well formed but refers to something that cannot be used.
     Unprocessable,
@@ -51,6 +56,18 @@ pub enum ErrorKind {
     WebSocket,
     /// The client was shut down.
     Closed,
+    /// The object ended before what was awaited arrived (a channel that hung up while its
+    /// playback, an answer or a digit was awaited), or an object that already ended was
+    /// given a handler or waiter. The message names the object and how it ended.
+    Ended,
+    /// A playback or recording finished unsuccessfully (`state` `failed`, or
+    /// `RecordingFailed`).
+    Failed,
+    /// Another connection registered the same application name: Asterisk sends this
+    /// client nothing more for it (`ApplicationReplaced`).
+    Replaced,
+    /// An error of the application's own, made with [`Error::other`].
+    Other,
 }
 
 impl ErrorKind {
@@ -89,6 +106,10 @@ impl ErrorKind {
             Self::InvalidArgument => "invalid argument",
             Self::WebSocket => "websocket error",
             Self::Closed => "the client is shut down",
+            Self::Ended => "the object ended",
+            Self::Failed => "failed",
+            Self::Replaced => "the application was registered by another connection",
+            Self::Other => "application error",
         }
     }
 }
@@ -113,6 +134,26 @@ impl Error {
             message: None,
             source: None,
         }
+    }
+
+    /// An error of kind [`ErrorKind::Other`] around an error of the application's own, so
+    /// that handlers can return it: `db.save(&call).await.map_err(Error::other)?`. The
+    /// cause is its [`source`](std::error::Error::source); a failed handler is logged
+    /// with the whole chain.
+    pub fn other(cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self::new(ErrorKind::Other).with_source(cause)
+    }
+
+    /// This error and its causes, joined with `: `, for logs.
+    pub(crate) fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cause = c.source();
+        }
+        out
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {

@@ -1,46 +1,35 @@
-//! What handlers return, and the type-erased form the dispatcher stores.
+//! What handlers are to the dispatcher: type-erased functions from an event to the future
+//! that handles it.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::events::Event;
+use crate::error::Result;
+use crate::events::{Event, EventType, ObjectKind};
 
 /// The future of one handler call.
-pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
-/// A type-erased handler: takes the event, returns the future that handles it.
-pub(crate) type ErasedHandler = Arc<dyn Fn(Event) -> HandlerFuture + Send + Sync>;
-
-/// What a handler may return: nothing, or a `Result` whose error is logged.
-pub trait HandlerOutput: Send + 'static {
-    /// Reports the outcome of a handler call for an event of type `event`.
-    fn report(self, event: &'static str);
+/// What a handler is called for besides the event: the object whose lane runs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) object: Option<(ObjectKind, &'a str)>,
 }
 
-impl HandlerOutput for () {
-    fn report(self, _event: &'static str) {}
-}
+/// A type-erased handler: the future that handles the event, or `None` when the event is
+/// not for it (another type, or an object it cannot build).
+pub(crate) type ErasedHandler = Arc<dyn Fn(Event, Ctx<'_>) -> Option<HandlerFuture> + Send + Sync>;
 
-impl<E: fmt::Display + Send + 'static> HandlerOutput for std::result::Result<(), E> {
-    fn report(self, event: &'static str) {
-        if let Err(e) = self {
-            tracing::warn!(event, error = %e, "ARI event handler failed");
-        }
-    }
-}
-
-/// The future of one handler call: awaits the user's future, if the event was for it, and
-/// reports its outcome.
-pub(crate) fn run<Fut>(call: Option<Fut>, event: &'static str) -> HandlerFuture
+/// A handler of every event of type `E`.
+pub(crate) fn of_type<E, F, Fut>(handler: F) -> ErasedHandler
 where
-    Fut: Future + Send + 'static,
-    Fut::Output: HandlerOutput,
+    E: EventType + Send + 'static,
+    F: Fn(E) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
 {
-    Box::pin(async move {
-        if let Some(call) = call {
-            call.await.report(event);
-        }
+    Arc::new(move |event: Event, _ctx: Ctx<'_>| {
+        let call = handler(E::from_event(event)?);
+        Some(Box::pin(call) as HandlerFuture)
     })
 }

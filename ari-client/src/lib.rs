@@ -41,5 +41,4 @@ pub use connection::ConnectionState;
 pub use dispatch::{DispatchStats, EventStream, Subscription};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, EventType, ObjectKind};
-pub use handler::HandlerOutput;
 pub use timestamp::{ParseTimestampError, Timestamp};

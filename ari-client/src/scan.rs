@@ -118,11 +118,24 @@ fn plain_string(text: &str, i: usize) -> Option<&str> {
     (!escaped).then(|| &text[i + 1..end - 1])
 }
 
-/// The value of the top-level string member `key` of the object `text`.
+/// The value of the top-level string member `key` of the object `text`; `None` also when
+/// the key occurs twice (serde would take the last one: the caller decides with serde).
 pub(crate) fn string_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    string_member(text, 0, key)
+    let mut found = None;
+    let mut twice = false;
+    let _: ControlFlow<()> = for_each_member(text.as_bytes(), 0, |k, at| {
+        if k == key.as_bytes() {
+            twice |= found.replace(at).is_some();
+        }
+        ControlFlow::Continue(())
+    })?;
+    if twice {
+        return None;
+    }
+    plain_string(text, found?)
 }
 
+/// The first string member `key` of the object at `obj` (ids inside an object snapshot).
 fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
     let found = for_each_member(text.as_bytes(), obj, |k, at| {
         if k == key.as_bytes() {
@@ -137,52 +150,81 @@ fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
     }
 }
 
-/// What decides an event's dispatch worker, as found in its text.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum RouteKey<'a> {
-    /// The id of the first object the event names (see [`route_key`]).
-    Id(Cow<'a, str>),
-    /// The event names no object.
-    None,
-}
-
 /// Where events name objects: `(top-level field, kind, id fields)`, in routing order (the
 /// generated `events::OBJECT_FIELDS`).
 pub(crate) type ObjectFields<K> = [(&'static str, K, &'static [&'static str])];
 
-/// The most fields [`route_key`] looks for; a longer table makes it answer "unsure".
+/// The most fields [`head`] looks for, and the most objects one event may name; beyond
+/// either it answers "unsure".
 const MAX_FIELDS: usize = 16;
+const MAX_OBJECTS: usize = 4;
 
-/// The routing key of an event: the id of the first object it names, in the order of
-/// `fields` (`channel.id`, `peer.id`, `bridge.id`, …) — the same precedence as the decoded
-/// event's `for_each_object`. An id of several fields is their values joined with `/`.
-/// `None` (the outer one) when the scanner is unsure.
-pub(crate) fn route_key<'a, K>(text: &'a str, fields: &ObjectFields<K>) -> Option<RouteKey<'a>> {
-    // no allocation on the event path: a table of up to MAX_FIELDS fields
-    let mut at = [None; MAX_FIELDS];
+/// What the router needs of an event's text: its `type` and the objects it names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Head<'a, K> {
+    /// The `type`.
+    pub(crate) kind: &'a str,
+    objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS],
+}
+
+impl<'a, K: Copy> Head<'a, K> {
+    /// The objects the event names, in the order of the fields table: `(kind, id)`.
+    pub(crate) fn into_objects(self) -> impl Iterator<Item = (K, Cow<'a, str>)> {
+        self.objects.into_iter().map_while(|o| o)
+    }
+
+    /// The objects the event names, in the order of the fields table: `(kind, id)`.
+    #[cfg(test)]
+    fn objects(&self) -> impl Iterator<Item = (K, &str)> + '_ {
+        self.objects
+            .iter()
+            .map_while(|o| o.as_ref().map(|(k, id)| (*k, id.as_ref())))
+    }
+}
+
+/// The `type` of an event and the ids of the objects it names (`channel.id`, `peer.id`,
+/// `bridge.id`, …, in the order of `fields`; an id of several fields is their values joined
+/// with `/`), in one pass over the top level of the text.
+///
+/// `None` when the scanner is unsure — malformed text, escapes, a key that occurs twice
+/// (serde would take the last one), more objects than it keeps — and the caller decodes
+/// the event with serde instead, which decides and validates.
+pub(crate) fn head<'a, K: Copy>(text: &'a str, fields: &ObjectFields<K>) -> Option<Head<'a, K>> {
     if fields.len() > MAX_FIELDS {
         return None;
     }
+    // no allocation on the event path: the value positions of `type` and of each field
+    let mut kind_at = None;
+    let mut at = [None; MAX_FIELDS];
+    let mut twice = false;
     let b = text.as_bytes();
-    // the first field outranks the others: once it is found, the rest need not be scanned
     let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
-        if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
-            at[n] = Some(value);
-            if n == 0 && b.get(value) == Some(&b'{') {
-                return ControlFlow::Break(());
-            }
-        }
+        let slot = if k == b"type" {
+            &mut kind_at
+        } else if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
+            &mut at[n]
+        } else {
+            return ControlFlow::Continue(());
+        };
+        twice |= slot.replace(value).is_some();
         ControlFlow::Continue(())
     })?;
+    if twice {
+        return None;
+    }
+    let kind = plain_string(text, kind_at?)?;
+    let mut objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] = Default::default();
+    let mut count = 0;
     for (n, value) in at.into_iter().take(fields.len()).enumerate() {
         let Some(value) = value else { continue };
         match b.get(value)? {
             b'{' => {}
-            // an absent object written as null: the accessor says None too
+            // an absent object written as null: the decoded event has none either
             b'n' => continue,
             _ => return None,
         }
-        let id = match fields[n].2 {
+        let (_, object_kind, id_fields) = fields[n];
+        let id = match id_fields {
             [field] => Cow::Borrowed(string_member(text, value, field)?),
             parts => {
                 let parts: Option<Vec<&str>> = parts
@@ -192,9 +234,10 @@ pub(crate) fn route_key<'a, K>(text: &'a str, fields: &ObjectFields<K>) -> Optio
                 Cow::Owned(parts?.join("/"))
             }
         };
-        return Some(RouteKey::Id(id));
+        *objects.get_mut(count)? = Some((object_kind, id));
+        count += 1;
     }
-    Some(RouteKey::None)
+    Some(Head { kind, objects })
 }
 
 #[cfg(test)]
@@ -228,67 +271,85 @@ mod tests {
             r#"{"a":"unterminated"#,
             r#"{"a":{"type":"nested"}}"#,
             r#"{"a":1 "type":"x"}"#,
+            r#"{"type":"A","type":"B"}"#,
             "not json",
         ] {
             assert_eq!(string_field(json, "type"), None, "{json}");
         }
     }
 
+    fn objects(json: &str) -> Option<(String, Vec<(&'static str, String)>)> {
+        const FIELDS: &ObjectFields<&str> = &[
+            ("channel", "Channel", &["id"]),
+            ("peer", "Channel", &["id"]),
+            ("bridge", "Bridge", &["id"]),
+            ("playback", "Playback", &["id"]),
+            ("recording", "LiveRecording", &["name"]),
+            ("endpoint", "Endpoint", &["technology", "resource"]),
+        ];
+        let h = head(json, FIELDS)?;
+        let objects = h.objects().map(|(k, id)| (k, id.to_owned())).collect();
+        Some((h.kind.to_owned(), objects))
+    }
+
     #[test]
-    fn route_keys_follow_the_accessors_precedence() {
+    fn heads_name_the_type_and_every_object_in_table_order() {
+        let some = |kind: &str, objects: &[(&'static str, &str)]| {
+            Some((
+                kind.to_owned(),
+                objects
+                    .iter()
+                    .map(|(k, id)| (*k, (*id).to_owned()))
+                    .collect::<Vec<_>>(),
+            ))
+        };
         let cases = [
             (
-                r#"{"type":"X","channel":{"name":"a","id":"c1"},"bridge":{"id":"b1"}}"#,
-                Some(RouteKey::Id("c1".into())),
+                r#"{"type":"X","bridge":{"id":"b1"},"channel":{"name":"a","id":"c1"}}"#,
+                some("X", &[("Channel", "c1"), ("Bridge", "b1")]),
             ),
             (
-                r#"{"bridge":{"id":"b1"},"type":"X"}"#,
-                Some(RouteKey::Id("b1".into())),
+                r#"{"bridge":{"id":"b1"},"type":"Y"}"#,
+                some("Y", &[("Bridge", "b1")]),
             ),
             (
-                r#"{"channel":null,"bridge":{"id":"b1"}}"#,
-                Some(RouteKey::Id("b1".into())),
+                r#"{"type":"X","channel":null,"bridge":{"id":"b1"}}"#,
+                some("X", &[("Bridge", "b1")]),
             ),
             (
-                r#"{"playback":{"id":"p","target_uri":"channel:c9"}}"#,
-                Some(RouteKey::Id("p".into())),
+                r#"{"type":"P","playback":{"id":"p","target_uri":"channel:c9"}}"#,
+                some("P", &[("Playback", "p")]),
             ),
             (
-                r#"{"recording":{"name":"r","target_uri":"bridge:b2"}}"#,
-                Some(RouteKey::Id("r".into())),
+                r#"{"type":"R","recording":{"name":"r","target_uri":"bridge:b2"}}"#,
+                some("R", &[("LiveRecording", "r")]),
             ),
             (
                 r#"{"type":"Dial","peer":{"id":"c7","name":"x"}}"#,
-                Some(RouteKey::Id("c7".into())),
+                some("Dial", &[("Channel", "c7")]),
             ),
             (
-                r#"{"endpoint":{"technology":"PJSIP","resource":"alice"}}"#,
-                Some(RouteKey::Id("PJSIP/alice".into())),
-            ),
-            (
-                r#"{"type":"DeviceStateChanged","device_state":{"name":"x"}}"#,
-                Some(RouteKey::Id("x".into())),
+                r#"{"type":"E","endpoint":{"technology":"PJSIP","resource":"alice"}}"#,
+                some("E", &[("Endpoint", "PJSIP/alice")]),
             ),
             (
                 r#"{"type":"ApplicationReplaced","application":"x"}"#,
-                Some(RouteKey::None),
+                some("ApplicationReplaced", &[]),
             ),
-            (r#"{"channel":{"id":"with\"quote"}}"#, None),
-            (r#"{"channel":{"name":"no id"}}"#, None),
-            (r#"{"channel":"not an object"}"#, None),
-            (r#"{"bridge":{"id":"b1"}"#, None),
-            // the scan stops at `channel`: what follows is for the decoder to judge
+            (r#"{"type":"X","channel":{"id":"with\"quote"}}"#, None),
+            (r#"{"type":"X","channel":{"name":"no id"}}"#, None),
+            (r#"{"type":"X","channel":"not an object"}"#, None),
+            (r#"{"type":"X","bridge":{"id":"b1"}"#, None),
+            (r#"{"channel":{"id":"c1"}}"#, None),
+            // a key twice: serde takes the last one, the scanner leaves it to serde
+            (r#"{"type":"StasisStart","type":"Other"}"#, None),
             (
-                r#"{"channel":{"id":"c1"},garbage"#,
-                Some(RouteKey::Id("c1".into())),
+                r#"{"type":"X","channel":{"id":"a"},"channel":{"id":"b"}}"#,
+                None,
             ),
         ];
         for (json, want) in cases {
-            assert_eq!(
-                route_key(json, crate::events::OBJECT_FIELDS),
-                want,
-                "{json}"
-            );
+            assert_eq!(objects(json), want, "{json}");
         }
     }
 }

@@ -170,7 +170,7 @@ async fn close_frame_reconnects_and_handlers_survive() {
     let sink = seen.clone();
     client.on_event(move |e: ChannelDtmfReceived| {
         sink.lock().unwrap().push(e.digit.clone());
-        async {}
+        async { Ok(()) }
     });
     client.start(["hello"]).await.unwrap();
     let mut ws = next_ws(&mut conns).await;
@@ -187,14 +187,13 @@ async fn close_frame_reconnects_and_handlers_survive() {
     client.wait().await.unwrap();
 }
 
-/// Slow handlers and tiny queues: every event arrives, each channel's in order, and
-/// channels are handled concurrently.
+/// Slow handlers and a tiny budget (room for about four queued events): every event
+/// arrives, each channel's in order, and channels are handled concurrently.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_channel_order_under_backpressure() {
     let (url, mut conns) = fake_server().await;
     let client = Client::builder(&url, "asterisk", "asterisk")
-        .queue_capacity(1)
-        .dispatch_workers(4)
+        .event_budget(4 * dtmf("chan-00", "00").len())
         .build()
         .unwrap();
     let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
@@ -214,6 +213,7 @@ async fn per_channel_order_under_backpressure() {
                 .unwrap()
                 .push((e.channel.id.clone(), e.digit.clone()));
             r.fetch_sub(1, SeqCst);
+            Ok(())
         }
     });
     client.start(["hello"]).await.unwrap();

@@ -36,7 +36,7 @@ async fn survives_an_asterisk_restart() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     client.on_channel_event(move |channel: Channel, _e: StasisStart| {
         let _ = tx.send(channel.id.clone());
-        async {}
+        async { Ok(()) }
     });
     let mut states = client.state_changes();
     client.start([app.as_str()]).await.unwrap();

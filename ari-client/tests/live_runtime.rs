@@ -26,11 +26,11 @@ fn install_hello(client: &Client) {
                     channel.play(format!("sound:digits/{d}")).await?;
                 }
             }
-            Ok::<_, ari_client::Error>(())
-        });
+            Ok(())
+        })?;
         channel.answer().await?;
         channel.play("sound:hello-world").await?;
-        Ok::<_, ari_client::Error>(())
+        Ok(())
     });
 }
 
@@ -39,7 +39,7 @@ fn record_playbacks(client: &Client) -> Arc<Mutex<Vec<String>>> {
     let sink = played.clone();
     client.on_event(move |e: PlaybackStarted| {
         sink.lock().unwrap().push(e.playback.media_uri.clone());
-        async {}
+        async { Ok(()) }
     });
     played
 }
@@ -84,15 +84,17 @@ async fn channel_handlers_are_released_after_stasis_end() {
     let app = unique_app("release");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     client.on_channel_event(move |channel: Channel, _e: StasisStart| {
-        let sub = channel.on_event(|_c: Channel, _e: ChannelDtmfReceived| async {});
+        let sub = channel
+            .on_event(|_c: Channel, _e: ChannelDtmfReceived| async { Ok(()) })
+            .unwrap();
         let _ = tx.send((channel, sub));
-        async {}
+        async { Ok(()) }
     });
     let ended = Arc::new(Mutex::new(0));
     let counter = ended.clone();
     client.on_event(move |_e: StasisEnd| {
         *counter.lock().unwrap() += 1;
-        async {}
+        async { Ok(()) }
     });
     client.start([app.as_str()]).await.unwrap();
     client
@@ -132,10 +134,12 @@ async fn subscribe_before_create_sees_stasis_start() {
     client.start([app.as_str()]).await.unwrap();
     let pending = client.pending_channel();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    pending.on_event(move |channel: Channel, e: StasisStart| {
-        let _ = tx.send((channel.id.clone(), e.args.clone()));
-        async {}
-    });
+    pending
+        .on_event(move |channel: Channel, e: StasisStart| {
+            let _ = tx.send((channel.id.clone(), e.args.clone()));
+            async { Ok(()) }
+        })
+        .unwrap();
     let created = client
         .channels()
         .originate_with_id(pending.id(), "Local/answer@ari-test")

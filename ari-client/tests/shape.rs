@@ -5,6 +5,7 @@
 
 use ari_client::api::{self, Applications, Asterisk, Bridges, Channels, Recordings};
 use ari_client::models::{self, ConfigTuple, HangupReason, RecordIfExists};
+use ari_client::objects;
 use ari_client::Result;
 
 fn _builders_are_values(c: Channels) {
@@ -35,11 +36,15 @@ async fn _await_sends(
     r: Recordings,
     apps: Applications,
 ) -> Result<()> {
-    let channel: models::Channel = c.originate("Local/x@y").app("a").await?;
+    // one object type per resource: what an operation returns has the methods
+    let channel: objects::Channel = c.originate("Local/x@y").app("a").await?;
     let _: () = c.answer(&channel.id).await?;
-    let _: Vec<models::Channel> = c.list().await?;
-    let _: models::Playback = c.play(channel.id.clone(), "sound:x").send().await?;
-    let _: models::Bridge = b.create().kind("mixing").name("conf").await?;
+    let _: () = c.get(&channel.id).await?.answer().await?;
+    let _: Vec<objects::Channel> = c.list().await?;
+    let playback: objects::Playback = c.play(channel.id.clone(), "sound:x").send().await?;
+    let _: ari_client::events::PlaybackFinished = playback.finished().await?;
+    let _: &models::Playback = playback.data();
+    let _: objects::Bridge = b.create().kind("mixing").name("conf").await?;
     let _: () = b
         .add_channel("bridge", ["chan-1", "chan-2"])
         .absorb_dtmf(true)
@@ -53,7 +58,7 @@ async fn _await_sends(
         .await?;
     let _: models::AsteriskInfo = a.get_info().only([models::GetInfoOnly::Build]).await?;
     let _: Vec<u8> = r.get_stored_file("rec").await?;
-    let _: models::Application = apps
+    let _: objects::Application = apps
         .filter("app")
         .filter(serde_json::json!({"allowed": [{"type": "StasisStart"}]}))
         .await?;

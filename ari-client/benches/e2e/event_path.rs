@@ -19,26 +19,20 @@ use crate::{fmt_rate, median, verdict, RUNS};
 /// The client with the handlers of the event path: StasisStart installs a per-channel
 /// DTMF handler, StasisEnd (which also releases it) counts the call.
 pub(crate) fn event_client(url: &str) -> (Client, Arc<AtomicUsize>, Arc<AtomicUsize>, Arc<Notify>) {
-    let mut builder = Client::builder(url, "asterisk", "asterisk");
-    // for experiments only: the figures use the default (16 dispatch workers)
-    if let Some(n) = std::env::var("ARI_BENCH_DISPATCH_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        builder = builder.dispatch_workers(n);
-    }
-    let client = builder.build().unwrap();
+    let client = Client::builder(url, "asterisk", "asterisk")
+        .build()
+        .unwrap();
     let ended = Arc::new(AtomicUsize::new(0));
     let dtmf = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(Notify::new());
     let d = dtmf.clone();
     client.on_channel_event(move |channel: Channel, _start: StasisStart| {
         let d = d.clone();
-        channel.on_event(move |_channel: Channel, _e: ChannelDtmfReceived| {
+        let installed = channel.on_event(move |_channel: Channel, _e: ChannelDtmfReceived| {
             d.fetch_add(1, Ordering::Relaxed);
-            async {}
+            async { Ok(()) }
         });
-        async {}
+        async move { installed.map(drop) }
     });
     (client, ended, dtmf, done)
 }
@@ -51,7 +45,7 @@ pub(crate) async fn run_ours(url: &str, server: &Server, frames: &Arc<Frames>) -
         if e.fetch_add(1, Ordering::AcqRel) + 1 == target {
             n.notify_one();
         }
-        async {}
+        async { Ok(()) }
     });
     let (go_tx, go_rx) = oneshot::channel();
     server.set_job(frames.clone(), Some(go_rx));

@@ -28,7 +28,9 @@ fn subscription_bytes(client: &Client, count: usize, base: usize) -> f64 {
         .collect();
     let before = status_kb("RssAnon:");
     for channel in &channels {
-        channel.on_event(|_c: Channel, _e: ChannelDtmfReceived| async {});
+        channel
+            .on_event(|_c: Channel, _e: ChannelDtmfReceived| async { Ok(()) })
+            .unwrap();
     }
     let after = status_kb("RssAnon:");
     assert!(client.stats().object_handlers >= count);
@@ -62,7 +64,7 @@ pub(crate) fn child(mode: &str, url: &str) {
             if ended.fetch_add(1, Ordering::AcqRel) + 1 == target {
                 n.notify_one();
             }
-            async {}
+            async { Ok(()) }
         });
         client.start(["bench"]).await.unwrap();
         tokio::time::timeout(Duration::from_secs(120), done.notified())

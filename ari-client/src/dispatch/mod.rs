@@ -1,111 +1,185 @@
-//! Event dispatch: from decoded events to handlers and streams.
+//! Event dispatch: from the websocket's frames to handlers, waiters and streams.
 //!
-//! Events are routed to a fixed set of worker tasks by the channel (or else bridge,
-//! playback or recording target) they concern, so the events of one channel are handled
-//! in order, one after the other, while different channels are handled concurrently.
-//! Every queue is bounded: when a worker falls behind, the websocket reader waits, and
-//! so does the server's TCP stream. No event is dropped; events that cannot be decoded
-//! and handlers that panic are counted ([`DispatchStats`]) and logged.
+//! Every object an event names (its channel, bridge, playback, …) has a **lane**: a queue
+//! of that object's events and, while the queue is not empty, a task of its own that runs
+//! the object's handlers one event after the other, in wire order. An event that names
+//! several objects (`ChannelEnteredBridge`: a channel and a bridge) goes into each of their
+//! lanes. A handler that waits — for a REST call, a timer, another object's event —
+//! delays only its own object's lane; every other object goes on. Events that name no
+//! object have one lane of their own.
+//!
+//! **Waiters** (`channel.next::<E>()`, `playback.finished()`, object streams) are served
+//! when an event is *routed*, before any lane sees it, so a handler may await its own
+//! object's next event. An object's end event completes its waiters with the event or
+//! with an "ended" error; its handlers run for the end event and are released after it.
+//!
+//! Memory is bounded by one budget of bytes of frames queued in lanes ([`budget`]); while
+//! it is spent the websocket reader waits. Nothing is dropped; frames that do not decode
+//! and handlers that fail or panic are counted ([`DispatchStats`]) and logged.
 
-mod registry;
+mod budget;
+mod lane;
+mod register;
+mod route;
 mod stream;
+mod table;
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
-use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-use crate::events::{Event, OBJECT_FIELDS};
+use crate::events::{Event, EventKind, ObjectKind};
 use crate::handler::ErasedHandler;
-use crate::scan::{self, RouteKey};
-use crate::ws::Frame;
 
-pub(crate) use registry::Registry;
-pub use registry::Subscription;
+pub use register::Subscription;
+pub(crate) use register::{ObjectStream, WaitError};
+pub(crate) use route::Routed;
 pub use stream::EventStream;
+pub(crate) use table::EndReason;
 
-/// Counters of the event path, since the client was built.
+/// Counters of the event path, since the client was built, and what is registered now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DispatchStats {
     /// Text frames received from the websocket.
     pub received: u64,
-    /// Frames that did not decode into an event (logged at `warn`); nothing else drops events.
+    /// Frames that did not decode into an event (logged at `warn`). Frames are decoded
+    /// when a handler, waiter or stream wants them; nothing else drops events.
     pub decode_errors: u64,
     /// Handler calls made.
     pub handler_calls: u64,
-    /// Handlers that panicked (logged at `error`; the worker goes on).
+    /// Handlers that returned an error (logged at `warn` with the event and object).
+    pub handler_errors: u64,
+    /// Handlers that panicked (logged at `error`; the lane goes on).
     pub handler_panics: u64,
     /// Handlers bound to one object (channel, bridge, playback, …) registered now.
     pub object_handlers: usize,
+    /// Waiters registered now (`next`, `finished`, object streams).
+    pub waiters: usize,
+    /// Objects the dispatcher tracks now (with handlers, waiters or queued events).
+    pub objects: usize,
+    /// Bytes of frames received and not yet handled (at most the budget, see
+    /// [`ClientBuilder::event_budget`](crate::ClientBuilder::event_budget)).
+    pub queued_bytes: usize,
 }
 
 #[derive(Default)]
-pub(crate) struct Counters {
+struct Counters {
     received: AtomicU64,
     decode_errors: AtomicU64,
     handler_calls: AtomicU64,
+    handler_errors: AtomicU64,
     handler_panics: AtomicU64,
+    object_handlers: AtomicUsize,
+    waiters: AtomicUsize,
 }
 
-impl Counters {
-    fn snapshot(&self) -> DispatchStats {
-        DispatchStats {
-            received: self.received.load(Ordering::Relaxed),
-            decode_errors: self.decode_errors.load(Ordering::Relaxed),
-            handler_calls: self.handler_calls.load(Ordering::Relaxed),
-            handler_panics: self.handler_panics.load(Ordering::Relaxed),
-            object_handlers: 0,
-        }
-    }
+/// Where a type handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// `Client::on_event`: in the lane of the event's first object (or the lane of events
+    /// that name none).
+    Primary,
+    /// `Client::on_<kind>_event`: in the lane of the event's first object of this kind.
+    Kind(ObjectKind),
 }
 
-/// What the dispatch path shares with the client: handlers, stream subscribers, counters.
-#[derive(Default)]
+struct TypeHandler {
+    id: u64,
+    scope: Scope,
+    handler: ErasedHandler,
+}
+
+/// What the dispatch path shares with the client: the objects and their lanes, the
+/// handlers, the streams, the budget and the counters.
 pub(crate) struct Hub {
-    pub(crate) registry: Arc<Registry>,
+    objects: Vec<Mutex<table::KindTable>>,
+    /// The lane of the events that name no object.
+    global: Mutex<table::Entry>,
+    types: RwLock<HashMap<EventKind, Vec<TypeHandler>>>,
     streams: Mutex<Vec<mpsc::Sender<Event>>>,
     /// Whether `streams` may be non-empty: spares the event path the lock when no one streams.
     has_streams: AtomicBool,
+    budget: budget::Budget,
+    /// Capacity of each stream (`Client::events`, object streams).
+    stream_capacity: usize,
     counters: Counters,
+    next_id: AtomicU64,
+}
+
+/// Locks a mutex of the hub; no user code runs under these locks, so a poisoned one is
+/// still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Hub {
-    /// The counters now, with the number of object handlers.
+    /// A hub whose lanes may hold `budget` bytes of frames, with streams of `stream_capacity`.
+    pub(crate) fn new(budget: usize, stream_capacity: usize) -> Self {
+        Self {
+            objects: ObjectKind::ALL.iter().map(|_| Mutex::default()).collect(),
+            global: Mutex::default(),
+            types: RwLock::default(),
+            streams: Mutex::default(),
+            has_streams: AtomicBool::new(false),
+            budget: budget::Budget::new(budget),
+            stream_capacity: stream_capacity.max(1),
+            counters: Counters::default(),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    fn table(&self, kind: ObjectKind) -> MutexGuard<'_, table::KindTable> {
+        lock(&self.objects[kind.index()])
+    }
+
+    fn id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The counters now.
     pub(crate) fn stats(&self) -> DispatchStats {
+        let c = &self.counters;
+        let objects = self.objects.iter().map(|t| lock(t).entries.len()).sum();
         DispatchStats {
-            object_handlers: self.registry.object_handler_count(),
-            ..self.counters.snapshot()
+            received: c.received.load(Ordering::Relaxed),
+            decode_errors: c.decode_errors.load(Ordering::Relaxed),
+            handler_calls: c.handler_calls.load(Ordering::Relaxed),
+            handler_errors: c.handler_errors.load(Ordering::Relaxed),
+            handler_panics: c.handler_panics.load(Ordering::Relaxed),
+            object_handlers: c.object_handlers.load(Ordering::Relaxed),
+            waiters: c.waiters.load(Ordering::Relaxed),
+            objects,
+            queued_bytes: self.budget.used(),
         }
     }
 
     /// A new stream that receives every event from now on.
-    pub(crate) fn subscribe_stream(&self, capacity: usize) -> EventStream {
-        let (tx, rx) = mpsc::channel(capacity);
-        self.streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(tx);
+    pub(crate) fn subscribe_stream(&self) -> EventStream {
+        let (tx, rx) = mpsc::channel(self.stream_capacity);
+        lock(&self.streams).push(tx);
         self.has_streams.store(true, Ordering::Release);
         EventStream::new(rx)
     }
 
     /// Ends every stream (after the events already queued in it).
     pub(crate) fn close_streams(&self) {
-        self.streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        lock(&self.streams).clear();
         self.has_streams.store(false, Ordering::Release);
     }
 
-    fn has_streams(&self) -> bool {
-        self.has_streams.load(Ordering::Acquire)
+    fn stream_senders(&self) -> Vec<mpsc::Sender<Event>> {
+        if !self.has_streams.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut streams = lock(&self.streams);
+        streams.retain(|s| !s.is_closed());
+        if streams.is_empty() {
+            self.has_streams.store(false, Ordering::Release);
+        }
+        streams.clone()
     }
 
     /// Decodes a frame; one that does not decode is counted and logged.
@@ -120,89 +194,23 @@ impl Hub {
         }
     }
 
-    fn stream_senders(&self) -> Vec<mpsc::Sender<Event>> {
-        if !self.has_streams() {
-            return Vec::new();
-        }
-        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        streams.retain(|s| !s.is_closed());
-        if streams.is_empty() {
-            self.has_streams.store(false, Ordering::Release);
-        }
-        streams.clone()
-    }
-}
-
-/// What goes to a worker: a frame it decodes itself, or an event the reader had to
-/// decode already (for the streams, or to find its worker).
-enum Work {
-    Frame(Frame),
-    Event(Event),
-}
-
-/// The sending side of the workers, owned by the websocket reader.
-pub(crate) struct Dispatcher {
-    hub: Arc<Hub>,
-    shards: Vec<mpsc::Sender<Work>>,
-    workers: Vec<JoinHandle<()>>,
-}
-
-impl Dispatcher {
-    /// Starts `workers` worker tasks with queues of `capacity` events each.
-    pub(crate) fn start(hub: Arc<Hub>, workers: usize, capacity: usize) -> Self {
-        let mut shards = Vec::with_capacity(workers);
-        let mut handles = Vec::with_capacity(workers);
-        for _ in 0..workers.max(1) {
-            let (tx, rx) = mpsc::channel(capacity.max(1));
-            shards.push(tx);
-            handles.push(tokio::spawn(worker(hub.clone(), rx)));
-        }
-        Self {
-            hub,
-            shards,
-            workers: handles,
-        }
-    }
-
-    /// Hands one text frame on. Waits while the queues are full.
-    ///
-    /// The worker of the frame's channel (or bridge, …) decodes it, so that decoding runs
-    /// on every core and each event is freed where it was made; the reader only scans
-    /// for the routing key. Streams need the decoded event in arrival order, so while a
-    /// stream exists, or when the scan is unsure, the reader decodes the frame itself.
-    pub(crate) async fn frame(&self, frame: Frame) {
-        self.hub.counters.received.fetch_add(1, Ordering::Relaxed);
-        if !self.hub.has_streams() {
-            if let Some(key) = scan::route_key(frame.as_str(), OBJECT_FIELDS) {
-                let shard = match key {
-                    RouteKey::Id(id) => shard_for(&id, self.shards.len()),
-                    RouteKey::None => 0,
-                };
-                // the worker only ends when its sender is dropped, in `finish`
-                let _ = self.shards[shard].send(Work::Frame(frame)).await;
-                return;
+    /// Waits until every event routed so far has been handled by its lanes.
+    pub(crate) async fn drain(&self) {
+        let mut barriers = Vec::new();
+        let mut barrier = |entry: &mut table::Entry| {
+            if entry.active() {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                entry.queue.push_back(table::Work::Barrier(tx));
+                barriers.push(rx);
             }
+        };
+        barrier(&mut lock(&self.global));
+        for t in &self.objects {
+            lock(t).entries.values_mut().for_each(&mut barrier);
         }
-        if let Some(event) = self.hub.decode(frame.as_str()) {
-            self.dispatch(event).await;
-        }
-    }
-
-    /// Hands an event to the streams and to the worker of its channel or bridge.
-    async fn dispatch(&self, event: Event) {
-        for stream in self.hub.stream_senders() {
-            // a stream dropped meanwhile is pruned on the next event
-            let _ = stream.send(event.clone()).await;
-        }
-        let shard = shard_of(&event, self.shards.len());
-        let _ = self.shards[shard].send(Work::Event(event)).await;
-    }
-
-    /// Lets the workers finish every queued event, then returns.
-    pub(crate) async fn finish(self) {
-        drop(self.shards);
-        for worker in self.workers {
-            let _ = worker.await;
+        for rx in barriers {
+            // a lane that is gone has handled everything
+            let _ = rx.await;
         }
     }
 }
@@ -216,127 +224,4 @@ fn truncate(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// The worker index for an event: by the first object it names (its channel, else its
-/// bridge, …, in the order of the generated `OBJECT_FIELDS`), so that all events of one
-/// object stay in order.
-fn shard_of(event: &Event, shards: usize) -> usize {
-    let mut shard = 0;
-    let mut first = true;
-    event.for_each_object(|_, id| {
-        if first {
-            shard = shard_for(id, shards);
-            first = false;
-        }
-    });
-    shard
-}
-
-/// The worker of a routing key.
-fn shard_for(key: &str, shards: usize) -> usize {
-    if shards <= 1 {
-        return 0;
-    }
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    (h.finish() % shards as u64) as usize
-}
-
-/// How many queued events a worker takes at once: fewer wake-ups under load.
-const BATCH: usize = 64;
-
-async fn worker(hub: Arc<Hub>, mut rx: mpsc::Receiver<Work>) {
-    let mut handlers = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        for work in batch.drain(..) {
-            let event = match work {
-                Work::Event(event) => event,
-                Work::Frame(frame) => match hub.decode(frame.as_str()) {
-                    Some(event) => event,
-                    None => continue,
-                },
-            };
-            handle(&hub, event, &mut handlers).await;
-        }
-    }
-}
-
-/// Runs the handlers of one event, one after the other, then releases ended objects.
-async fn handle(hub: &Hub, event: Event, handlers: &mut Vec<ErasedHandler>) {
-    hub.registry.matching(&event, handlers);
-    let ended = Registry::ended_by(&event);
-    let kind = event.kind();
-    // every handler but the last gets a clone; the last one gets the event itself
-    let mut event = Some(event);
-    let n = handlers.len();
-    for (i, handler) in handlers.drain(..).enumerate() {
-        let ev = match event.take() {
-            Some(ev) if i + 1 < n => {
-                let copy = ev.clone();
-                event = Some(ev);
-                copy
-            }
-            Some(ev) => ev,
-            None => break,
-        };
-        hub.counters.handler_calls.fetch_add(1, Ordering::Relaxed);
-        if AssertUnwindSafe(handler(ev)).catch_unwind().await.is_err() {
-            hub.counters.handler_panics.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(event = %kind, "an ARI event handler panicked");
-        }
-    }
-    hub.registry.release(&ended);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The reader's scan and the decoded event agree on the worker of every real event.
-    #[test]
-    fn scanned_route_matches_the_decoded_event() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut texts = Vec::new();
-        for sub in ["events", "recorded/events"] {
-            for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
-                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-                if text.trim_start().starts_with('{') && !text.contains("}\n{") {
-                    // one pretty-printed event per file: compact it as Asterisk sends it
-                    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-                    texts.push(value.to_string());
-                } else {
-                    texts.extend(
-                        text.lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .map(str::to_owned),
-                    );
-                }
-            }
-        }
-        assert!(texts.len() > 50, "fixtures missing");
-        let mut keyed = 0;
-        for text in &texts {
-            let event = Event::from_json(text).unwrap();
-            let mut objects = Vec::new();
-            event.for_each_object(|kind, id| objects.push((kind, id.to_owned())));
-            let decoded = objects.first().map(|(_, id)| id.as_str());
-            let scanned = match scan::route_key(text, OBJECT_FIELDS).expect("Asterisk's JSON scans")
-            {
-                RouteKey::Id(id) => Some(id.into_owned()),
-                RouteKey::None => None,
-            };
-            let scanned = scanned.as_deref();
-            assert_eq!(scanned, decoded, "{text}");
-            keyed += usize::from(decoded.is_some());
-            for shards in [1, 2, 16] {
-                assert_eq!(
-                    shard_of(&event, shards),
-                    decoded.map_or(0, |k| shard_for(k, shards))
-                );
-            }
-        }
-        assert!(keyed > 40);
-    }
 }

@@ -1,23 +1,37 @@
-//! Domain objects: the data of a channel, bridge, … as fetched, plus its client.
+//! Domain objects: one type per resource (`Channel`, `Bridge`, `Playback`, …), which every
+//! operation returns and every handler receives.
 //!
-//! An object holds a snapshot (stale by design: refresh it with its `get` method), shared
-//! without copying with the event it came from, and offers every operation on its id as a
-//! method, generated from the specs (`channel.answer()`, `channel.play(media)`,
-//! `bridge.add_channel(channels)`, …). Calling a method on an object that no longer exists
-//! on the server gives an error of kind [`NotFound`](crate::ErrorKind::NotFound) with the
-//! operation's documented reason. The kinds that events name ([`ObjectKind`]) also take
-//! event handlers that are released when the object ends.
+//! An object holds a snapshot of its data (stale by design: refresh it with its `get`
+//! method), shared without copying with the event it came from, and offers every
+//! operation on its id as a method, generated from the specs (`channel.answer()`,
+//! `channel.play(media)`, `bridge.add_channel(channels)`, …). Calling a method on an object
+//! that no longer exists on the server gives an error of kind
+//! [`NotFound`](crate::ErrorKind::NotFound) with the operation's documented reason.
+//!
+//! The kinds that events name ([`ObjectKind`]) also take event handlers (`on_event`) and
+//! can be awaited: `next::<E>()`, a stream of their events (`events::<E>()`),
+//! [`Playback::finished`], [`LiveRecording::finished`], [`Channel::wait_for_answer`]. Their
+//! handlers and waiters are released when the object ends, after its end event reached
+//! them. How the events of objects are ordered and run is described at
+//! [`Client::on_event`](crate::Client::on_event).
 //!
 //! The object types, their methods and which events name and end them are generated from
 //! one table (ari-codegen's domain objects); this module is the runtime behind them.
+
+mod channel;
+mod media;
+mod wait;
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::client::{Client, WeakClient};
+use crate::client::Client;
+use crate::error::{Error, Result};
 use crate::events::{Event, EventType, ObjectKind};
-use crate::handler::{self, ErasedHandler, HandlerOutput};
+use crate::handler::{Ctx, ErasedHandler, HandlerFuture};
+
+pub use wait::{Events, Wait};
 
 include!(concat!(env!("OUT_DIR"), "/objects.rs"));
 
@@ -39,67 +53,117 @@ pub(crate) fn on_object_event<O, E, F, Fut>(
     client: &Client,
     id: &str,
     handler: F,
-) -> crate::Subscription
+) -> Result<crate::Subscription>
 where
     O: EventObject,
     E: EventType + Send + 'static,
     F: Fn(O, E) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: HandlerOutput,
+    Fut: Future<Output = Result<()>> + Send + 'static,
 {
     let weak = client.downgrade();
     let key: Arc<str> = id.into();
-    let erased: ErasedHandler = Arc::new(move |event: Event| {
-        let call = with_object::<O, E>(&weak, event, &key).map(|(object, e)| handler(object, e));
-        handler::run(call, E::NAME)
+    let erased: ErasedHandler = Arc::new(move |event: Event, _ctx: Ctx<'_>| {
+        let object = O::from_event(&event, &key, weak.upgrade()?)?;
+        let call = handler(object, E::from_event(event)?);
+        Some(Box::pin(call) as HandlerFuture)
     });
-    client
+    let registered = client
         .hub()
-        .registry
         .add_object(O::KIND, id, E::KIND, erased)
+        .map_err(|reason| wait::ended(O::KIND, id, None, &reason))?;
+    if registered.first {
+        interest(client, O::KIND, id);
+    }
+    Ok(registered.value)
 }
 
 /// Registers `handler` for every event of type `E` that names an object of kind `O::KIND`:
-/// the client's `on_channel_event`, `on_bridge_event`, ….
+/// the client's `on_channel_event`, `on_bridge_event`, …. It runs in the lane of the
+/// event's first object of that kind.
 pub(crate) fn on_kind_event<O, E, F, Fut>(client: &Client, handler: F) -> crate::Subscription
 where
     O: EventObject,
     E: EventType + Send + 'static,
     F: Fn(O, E) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: HandlerOutput,
+    Fut: Future<Output = Result<()>> + Send + 'static,
 {
     let weak = client.downgrade();
-    let erased: ErasedHandler = Arc::new(move |event: Event| {
-        let mut first = None;
-        event.for_each_object(|kind, id| {
-            if kind == O::KIND && first.is_none() {
-                first = Some(id.to_owned());
-            }
-        });
-        let call = first
-            .and_then(|id| with_object::<O, E>(&weak, event, &id))
-            .map(|(object, e)| handler(object, e));
-        handler::run(call, E::NAME)
+    let erased: ErasedHandler = Arc::new(move |event: Event, ctx: Ctx<'_>| {
+        let (_, id) = ctx.object?;
+        let object = O::from_event(&event, id, weak.upgrade()?)?;
+        let call = handler(object, E::from_event(event)?);
+        Some(Box::pin(call) as HandlerFuture)
     });
-    client.hub().registry.add_type(E::KIND, erased)
+    client.hub().add_type(E::KIND, Some(O::KIND), erased)
 }
 
-/// Builds the object a handler receives and converts the event to `E`.
-fn with_object<O: EventObject, E: EventType>(
-    weak: &WeakClient,
-    event: Event,
+/// The next event of type `E` about one object.
+pub(crate) fn next<O: EventObject, E: EventType + Send + 'static>(
+    client: &Client,
     id: &str,
-) -> Option<(O, E)> {
-    let client = weak.upgrade()?;
-    let Some(object) = O::from_event(&event, id, client) else {
-        tracing::debug!(
-            event = E::NAME,
-            kind = %O::KIND,
-            id,
-            "event does not name this object; handler skipped"
-        );
-        return None;
-    };
-    Some((object, E::from_event(event)?))
+) -> Wait<E> {
+    let registered = client.hub().wait_once(O::KIND, id, Some(E::KIND));
+    if registered.first {
+        interest(client, O::KIND, id);
+    }
+    let next = registered.value;
+    let id: Arc<str> = id.into();
+    let what = format!("{} of {} {id}", E::NAME, O::KIND);
+    Wait::new(what, async move {
+        match next.await {
+            Ok(event) => E::from_event(Arc::unwrap_or_clone(event)).ok_or_else(|| {
+                Error::new(crate::ErrorKind::Decode)
+                    .with_message(format!("an event of another type than {}", E::NAME))
+            }),
+            Err(e) => Err(wait::wait_error(O::KIND, &id, E::NAME, e)),
+        }
+    })
+}
+
+/// The events of type `E` about one object until it ends.
+pub(crate) fn events<O: EventObject, E: EventType>(client: &Client, id: &str) -> Events<E> {
+    let registered = client.hub().wait_stream(O::KIND, id, Some(E::KIND));
+    if registered.first {
+        interest(client, O::KIND, id);
+    }
+    Events::new(registered.value)
+}
+
+/// Every event about one object until it ends, for the waits of this module.
+fn all_events(client: &Client, kind: ObjectKind, id: &str) -> wait::AllEvents {
+    let registered = client.hub().wait_stream(kind, id, None);
+    if registered.first {
+        interest(client, kind, id);
+    }
+    wait::AllEvents(registered.value)
+}
+
+/// The first handler or waiter of an object: the client may subscribe its application to
+/// the object so that the object's end event comes (see `Client::interest`).
+fn interest(client: &Client, kind: ObjectKind, id: &str) {
+    if kind.event_source().is_some() {
+        client.interest(kind, id);
+    }
+}
+
+/// After a request that creates an object of kind `kind`: a success makes it live (with
+/// `subscribed` telling whether the application stays subscribed to it), a failure
+/// releases what was registered for the requested id.
+pub(crate) fn created(
+    client: &Client,
+    kind: ObjectKind,
+    requested: Option<&str>,
+    outcome: std::result::Result<&str, &Error>,
+    subscribed: bool,
+) {
+    match (outcome, requested) {
+        (Ok(id), _) => client.hub().created(kind, id, subscribed),
+        (Err(_), Some(id)) => client.hub().creation_failed(kind, id),
+        (Err(_), None) => {}
+    }
+}
+
+/// After a request that destroys an object: it ends now unless its end event will come.
+pub(crate) fn destroyed(client: &Client, kind: ObjectKind, id: &str) {
+    client.hub().destroyed(kind, id);
 }

@@ -36,11 +36,11 @@ pub(crate) async fn hostile_ids(s: &mut Suite) {
         .await;
     s.channels.push(hc.clone());
     let entered = made.is_ok() && s.stasis_started(&hc).await;
-    let got = ch.get(&hc).await.map(|x| x.id);
+    let got = ch.get(&hc).await.map(|x| x.id.clone());
     let intact = made.as_ref().is_ok_and(|x| x.id == hc)
         && entered
         && got.as_ref().is_ok_and(|id| *id == hc);
-    s.hostile.push(json!({"object": "channel", "id": hc, "intact": intact, "originate": format!("{:?}", made.map(|x| x.id)), "get": format!("{got:?}")}));
+    s.hostile.push(json!({"object": "channel", "id": hc, "intact": intact, "originate": format!("{:?}", made.map(|x| x.id.clone())), "get": format!("{got:?}")}));
     s.check(
         intact,
         format!("hostile channel id {hc:?} did not round-trip"),
@@ -50,9 +50,9 @@ pub(crate) async fn hostile_ids(s: &mut Suite) {
     let hb = hostile(&p, "bridge");
     let made = c.bridges().create_with_id(&hb).await;
     s.bridges.push(hb.clone());
-    let got = c.bridges().get(&hb).await.map(|x| x.id);
+    let got = c.bridges().get(&hb).await.map(|x| x.id.clone());
     let intact = made.as_ref().is_ok_and(|x| x.id == hb) && got.as_ref().is_ok_and(|id| *id == hb);
-    s.hostile.push(json!({"object": "bridge", "id": hb, "intact": intact, "create": format!("{:?}", made.map(|x| x.id)), "get": format!("{got:?}")}));
+    s.hostile.push(json!({"object": "bridge", "id": hb, "intact": intact, "create": format!("{:?}", made.map(|x| x.id.clone())), "get": format!("{got:?}")}));
     s.check(
         intact,
         format!("hostile bridge id {hb:?} did not round-trip"),
@@ -62,9 +62,9 @@ pub(crate) async fn hostile_ids(s: &mut Suite) {
     // playback (on the victim channel)
     let hp = hostile(&p, "pb");
     let made = ch.play_with_id(&victim, &hp, "sound:hello-world").await;
-    let got = c.playbacks().get(&hp).await.map(|x| x.id);
+    let got = c.playbacks().get(&hp).await.map(|x| x.id.clone());
     let intact = made.as_ref().is_ok_and(|x| x.id == hp) && got.as_ref().is_ok_and(|id| *id == hp);
-    s.hostile.push(json!({"object": "playback", "id": hp, "intact": intact, "play": format!("{:?}", made.map(|x| x.id)), "get": format!("{got:?}")}));
+    s.hostile.push(json!({"object": "playback", "id": hp, "intact": intact, "play": format!("{:?}", made.map(|x| x.id.clone())), "get": format!("{got:?}")}));
     s.check(
         intact,
         format!("hostile playback id {hp:?} did not round-trip"),
@@ -79,17 +79,17 @@ pub(crate) async fn hostile_ids(s: &mut Suite) {
         .max_duration_seconds(1)
         .if_exists(RecordIfExists::Overwrite)
         .await;
-    let live = c.recordings().get_live(&hr).await.map(|x| x.name);
+    let live = c.recordings().get_live(&hr).await.map(|x| x.name.clone());
     let _ = c.recordings().stop(&hr).await;
     s.wait_type("RecordingFinished", Duration::from_secs(3), |v| {
         v["recording"]["name"] == hr.as_str()
     })
     .await;
-    let stored = c.recordings().get_stored(&hr).await.map(|x| x.name);
+    let stored = c.recordings().get_stored(&hr).await.map(|x| x.name.clone());
     let intact = made.as_ref().is_ok_and(|x| x.name == hr)
         && live.as_ref().is_ok_and(|n| *n == hr)
         && stored.as_ref().is_ok_and(|n| *n == hr);
-    s.hostile.push(json!({"object": "recording", "id": hr, "intact": intact, "record": format!("{:?}", made.map(|x| x.name)), "get_live": format!("{live:?}"), "get_stored": format!("{stored:?}")}));
+    s.hostile.push(json!({"object": "recording", "id": hr, "intact": intact, "record": format!("{:?}", made.map(|x| x.name.clone())), "get_live": format!("{live:?}"), "get_stored": format!("{stored:?}")}));
     s.check(
         intact,
         format!("hostile recording name {hr:?} did not round-trip"),

@@ -417,6 +417,13 @@ fn object_kind(api: &Api) -> TokenStream {
             fields.push(quote!((#field, ObjectKind::#kind, &[#(#ids),*])));
         }
     }
+    let sources = kinds.iter().map(|o| {
+        let kind = ident(&o.name);
+        match &o.events.as_ref().expect("filtered").event_source {
+            Some(source) => quote!(ObjectKind::#kind => ::std::option::Option::Some(#source),),
+            None => quote!(ObjectKind::#kind => ::std::option::Option::None,),
+        }
+    });
     let fields_doc = docs::attrs(
         "Where events name objects: `(top-level field, kind, id fields)`, in routing order. An\nid of several fields is their values joined with `/` (an endpoint's `technology/resource`).",
     );
@@ -436,6 +443,15 @@ fn object_kind(api: &Api) -> TokenStream {
             pub fn as_str(self) -> &'static str {
                 match self {
                     #(ObjectKind::#names => #type_names,)*
+                }
+            }
+
+            /// The event-source prefix (`bridge` of `bridge:<id>`) when Asterisk sends this
+            /// kind's end event only to applications subscribed to the object.
+            #[allow(dead_code)]
+            pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
+                match self {
+                    #(#sources)*
                 }
             }
 

@@ -95,6 +95,13 @@ fn object(api: &Api, o: &DomainObject) -> TokenStream {
             }
         }
 
+        /// Serializes the data, as Asterisk sends it.
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                ::serde::Serialize::serialize(&*self.data, s)
+            }
+        }
+
         impl crate::Client {
             #[doc = #ctor_doc]
             pub fn #ctor(&self, data: impl ::std::convert::Into<::std::sync::Arc<crate::models::#model>>) -> #name {
@@ -137,6 +144,12 @@ fn with_events(o: &DomainObject) -> TokenStream {
     let on_event_doc = docs::attrs(&format!(
         "Calls `handler` for every event of type `E` about this {noun}, with the {noun} as the event describes it. Released automatically when the {noun} ends, or earlier through the returned [`Subscription`](crate::Subscription).\n\nAn event is about this {noun} when its field {fields} names it. Handlers run in order with the other events of the {noun}, as described at [`Client::on_event`](crate::Client::on_event)."
     ));
+    let next_doc = docs::attrs(&format!(
+        "The next event of type `E` about this {noun}, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this {noun}'s own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the {noun} ends first)."
+    ));
+    let events_doc = docs::attrs(&format!(
+        "The events of type `E` about this {noun} from now on, as a stream that ends when the {noun} ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls."
+    ));
     let kind_handler = format_ident!("on_{}_event", names::field_name(&o.name));
     let kind_doc = docs::attrs(&format!(
         "Calls `handler` with the [`{0}`](crate::objects::{0}) and the event, for every event of type `E` that names a {noun} (in its field {fields}).",
@@ -157,15 +170,26 @@ fn with_events(o: &DomainObject) -> TokenStream {
 
         impl #name {
             #on_event_doc
-            pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+            pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
             where
                 E: crate::EventType + ::std::marker::Send + 'static,
                 F: ::std::ops::Fn(#name, E) -> Fut + ::std::marker::Send + ::std::marker::Sync + 'static,
-                Fut: ::std::future::Future + ::std::marker::Send + 'static,
-                Fut::Output: crate::HandlerOutput,
+                Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send + 'static,
             {
                 let id = crate::objects::EventObject::object_id(self);
                 crate::objects::on_object_event::<#name, E, F, Fut>(&self.client, &id, handler)
+            }
+
+            #next_doc
+            pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(&self) -> crate::objects::Wait<E> {
+                let id = crate::objects::EventObject::object_id(self);
+                crate::objects::next::<#name, E>(&self.client, &id)
+            }
+
+            #events_doc
+            pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+                let id = crate::objects::EventObject::object_id(self);
+                crate::objects::events::<#name, E>(&self.client, &id)
             }
         }
 
@@ -175,8 +199,7 @@ fn with_events(o: &DomainObject) -> TokenStream {
             where
                 E: crate::EventType + ::std::marker::Send + 'static,
                 F: ::std::ops::Fn(#name, E) -> Fut + ::std::marker::Send + ::std::marker::Sync + 'static,
-                Fut: ::std::future::Future + ::std::marker::Send + 'static,
-                Fut::Output: crate::HandlerOutput,
+                Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send + 'static,
             {
                 crate::objects::on_kind_event::<#name, E, F, Fut>(self, handler)
             }
@@ -211,6 +234,11 @@ fn pending(api: &Api, o: &DomainObject) -> TokenStream {
     let ctor_doc = format!(
         " A fresh {noun} id to subscribe to before the object is created, so that its first events cannot be missed."
     );
+    let next_doc = format!(
+        " The next event of type `E` about the {noun} that will have this id (see [`Wait`]); registered at once, so create the {noun} afterwards."
+    );
+    let events_doc =
+        format!(" The events of type `E` about the {noun} that will have this id, until it ends.");
     quote! {
         #doc
         #[derive(Clone)]
@@ -226,14 +254,23 @@ fn pending(api: &Api, o: &DomainObject) -> TokenStream {
             }
 
             #[doc = #on_event_doc]
-            pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+            pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
             where
                 E: crate::EventType + ::std::marker::Send + 'static,
                 F: ::std::ops::Fn(#object, E) -> Fut + ::std::marker::Send + ::std::marker::Sync + 'static,
-                Fut: ::std::future::Future + ::std::marker::Send + 'static,
-                Fut::Output: crate::HandlerOutput,
+                Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send + 'static,
             {
                 crate::objects::on_object_event::<#object, E, F, Fut>(&self.client, &self.id, handler)
+            }
+
+            #[doc = #next_doc]
+            pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(&self) -> crate::objects::Wait<E> {
+                crate::objects::next::<#object, E>(&self.client, &self.id)
+            }
+
+            #[doc = #events_doc]
+            pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+                crate::objects::events::<#object, E>(&self.client, &self.id)
             }
         }
 

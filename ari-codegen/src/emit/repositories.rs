@@ -9,7 +9,8 @@ use super::ident;
 use super::types::{rust_type, type_doc};
 use crate::docs::{self, escape, sentence};
 use crate::ir::{
-    Api, BodyShape, DomainObject, Operation, Param, ParamKind, Resource, Response, Segment, Type,
+    Api, BodyShape, DomainObject, Operation, OperationRef, Param, ParamKind, Resource, Response,
+    Segment, Type,
 };
 use crate::names;
 
@@ -77,9 +78,13 @@ pub(super) fn file(api: &Api, index: usize) -> TokenStream {
     let repo = ident(&r.type_name);
     let mut methods = TokenStream::new();
     let mut builders = TokenStream::new();
-    for o in r.operations.iter().filter(|o| !o.excluded) {
+    for (i, o) in r.operations.iter().enumerate().filter(|(_, o)| !o.excluded) {
+        let op = OperationRef {
+            resource: index,
+            operation: i,
+        };
         methods.extend(method(r, o));
-        builders.extend(builder(r, o));
+        builders.extend(builder(api, op));
     }
     let repo_doc = docs::attrs(&format!(
         "The operations of the `{}` resource. Made by [`Client::{}`](crate::Client::{}).",
@@ -315,23 +320,149 @@ fn method(r: &Resource, o: &Operation) -> TokenStream {
     }
 }
 
-/// The output type of an operation and the expression that sends `req` for it.
-fn response(o: &Operation) -> (TokenStream, TokenStream) {
-    match &o.response {
-        Response::Void => (quote!(()), quote!(self.client.rest().empty(req).await)),
-        Response::Binary => (
-            quote!(::std::vec::Vec<u8>),
-            quote!(self.client.rest().bytes(req).await),
-        ),
-        Response::Json(t) => {
-            let t = rust_type(t);
-            (t.clone(), quote!(self.client.rest().json::<#t>(req).await))
+/// The Rust type of a response: a model that is a domain object's becomes the object.
+fn output_type(api: &Api, ty: &Type) -> TokenStream {
+    match ty {
+        Type::Model(name) => match api.object_of_model(name) {
+            Some(o) => {
+                let o = ident(&o.name);
+                quote!(crate::objects::#o)
+            }
+            None => rust_type(ty),
+        },
+        Type::List(inner) => {
+            let inner = output_type(api, inner);
+            quote!(::std::vec::Vec<#inner>)
         }
+        other => rust_type(other),
     }
 }
 
+/// `data` of JSON type `ty` as the output type (wrapping domain objects' models).
+fn wrap(api: &Api, ty: &Type, data: TokenStream) -> TokenStream {
+    match ty {
+        Type::Model(name) => match api.object_of_model(name) {
+            Some(o) => {
+                let o = ident(&o.name);
+                quote!(crate::objects::#o::from_shared(::std::sync::Arc::new(#data), self.client.clone()))
+            }
+            None => data,
+        },
+        Type::List(inner) if matches!(&**inner, Type::Model(m) if api.object_of_model(m).is_some()) =>
+        {
+            let one = wrap(api, inner, quote!(item));
+            quote!(#data.into_iter().map(|item| #one).collect())
+        }
+        _ => data,
+    }
+}
+
+/// What the runtime is told after this operation, when it creates or destroys a domain
+/// object: `(statements, whether they use the result)`.
+fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
+    let (_, o) = api.operation(op);
+    let mut out = TokenStream::new();
+    for object in &api.objects {
+        let Some(events) = &object.events else {
+            continue;
+        };
+        let kind = ident(&object.name);
+        if let Some((_, param)) = events.creators.iter().find(|(c, _)| *c == op) {
+            let p = o
+                .params
+                .iter()
+                .find(|p| p.name == *param)
+                .expect("validated");
+            let name = ident(&p.name);
+            let requested = if p.required {
+                quote!(::std::option::Option::Some(self.#name.as_str()))
+            } else {
+                quote!(self.#name.as_deref())
+            };
+            // an object created into an application stays subscribed to it
+            let subscribed = match o.params.iter().find(|p| p.api_name == "app") {
+                Some(app) if app.required => quote!(true),
+                Some(app) => {
+                    let app = ident(&app.name);
+                    quote!(self.#app.is_some())
+                }
+                None => quote!(false),
+            };
+            let id_field = ident(&object.id[0].1);
+            out.extend(quote! {
+                crate::objects::created(
+                    &self.client,
+                    crate::ObjectKind::#kind,
+                    #requested,
+                    result.as_ref().map(|data| data.#id_field.as_str()),
+                    #subscribed,
+                );
+            });
+        }
+        if events.destroyers.contains(&op) {
+            let id = object.id.iter().map(|(template, _)| {
+                let p = o
+                    .params
+                    .iter()
+                    .find(|p| p.kind == ParamKind::Path && p.api_name == *template)
+                    .expect("validated");
+                ident(&p.name)
+            });
+            out.extend(quote! {
+                if result.is_ok() {
+                    crate::objects::destroyed(&self.client, crate::ObjectKind::#kind, &[#(self.#id.as_str()),*].join("/"));
+                }
+            });
+        }
+    }
+    out
+}
+
+/// The output type of an operation and the expression that sends `req` for it.
+fn response(api: &Api, op: OperationRef) -> (TokenStream, TokenStream) {
+    let (_, o) = api.operation(op);
+    let hooks = lifecycle(api, op);
+    let (output, send, value) = match &o.response {
+        Response::Void => (
+            quote!(()),
+            quote!(self.client.rest().empty(req).await),
+            quote!(data),
+        ),
+        Response::Binary => (
+            quote!(::std::vec::Vec<u8>),
+            quote!(self.client.rest().bytes(req).await),
+            quote!(data),
+        ),
+        Response::Json(t) => {
+            let json = rust_type(t);
+            (
+                output_type(api, t),
+                quote!(self.client.rest().json::<#json>(req).await),
+                wrap(api, t, quote!(data)),
+            )
+        }
+    };
+    let identity = value.to_string() == "data";
+    let call = match (hooks.is_empty(), identity) {
+        (true, true) => send,
+        (true, false) => quote!(#send.map(|data| #value)),
+        (false, true) => quote! {
+            let result = #send;
+            #hooks
+            result
+        },
+        (false, false) => quote! {
+            let result = #send;
+            #hooks
+            result.map(|data| #value)
+        },
+    };
+    (output, call)
+}
+
 /// The builder of one operation: a setter per optional parameter, `send`, `IntoFuture`.
-fn builder(r: &Resource, o: &Operation) -> TokenStream {
+fn builder(api: &Api, op: OperationRef) -> TokenStream {
+    let (r, o) = api.operation(op);
     let builder = ident(&o.builder_name);
     let fields = o.params.iter().map(|p| {
         let name = ident(&p.name);
@@ -405,7 +536,7 @@ fn builder(r: &Resource, o: &Operation) -> TokenStream {
             quote! { if let ::std::option::Option::Some(v) = &self.#name { #stmt } }
         });
     }
-    let (output, call) = response(o);
+    let (output, call) = response(api, op);
     let builder_doc = docs::attrs(&format!(
         "A `{} {}` request (`{op_name}`), built by [`{}::{}`]: set optional parameters, then `.await` it or call [`send`](Self::send).",
         o.http_method.as_str(),

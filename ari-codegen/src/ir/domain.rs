@@ -46,6 +46,12 @@ pub struct EventRules {
     /// Operations that create such an object with an id the client chooses:
     /// `(resource, nickname, parameter)`.
     pub creators: Vec<(String, String, String)>,
+    /// Operations whose success destroys the object: `(resource, nickname)`.
+    pub destroyers: Vec<(String, String)>,
+    /// The event-source prefix (`bridge` for `bridge:<id>`) when Asterisk sends the end
+    /// event only to applications subscribed to the object: the runtime subscribes its
+    /// application to such objects once they have handlers or waiters.
+    pub event_source: Option<String>,
 }
 
 impl ObjectSpec {
@@ -102,6 +108,21 @@ impl ObjectSpec {
         self
     }
 
+    /// Operation `resource.nickname` destroys the object (its path names it).
+    pub fn destroyed_by(mut self, resource: &str, nickname: &str) -> Self {
+        self.rules()
+            .destroyers
+            .push((resource.to_owned(), nickname.to_owned()));
+        self
+    }
+
+    /// Asterisk sends the end event only to applications subscribed to the object, as
+    /// event source `<source>:<id>`.
+    pub fn subscribed_as(mut self, source: &str) -> Self {
+        self.rules().event_source = Some(source.to_owned());
+        self
+    }
+
     fn rules(&mut self) -> &mut EventRules {
         self.events.get_or_insert_with(EventRules::default)
     }
@@ -127,8 +148,10 @@ pub fn asterisk() -> Vec<ObjectSpec> {
             .doc("A bridge: channels mixed or held together.")
             .named_by(&["bridge"])
             .ended_by(&["BridgeDestroyed"])
+            .subscribed_as("bridge")
             .created_by("bridges", "create", "bridgeId")
-            .created_by("bridges", "createWithId", "bridgeId"),
+            .created_by("bridges", "createWithId", "bridgeId")
+            .destroyed_by("bridges", "destroy"),
         ObjectSpec::new(
             "Playback",
             "Playback",
@@ -236,6 +259,10 @@ pub struct ObjectEvents {
     pub leaves: Vec<String>,
     /// The operations that create it with a client-chosen id, and that parameter's Rust name.
     pub creators: Vec<(OperationRef, String)>,
+    /// The operations whose success destroys it.
+    pub destroyers: Vec<OperationRef>,
+    /// The event-source prefix, when its end event needs a subscription.
+    pub event_source: Option<String>,
 }
 
 impl DomainObject {
@@ -407,10 +434,40 @@ fn events(
             p.name.clone(),
         ));
     }
+    let mut destroyers = Vec::new();
+    for (resource, nickname) in &rules.destroyers {
+        let name = format!("{resource}.{nickname}");
+        let found = api.resources.iter().enumerate().find_map(|(ri, r)| {
+            let oi = r
+                .operations
+                .iter()
+                .position(|o| r.api_name == *resource && o.api_name == *nickname)?;
+            Some(OperationRef {
+                resource: ri,
+                operation: oi,
+            })
+        });
+        let op = found.ok_or_else(|| at(format!("destroyer {name} is not in the spec")))?;
+        let binds = spec.id.iter().all(|(template, _)| {
+            api.operation(op)
+                .1
+                .params
+                .iter()
+                .any(|p| p.kind == ParamKind::Path && p.api_name == *template)
+        });
+        if !binds {
+            return Err(at(format!(
+                "destroyer {name} does not take the object's id"
+            )));
+        }
+        destroyers.push(op);
+    }
     Ok(ObjectEvents {
         fields: rules.fields.clone(),
         ends: rules.ends.clone(),
         leaves: rules.leaves.clone(),
         creators,
+        destroyers,
+        event_source: rules.event_source.clone(),
     })
 }

@@ -3115,6 +3115,19 @@ impl ObjectKind {
             ObjectKind::DeviceState => "DeviceState",
         }
     }
+    /// The event-source prefix (`bridge` of `bridge:<id>`) when Asterisk sends this
+    /// kind's end event only to applications subscribed to the object.
+    #[allow(dead_code)]
+    pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
+        match self {
+            ObjectKind::Channel => ::std::option::Option::None,
+            ObjectKind::Bridge => ::std::option::Option::Some("bridge"),
+            ObjectKind::Playback => ::std::option::Option::None,
+            ObjectKind::LiveRecording => ::std::option::Option::None,
+            ObjectKind::Endpoint => ::std::option::Option::None,
+            ObjectKind::DeviceState => ::std::option::Option::None,
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {

@@ -42,6 +42,15 @@ impl ::std::fmt::Debug for Channel {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Channel {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`Channel`] object of this client.
     pub fn channel_object(
@@ -68,16 +77,28 @@ impl Channel {
     /// Calls `handler` for every event of type `E` about this channel, with the channel as the event describes it. Released automatically when the channel ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this channel when its field `channel` or `peer` names it. Handlers run in order with the other events of the channel, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Channel, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<Channel, E, F, Fut>(&self.client, &id, handler)
+    }
+    /// The next event of type `E` about this channel, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this channel's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the channel ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<Channel, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this channel from now on, as a stream that ends when the channel ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<Channel, E>(&self.client, &id)
     }
 }
 impl crate::Client {
@@ -87,8 +108,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Channel, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<Channel, E, F, Fut>(self, handler)
     }
@@ -105,13 +126,13 @@ impl PendingChannel {
         &self.id
     }
     /// Calls `handler` for every event of type `E` about the channel that will have this id; released when it ends, like the handlers of existing objects.
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Channel, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_object_event::<
             Channel,
@@ -119,6 +140,16 @@ impl PendingChannel {
             F,
             Fut,
         >(&self.client, &self.id, handler)
+    }
+    /// The next event of type `E` about the channel that will have this id (see [`Wait`]); registered at once, so create the channel afterwards.
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        crate::objects::next::<Channel, E>(&self.client, &self.id)
+    }
+    /// The events of type `E` about the channel that will have this id, until it ends.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        crate::objects::events::<Channel, E>(&self.client, &self.id)
     }
 }
 impl ::std::fmt::Debug for PendingChannel {
@@ -178,6 +209,15 @@ impl ::std::fmt::Debug for Bridge {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Bridge {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`Bridge`] object of this client.
     pub fn bridge_object(
@@ -204,16 +244,28 @@ impl Bridge {
     /// Calls `handler` for every event of type `E` about this bridge, with the bridge as the event describes it. Released automatically when the bridge ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this bridge when its field `bridge` names it. Handlers run in order with the other events of the bridge, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Bridge, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<Bridge, E, F, Fut>(&self.client, &id, handler)
+    }
+    /// The next event of type `E` about this bridge, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this bridge's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the bridge ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<Bridge, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this bridge from now on, as a stream that ends when the bridge ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<Bridge, E>(&self.client, &id)
     }
 }
 impl crate::Client {
@@ -223,8 +275,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Bridge, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<Bridge, E, F, Fut>(self, handler)
     }
@@ -241,13 +293,13 @@ impl PendingBridge {
         &self.id
     }
     /// Calls `handler` for every event of type `E` about the bridge that will have this id; released when it ends, like the handlers of existing objects.
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Bridge, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_object_event::<
             Bridge,
@@ -255,6 +307,16 @@ impl PendingBridge {
             F,
             Fut,
         >(&self.client, &self.id, handler)
+    }
+    /// The next event of type `E` about the bridge that will have this id (see [`Wait`]); registered at once, so create the bridge afterwards.
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        crate::objects::next::<Bridge, E>(&self.client, &self.id)
+    }
+    /// The events of type `E` about the bridge that will have this id, until it ends.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        crate::objects::events::<Bridge, E>(&self.client, &self.id)
     }
 }
 impl ::std::fmt::Debug for PendingBridge {
@@ -314,6 +376,15 @@ impl ::std::fmt::Debug for Playback {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Playback {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`Playback`] object of this client.
     pub fn playback_object(
@@ -340,13 +411,13 @@ impl Playback {
     /// Calls `handler` for every event of type `E` about this playback, with the playback as the event describes it. Released automatically when the playback ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this playback when its field `playback` names it. Handlers run in order with the other events of the playback, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Playback, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<
@@ -356,6 +427,18 @@ impl Playback {
             Fut,
         >(&self.client, &id, handler)
     }
+    /// The next event of type `E` about this playback, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this playback's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the playback ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<Playback, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this playback from now on, as a stream that ends when the playback ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<Playback, E>(&self.client, &id)
+    }
 }
 impl crate::Client {
     /// Calls `handler` with the [`Playback`](crate::objects::Playback) and the event, for every event of type `E` that names a playback (in its field `playback`).
@@ -364,8 +447,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Playback, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<Playback, E, F, Fut>(self, handler)
     }
@@ -382,13 +465,13 @@ impl PendingPlayback {
         &self.id
     }
     /// Calls `handler` for every event of type `E` about the playback that will have this id; released when it ends, like the handlers of existing objects.
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Playback, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_object_event::<
             Playback,
@@ -396,6 +479,16 @@ impl PendingPlayback {
             F,
             Fut,
         >(&self.client, &self.id, handler)
+    }
+    /// The next event of type `E` about the playback that will have this id (see [`Wait`]); registered at once, so create the playback afterwards.
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        crate::objects::next::<Playback, E>(&self.client, &self.id)
+    }
+    /// The events of type `E` about the playback that will have this id, until it ends.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        crate::objects::events::<Playback, E>(&self.client, &self.id)
     }
 }
 impl ::std::fmt::Debug for PendingPlayback {
@@ -455,6 +548,15 @@ impl ::std::fmt::Debug for LiveRecording {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for LiveRecording {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`LiveRecording`] object of this client.
     pub fn live_recording_object(
@@ -481,13 +583,13 @@ impl LiveRecording {
     /// Calls `handler` for every event of type `E` about this live recording, with the live recording as the event describes it. Released automatically when the live recording ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this live recording when its field `recording` names it. Handlers run in order with the other events of the live recording, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(LiveRecording, E) -> Fut + ::std::marker::Send
             + ::std::marker::Sync + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<
@@ -497,6 +599,18 @@ impl LiveRecording {
             Fut,
         >(&self.client, &id, handler)
     }
+    /// The next event of type `E` about this live recording, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this live recording's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the live recording ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<LiveRecording, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this live recording from now on, as a stream that ends when the live recording ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<LiveRecording, E>(&self.client, &id)
+    }
 }
 impl crate::Client {
     /// Calls `handler` with the [`LiveRecording`](crate::objects::LiveRecording) and the event, for every event of type `E` that names a live recording (in its field `recording`).
@@ -505,8 +619,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(LiveRecording, E) -> Fut + ::std::marker::Send
             + ::std::marker::Sync + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<LiveRecording, E, F, Fut>(self, handler)
     }
@@ -523,13 +637,13 @@ impl PendingLiveRecording {
         &self.id
     }
     /// Calls `handler` for every event of type `E` about the live recording that will have this id; released when it ends, like the handlers of existing objects.
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(LiveRecording, E) -> Fut + ::std::marker::Send
             + ::std::marker::Sync + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_object_event::<
             LiveRecording,
@@ -537,6 +651,16 @@ impl PendingLiveRecording {
             F,
             Fut,
         >(&self.client, &self.id, handler)
+    }
+    /// The next event of type `E` about the live recording that will have this id (see [`Wait`]); registered at once, so create the live recording afterwards.
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        crate::objects::next::<LiveRecording, E>(&self.client, &self.id)
+    }
+    /// The events of type `E` about the live recording that will have this id, until it ends.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        crate::objects::events::<LiveRecording, E>(&self.client, &self.id)
     }
 }
 impl ::std::fmt::Debug for PendingLiveRecording {
@@ -598,6 +722,15 @@ impl ::std::fmt::Debug for StoredRecording {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for StoredRecording {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`StoredRecording`] object of this client.
     pub fn stored_recording_object(
@@ -650,6 +783,15 @@ impl ::std::fmt::Debug for Endpoint {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Endpoint {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`Endpoint`] object of this client.
     pub fn endpoint_object(
@@ -678,13 +820,13 @@ impl Endpoint {
     /// Calls `handler` for every event of type `E` about this endpoint, with the endpoint as the event describes it. Released automatically when the endpoint ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this endpoint when its field `endpoint` names it. Handlers run in order with the other events of the endpoint, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Endpoint, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<
@@ -694,6 +836,18 @@ impl Endpoint {
             Fut,
         >(&self.client, &id, handler)
     }
+    /// The next event of type `E` about this endpoint, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this endpoint's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the endpoint ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<Endpoint, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this endpoint from now on, as a stream that ends when the endpoint ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<Endpoint, E>(&self.client, &id)
+    }
 }
 impl crate::Client {
     /// Calls `handler` with the [`Endpoint`](crate::objects::Endpoint) and the event, for every event of type `E` that names a endpoint (in its field `endpoint`).
@@ -702,8 +856,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Endpoint, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<Endpoint, E, F, Fut>(self, handler)
     }
@@ -751,6 +905,15 @@ impl ::std::fmt::Debug for DeviceState {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for DeviceState {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`DeviceState`] object of this client.
     pub fn device_state_object(
@@ -777,13 +940,13 @@ impl DeviceState {
     /// Calls `handler` for every event of type `E` about this device state, with the device state as the event describes it. Released automatically when the device state ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this device state when its field `device_state` names it. Handlers run in order with the other events of the device state, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(DeviceState, E) -> Fut + ::std::marker::Send
             + ::std::marker::Sync + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<
@@ -793,6 +956,18 @@ impl DeviceState {
             Fut,
         >(&self.client, &id, handler)
     }
+    /// The next event of type `E` about this device state, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this device state's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the device state ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<DeviceState, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this device state from now on, as a stream that ends when the device state ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<DeviceState, E>(&self.client, &id)
+    }
 }
 impl crate::Client {
     /// Calls `handler` with the [`DeviceState`](crate::objects::DeviceState) and the event, for every event of type `E` that names a device state (in its field `device_state`).
@@ -801,8 +976,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(DeviceState, E) -> Fut + ::std::marker::Send
             + ::std::marker::Sync + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<DeviceState, E, F, Fut>(self, handler)
     }
@@ -848,6 +1023,15 @@ impl ::std::ops::Deref for Mailbox {
 impl ::std::fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         ::std::fmt::Debug::fmt(&self.data, f)
+    }
+}
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Mailbox {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
     }
 }
 impl crate::Client {
@@ -902,6 +1086,15 @@ impl ::std::fmt::Debug for Sound {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Sound {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`Sound`] object of this client.
     pub fn sound_object(
@@ -952,6 +1145,15 @@ impl ::std::ops::Deref for Application {
 impl ::std::fmt::Debug for Application {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         ::std::fmt::Debug::fmt(&self.data, f)
+    }
+}
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Application {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
     }
 }
 impl crate::Client {

@@ -344,6 +344,14 @@ impl ObjectKind {
             ObjectKind::Widget => "Widget",
         }
     }
+    /// The event-source prefix (`bridge` of `bridge:<id>`) when Asterisk sends this
+    /// kind's end event only to applications subscribed to the object.
+    #[allow(dead_code)]
+    pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
+        match self {
+            ObjectKind::Widget => ::std::option::Option::None,
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {

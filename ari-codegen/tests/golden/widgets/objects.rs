@@ -42,6 +42,15 @@ impl ::std::fmt::Debug for Widget {
         ::std::fmt::Debug::fmt(&self.data, f)
     }
 }
+/// Serializes the data, as Asterisk sends it.
+impl ::serde::Serialize for Widget {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&*self.data, s)
+    }
+}
 impl crate::Client {
     /// Wraps data already fetched as a [`Widget`] object of this client.
     pub fn widget_object(
@@ -68,16 +77,28 @@ impl Widget {
     /// Calls `handler` for every event of type `E` about this widget, with the widget as the event describes it. Released automatically when the widget ends, or earlier through the returned [`Subscription`](crate::Subscription).
     ///
     /// An event is about this widget when its field `widget` or `by` names it. Handlers run in order with the other events of the widget, as described at [`Client::on_event`](crate::Client::on_event).
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Widget, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
         crate::objects::on_object_event::<Widget, E, F, Fut>(&self.client, &id, handler)
+    }
+    /// The next event of type `E` about this widget, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this widget's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the widget ends first).
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::next::<Widget, E>(&self.client, &id)
+    }
+    /// The events of type `E` about this widget from now on, as a stream that ends when the widget ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        let id = crate::objects::EventObject::object_id(self);
+        crate::objects::events::<Widget, E>(&self.client, &id)
     }
 }
 impl crate::Client {
@@ -87,8 +108,8 @@ impl crate::Client {
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Widget, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_kind_event::<Widget, E, F, Fut>(self, handler)
     }
@@ -105,13 +126,13 @@ impl PendingWidget {
         &self.id
     }
     /// Calls `handler` for every event of type `E` about the widget that will have this id; released when it ends, like the handlers of existing objects.
-    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Subscription
+    pub fn on_event<E, F, Fut>(&self, handler: F) -> crate::Result<crate::Subscription>
     where
         E: crate::EventType + ::std::marker::Send + 'static,
         F: ::std::ops::Fn(Widget, E) -> Fut + ::std::marker::Send + ::std::marker::Sync
             + 'static,
-        Fut: ::std::future::Future + ::std::marker::Send + 'static,
-        Fut::Output: crate::HandlerOutput,
+        Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send
+            + 'static,
     {
         crate::objects::on_object_event::<
             Widget,
@@ -119,6 +140,16 @@ impl PendingWidget {
             F,
             Fut,
         >(&self.client, &self.id, handler)
+    }
+    /// The next event of type `E` about the widget that will have this id (see [`Wait`]); registered at once, so create the widget afterwards.
+    pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
+        &self,
+    ) -> crate::objects::Wait<E> {
+        crate::objects::next::<Widget, E>(&self.client, &self.id)
+    }
+    /// The events of type `E` about the widget that will have this id, until it ends.
+    pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
+        crate::objects::events::<Widget, E>(&self.client, &self.id)
     }
 }
 impl ::std::fmt::Debug for PendingWidget {

@@ -148,7 +148,7 @@ impl ApplicationList {
     /// Sends the request.
     pub async fn send(
         self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::Application>> {
+    ) -> crate::Result<::std::vec::Vec<crate::objects::Application>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.list",
             method: crate::rest::Method::Get,
@@ -159,13 +159,25 @@ impl ApplicationList {
             &OP,
             ::std::string::String::from("/applications"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Application>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Application>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Application::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for ApplicationList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Application>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Application>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::Application>,
+        ::std::vec::Vec<crate::objects::Application>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -180,7 +192,7 @@ pub struct ApplicationGet {
 }
 impl ApplicationGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Application> {
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.get",
             method: crate::rest::Method::Get,
@@ -194,12 +206,19 @@ impl ApplicationGet {
                 .application_name) ?
             ),
         );
-        self.client.rest().json::<crate::models::Application>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Application>(req)
+            .await
+            .map(|data| crate::objects::Application::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ApplicationGet {
-    type Output = crate::Result<crate::models::Application>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Application>;
+    type Output = crate::Result<crate::objects::Application>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Application>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -214,7 +233,7 @@ pub struct ApplicationSubscribe {
 }
 impl ApplicationSubscribe {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Application> {
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.subscribe",
             method: crate::rest::Method::Post,
@@ -236,12 +255,19 @@ impl ApplicationSubscribe {
             let v = &self.event_source;
             req.query_list("eventSource", v.as_slice());
         }
-        self.client.rest().json::<crate::models::Application>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Application>(req)
+            .await
+            .map(|data| crate::objects::Application::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ApplicationSubscribe {
-    type Output = crate::Result<crate::models::Application>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Application>;
+    type Output = crate::Result<crate::objects::Application>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Application>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -256,7 +282,7 @@ pub struct ApplicationUnsubscribe {
 }
 impl ApplicationUnsubscribe {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Application> {
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.unsubscribe",
             method: crate::rest::Method::Delete,
@@ -279,12 +305,19 @@ impl ApplicationUnsubscribe {
             let v = &self.event_source;
             req.query_list("eventSource", v.as_slice());
         }
-        self.client.rest().json::<crate::models::Application>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Application>(req)
+            .await
+            .map(|data| crate::objects::Application::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ApplicationUnsubscribe {
-    type Output = crate::Result<crate::models::Application>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Application>;
+    type Output = crate::Result<crate::objects::Application>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Application>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -309,7 +342,7 @@ impl ApplicationFilter {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Application> {
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.filter",
             method: crate::rest::Method::Put,
@@ -326,12 +359,19 @@ impl ApplicationFilter {
         if let ::std::option::Option::Some(v) = &self.filter {
             req.json_body(v)?;
         }
-        self.client.rest().json::<crate::models::Application>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Application>(req)
+            .await
+            .map(|data| crate::objects::Application::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ApplicationFilter {
-    type Output = crate::Result<crate::models::Application>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Application>;
+    type Output = crate::Result<crate::objects::Application>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Application>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

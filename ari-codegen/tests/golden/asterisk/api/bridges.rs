@@ -471,7 +471,7 @@ pub struct BridgeList {
 }
 impl BridgeList {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Bridge>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Bridge>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.list",
             method: crate::rest::Method::Get,
@@ -482,12 +482,26 @@ impl BridgeList {
             &OP,
             ::std::string::String::from("/bridges"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Bridge>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Bridge>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Bridge::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for BridgeList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Bridge>>;
-    type IntoFuture = crate::api::ResponseFuture<::std::vec::Vec<crate::models::Bridge>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Bridge>>;
+    type IntoFuture = crate::api::ResponseFuture<
+        ::std::vec::Vec<crate::objects::Bridge>,
+    >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -558,7 +572,7 @@ impl BridgeCreate {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Bridge> {
+    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.create",
             method: crate::rest::Method::Post,
@@ -581,12 +595,24 @@ impl BridgeCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(v)?;
         }
-        self.client.rest().json::<crate::models::Bridge>(req).await
+        let result = self.client.rest().json::<crate::models::Bridge>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Bridge,
+            self.bridge_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Bridge::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for BridgeCreate {
-    type Output = crate::Result<crate::models::Bridge>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Bridge>;
+    type Output = crate::Result<crate::objects::Bridge>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Bridge>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -647,7 +673,7 @@ impl BridgeCreateWithId {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Bridge> {
+    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.createWithId",
             method: crate::rest::Method::Post,
@@ -669,12 +695,24 @@ impl BridgeCreateWithId {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().json::<crate::models::Bridge>(req).await
+        let result = self.client.rest().json::<crate::models::Bridge>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Bridge,
+            ::std::option::Option::Some(self.bridge_id.as_str()),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Bridge::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for BridgeCreateWithId {
-    type Output = crate::Result<crate::models::Bridge>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Bridge>;
+    type Output = crate::Result<crate::objects::Bridge>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Bridge>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -688,7 +726,7 @@ pub struct BridgeGet {
 }
 impl BridgeGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Bridge> {
+    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.get",
             method: crate::rest::Method::Get,
@@ -701,12 +739,19 @@ impl BridgeGet {
                 "/bridges/{}", crate ::rest::segment("bridgeId", & self.bridge_id) ?
             ),
         );
-        self.client.rest().json::<crate::models::Bridge>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Bridge>(req)
+            .await
+            .map(|data| crate::objects::Bridge::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for BridgeGet {
-    type Output = crate::Result<crate::models::Bridge>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Bridge>;
+    type Output = crate::Result<crate::objects::Bridge>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Bridge>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -733,7 +778,15 @@ impl BridgeDestroy {
                 "/bridges/{}", crate ::rest::segment("bridgeId", & self.bridge_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        let result = self.client.rest().empty(req).await;
+        if result.is_ok() {
+            crate::objects::destroyed(
+                &self.client,
+                crate::ObjectKind::Bridge,
+                &[self.bridge_id.as_str()].join("/"),
+            );
+        }
+        result
     }
 }
 impl ::std::future::IntoFuture for BridgeDestroy {
@@ -1288,7 +1341,7 @@ impl BridgePlay {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Playback> {
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.play",
             method: crate::rest::Method::Post,
@@ -1324,12 +1377,24 @@ impl BridgePlay {
         if let ::std::option::Option::Some(v) = &self.playback_id {
             req.query("playbackId", v);
         }
-        self.client.rest().json::<crate::models::Playback>(req).await
+        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Playback,
+            self.playback_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Playback::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for BridgePlay {
-    type Output = crate::Result<crate::models::Playback>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Playback>;
+    type Output = crate::Result<crate::objects::Playback>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Playback>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -1383,7 +1448,7 @@ impl BridgePlayWithId {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Playback> {
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.playWithId",
             method: crate::rest::Method::Post,
@@ -1417,12 +1482,24 @@ impl BridgePlayWithId {
         if let ::std::option::Option::Some(v) = &self.skipms {
             req.query("skipms", v);
         }
-        self.client.rest().json::<crate::models::Playback>(req).await
+        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Playback,
+            ::std::option::Option::Some(self.playback_id.as_str()),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Playback::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for BridgePlayWithId {
-    type Output = crate::Result<crate::models::Playback>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Playback>;
+    type Output = crate::Result<crate::objects::Playback>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Playback>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -1492,7 +1569,7 @@ impl BridgeRecord {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::LiveRecording> {
+    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.record",
             method: crate::rest::Method::Post,
@@ -1540,12 +1617,24 @@ impl BridgeRecord {
         if let ::std::option::Option::Some(v) = &self.terminate_on {
             req.query("terminateOn", v);
         }
-        self.client.rest().json::<crate::models::LiveRecording>(req).await
+        let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::LiveRecording,
+            ::std::option::Option::Some(self.name.as_str()),
+            result.as_ref().map(|data| data.name.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::LiveRecording::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for BridgeRecord {
-    type Output = crate::Result<crate::models::LiveRecording>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::LiveRecording>;
+    type Output = crate::Result<crate::objects::LiveRecording>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::LiveRecording>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

@@ -926,7 +926,7 @@ pub struct ChannelList {
 }
 impl ChannelList {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Channel>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Channel>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.list",
             method: crate::rest::Method::Get,
@@ -937,13 +937,25 @@ impl ChannelList {
             &OP,
             ::std::string::String::from("/channels"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Channel>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Channel>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Channel::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for ChannelList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Channel>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Channel>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::Channel>,
+        ::std::vec::Vec<crate::objects::Channel>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -1106,7 +1118,7 @@ impl ChannelOriginate {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.originate",
             method: crate::rest::Method::Post,
@@ -1163,12 +1175,24 @@ impl ChannelOriginate {
         if let ::std::option::Option::Some(v) = &self.formats {
             req.query("formats", v);
         }
-        self.client.rest().json::<crate::models::Channel>(req).await
+        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Channel,
+            self.channel_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            self.app.is_some(),
+        );
+        result
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelOriginate {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -1263,7 +1287,7 @@ impl ChannelCreate {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.create",
             method: crate::rest::Method::Post,
@@ -1300,12 +1324,24 @@ impl ChannelCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().json::<crate::models::Channel>(req).await
+        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Channel,
+            self.channel_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            true,
+        );
+        result
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelCreate {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -1319,7 +1355,7 @@ pub struct ChannelGet {
 }
 impl ChannelGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.get",
             method: crate::rest::Method::Get,
@@ -1332,12 +1368,19 @@ impl ChannelGet {
                 "/channels/{}", crate ::rest::segment("channelId", & self.channel_id) ?
             ),
         );
-        self.client.rest().json::<crate::models::Channel>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Channel>(req)
+            .await
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelGet {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -1489,7 +1532,7 @@ impl ChannelOriginateWithId {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.originateWithId",
             method: crate::rest::Method::Post,
@@ -1545,12 +1588,24 @@ impl ChannelOriginateWithId {
         if let ::std::option::Option::Some(v) = &self.formats {
             req.query("formats", v);
         }
-        self.client.rest().json::<crate::models::Channel>(req).await
+        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Channel,
+            ::std::option::Option::Some(self.channel_id.as_str()),
+            result.as_ref().map(|data| data.id.as_str()),
+            self.app.is_some(),
+        );
+        result
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelOriginateWithId {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -2428,7 +2483,7 @@ impl ChannelPlay {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Playback> {
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.play",
             method: crate::rest::Method::Post,
@@ -2462,12 +2517,24 @@ impl ChannelPlay {
         if let ::std::option::Option::Some(v) = &self.playback_id {
             req.query("playbackId", v);
         }
-        self.client.rest().json::<crate::models::Playback>(req).await
+        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Playback,
+            self.playback_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Playback::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelPlay {
-    type Output = crate::Result<crate::models::Playback>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Playback>;
+    type Output = crate::Result<crate::objects::Playback>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Playback>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -2510,7 +2577,7 @@ impl ChannelPlayWithId {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Playback> {
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.playWithId",
             method: crate::rest::Method::Post,
@@ -2541,12 +2608,24 @@ impl ChannelPlayWithId {
         if let ::std::option::Option::Some(v) = &self.skipms {
             req.query("skipms", v);
         }
-        self.client.rest().json::<crate::models::Playback>(req).await
+        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Playback,
+            ::std::option::Option::Some(self.playback_id.as_str()),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Playback::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelPlayWithId {
-    type Output = crate::Result<crate::models::Playback>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Playback>;
+    type Output = crate::Result<crate::objects::Playback>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Playback>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -2605,7 +2684,7 @@ impl ChannelRecord {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::LiveRecording> {
+    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.record",
             method: crate::rest::Method::Post,
@@ -2650,12 +2729,24 @@ impl ChannelRecord {
         if let ::std::option::Option::Some(v) = &self.terminate_on {
             req.query("terminateOn", v);
         }
-        self.client.rest().json::<crate::models::LiveRecording>(req).await
+        let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::LiveRecording,
+            ::std::option::Option::Some(self.name.as_str()),
+            result.as_ref().map(|data| data.name.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::LiveRecording::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelRecord {
-    type Output = crate::Result<crate::models::LiveRecording>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::LiveRecording>;
+    type Output = crate::Result<crate::objects::LiveRecording>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::LiveRecording>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -2901,7 +2992,7 @@ impl ChannelSnoopChannel {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.snoopChannel",
             method: crate::rest::Method::Post,
@@ -2931,12 +3022,24 @@ impl ChannelSnoopChannel {
         if let ::std::option::Option::Some(v) = &self.snoop_id {
             req.query("snoopId", v);
         }
-        self.client.rest().json::<crate::models::Channel>(req).await
+        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Channel,
+            self.snoop_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            true,
+        );
+        result
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelSnoopChannel {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -2979,7 +3082,7 @@ impl ChannelSnoopChannelWithId {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.snoopChannelWithId",
             method: crate::rest::Method::Post,
@@ -3006,12 +3109,24 @@ impl ChannelSnoopChannelWithId {
         if let ::std::option::Option::Some(v) = &self.app_args {
             req.query("appArgs", v);
         }
-        self.client.rest().json::<crate::models::Channel>(req).await
+        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Channel,
+            ::std::option::Option::Some(self.snoop_id.as_str()),
+            result.as_ref().map(|data| data.id.as_str()),
+            true,
+        );
+        result
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelSnoopChannelWithId {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -3233,7 +3348,7 @@ impl ChannelExternalMedia {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Channel> {
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.externalMedia",
             method: crate::rest::Method::Post,
@@ -3285,12 +3400,24 @@ impl ChannelExternalMedia {
         if let ::std::option::Option::Some(v) = &self.transport_data {
             req.query("transport_data", v);
         }
-        self.client.rest().json::<crate::models::Channel>(req).await
+        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Channel,
+            self.channel_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            true,
+        );
+        result
+            .map(|data| crate::objects::Channel::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for ChannelExternalMedia {
-    type Output = crate::Result<crate::models::Channel>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Channel>;
+    type Output = crate::Result<crate::objects::Channel>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Channel>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

@@ -88,7 +88,7 @@ impl DeviceStateList {
     /// Sends the request.
     pub async fn send(
         self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::DeviceState>> {
+    ) -> crate::Result<::std::vec::Vec<crate::objects::DeviceState>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "deviceStates.list",
             method: crate::rest::Method::Get,
@@ -99,13 +99,25 @@ impl DeviceStateList {
             &OP,
             ::std::string::String::from("/deviceStates"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::DeviceState>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::DeviceState>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::DeviceState::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for DeviceStateList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::DeviceState>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::DeviceState>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::DeviceState>,
+        ::std::vec::Vec<crate::objects::DeviceState>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -120,7 +132,7 @@ pub struct DeviceStateGet {
 }
 impl DeviceStateGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::DeviceState> {
+    pub async fn send(self) -> crate::Result<crate::objects::DeviceState> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "deviceStates.get",
             method: crate::rest::Method::Get,
@@ -134,12 +146,19 @@ impl DeviceStateGet {
                 .device_name) ?
             ),
         );
-        self.client.rest().json::<crate::models::DeviceState>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::DeviceState>(req)
+            .await
+            .map(|data| crate::objects::DeviceState::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for DeviceStateGet {
-    type Output = crate::Result<crate::models::DeviceState>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::DeviceState>;
+    type Output = crate::Result<crate::objects::DeviceState>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::DeviceState>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

@@ -185,7 +185,7 @@ pub struct EndpointList {
 }
 impl EndpointList {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Endpoint>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Endpoint>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.list",
             method: crate::rest::Method::Get,
@@ -196,13 +196,25 @@ impl EndpointList {
             &OP,
             ::std::string::String::from("/endpoints"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Endpoint>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Endpoint>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Endpoint::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for EndpointList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Endpoint>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Endpoint>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::Endpoint>,
+        ::std::vec::Vec<crate::objects::Endpoint>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -387,7 +399,7 @@ pub struct EndpointListByTech {
 }
 impl EndpointListByTech {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Endpoint>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Endpoint>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.listByTech",
             method: crate::rest::Method::Get,
@@ -398,13 +410,25 @@ impl EndpointListByTech {
             &OP,
             ::std::format!("/endpoints/{}", crate ::rest::segment("tech", & self.tech) ?),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Endpoint>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Endpoint>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Endpoint::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for EndpointListByTech {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Endpoint>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Endpoint>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::Endpoint>,
+        ::std::vec::Vec<crate::objects::Endpoint>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -420,7 +444,7 @@ pub struct EndpointGet {
 }
 impl EndpointGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Endpoint> {
+    pub async fn send(self) -> crate::Result<crate::objects::Endpoint> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.get",
             method: crate::rest::Method::Get,
@@ -437,12 +461,19 @@ impl EndpointGet {
                 ::rest::segment("resource", & self.resource) ?
             ),
         );
-        self.client.rest().json::<crate::models::Endpoint>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Endpoint>(req)
+            .await
+            .map(|data| crate::objects::Endpoint::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for EndpointGet {
-    type Output = crate::Result<crate::models::Endpoint>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Endpoint>;
+    type Output = crate::Result<crate::objects::Endpoint>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Endpoint>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

@@ -91,7 +91,7 @@ pub struct MailboxList {
 }
 impl MailboxList {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Mailbox>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Mailbox>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "mailboxes.list",
             method: crate::rest::Method::Get,
@@ -102,13 +102,25 @@ impl MailboxList {
             &OP,
             ::std::string::String::from("/mailboxes"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Mailbox>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Mailbox>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Mailbox::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for MailboxList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Mailbox>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Mailbox>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::Mailbox>,
+        ::std::vec::Vec<crate::objects::Mailbox>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -123,7 +135,7 @@ pub struct MailboxGet {
 }
 impl MailboxGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Mailbox> {
+    pub async fn send(self) -> crate::Result<crate::objects::Mailbox> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "mailboxes.get",
             method: crate::rest::Method::Get,
@@ -137,12 +149,19 @@ impl MailboxGet {
                 .mailbox_name) ?
             ),
         );
-        self.client.rest().json::<crate::models::Mailbox>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Mailbox>(req)
+            .await
+            .map(|data| crate::objects::Mailbox::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for MailboxGet {
-    type Output = crate::Result<crate::models::Mailbox>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Mailbox>;
+    type Output = crate::Result<crate::objects::Mailbox>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Mailbox>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

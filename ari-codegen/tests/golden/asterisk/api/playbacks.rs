@@ -83,7 +83,7 @@ pub struct PlaybackGet {
 }
 impl PlaybackGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Playback> {
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "playbacks.get",
             method: crate::rest::Method::Get,
@@ -97,12 +97,19 @@ impl PlaybackGet {
                 ?
             ),
         );
-        self.client.rest().json::<crate::models::Playback>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Playback>(req)
+            .await
+            .map(|data| crate::objects::Playback::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for PlaybackGet {
-    type Output = crate::Result<crate::models::Playback>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Playback>;
+    type Output = crate::Result<crate::objects::Playback>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Playback>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

@@ -260,7 +260,7 @@ impl RecordingListStored {
     /// Sends the request.
     pub async fn send(
         self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::StoredRecording>> {
+    ) -> crate::Result<::std::vec::Vec<crate::objects::StoredRecording>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.listStored",
             method: crate::rest::Method::Get,
@@ -275,12 +275,21 @@ impl RecordingListStored {
             .rest()
             .json::<::std::vec::Vec<crate::models::StoredRecording>>(req)
             .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::StoredRecording::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for RecordingListStored {
-    type Output = crate::Result<::std::vec::Vec<crate::models::StoredRecording>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::StoredRecording>>;
     type IntoFuture = crate::api::ResponseFuture<
-        ::std::vec::Vec<crate::models::StoredRecording>,
+        ::std::vec::Vec<crate::objects::StoredRecording>,
     >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
@@ -295,7 +304,7 @@ pub struct RecordingGetStored {
 }
 impl RecordingGetStored {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::StoredRecording> {
+    pub async fn send(self) -> crate::Result<crate::objects::StoredRecording> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.getStored",
             method: crate::rest::Method::Get,
@@ -309,12 +318,19 @@ impl RecordingGetStored {
                 .recording_name) ?
             ),
         );
-        self.client.rest().json::<crate::models::StoredRecording>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::StoredRecording>(req)
+            .await
+            .map(|data| crate::objects::StoredRecording::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for RecordingGetStored {
-    type Output = crate::Result<crate::models::StoredRecording>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::StoredRecording>;
+    type Output = crate::Result<crate::objects::StoredRecording>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::StoredRecording>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -398,7 +414,7 @@ pub struct RecordingCopyStored {
 }
 impl RecordingCopyStored {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::StoredRecording> {
+    pub async fn send(self) -> crate::Result<crate::objects::StoredRecording> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.copyStored",
             method: crate::rest::Method::Post,
@@ -419,12 +435,19 @@ impl RecordingCopyStored {
             let v = &self.destination_recording_name;
             req.query("destinationRecordingName", v);
         }
-        self.client.rest().json::<crate::models::StoredRecording>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::StoredRecording>(req)
+            .await
+            .map(|data| crate::objects::StoredRecording::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for RecordingCopyStored {
-    type Output = crate::Result<crate::models::StoredRecording>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::StoredRecording>;
+    type Output = crate::Result<crate::objects::StoredRecording>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::StoredRecording>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -438,7 +461,7 @@ pub struct RecordingGetLive {
 }
 impl RecordingGetLive {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::LiveRecording> {
+    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.getLive",
             method: crate::rest::Method::Get,
@@ -452,12 +475,19 @@ impl RecordingGetLive {
                 .recording_name) ?
             ),
         );
-        self.client.rest().json::<crate::models::LiveRecording>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::LiveRecording>(req)
+            .await
+            .map(|data| crate::objects::LiveRecording::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for RecordingGetLive {
-    type Output = crate::Result<crate::models::LiveRecording>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::LiveRecording>;
+    type Output = crate::Result<crate::objects::LiveRecording>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::LiveRecording>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

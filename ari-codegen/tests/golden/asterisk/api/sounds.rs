@@ -65,7 +65,7 @@ impl SoundList {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Sound>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Sound>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "sounds.list",
             method: crate::rest::Method::Get,
@@ -82,12 +82,24 @@ impl SoundList {
         if let ::std::option::Option::Some(v) = &self.format {
             req.query("format", v);
         }
-        self.client.rest().json::<::std::vec::Vec<crate::models::Sound>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Sound>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Sound::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for SoundList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Sound>>;
-    type IntoFuture = crate::api::ResponseFuture<::std::vec::Vec<crate::models::Sound>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Sound>>;
+    type IntoFuture = crate::api::ResponseFuture<::std::vec::Vec<crate::objects::Sound>>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -101,7 +113,7 @@ pub struct SoundGet {
 }
 impl SoundGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Sound> {
+    pub async fn send(self) -> crate::Result<crate::objects::Sound> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "sounds.get",
             method: crate::rest::Method::Get,
@@ -114,12 +126,19 @@ impl SoundGet {
                 "/sounds/{}", crate ::rest::segment("soundId", & self.sound_id) ?
             ),
         );
-        self.client.rest().json::<crate::models::Sound>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Sound>(req)
+            .await
+            .map(|data| crate::objects::Sound::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for SoundGet {
-    type Output = crate::Result<crate::models::Sound>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Sound>;
+    type Output = crate::Result<crate::objects::Sound>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Sound>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }

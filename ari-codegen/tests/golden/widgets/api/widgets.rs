@@ -113,7 +113,7 @@ pub struct WidgetList {
 }
 impl WidgetList {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Widget>> {
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Widget>> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.list",
             method: crate::rest::Method::Get,
@@ -124,12 +124,26 @@ impl WidgetList {
             &OP,
             ::std::string::String::from("/widgets"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Widget>>(req).await
+        self.client
+            .rest()
+            .json::<::std::vec::Vec<crate::models::Widget>>(req)
+            .await
+            .map(|data| {
+                data
+                    .into_iter()
+                    .map(|item| crate::objects::Widget::from_shared(
+                        ::std::sync::Arc::new(item),
+                        self.client.clone(),
+                    ))
+                    .collect()
+            })
     }
 }
 impl ::std::future::IntoFuture for WidgetList {
-    type Output = crate::Result<::std::vec::Vec<crate::models::Widget>>;
-    type IntoFuture = crate::api::ResponseFuture<::std::vec::Vec<crate::models::Widget>>;
+    type Output = crate::Result<::std::vec::Vec<crate::objects::Widget>>;
+    type IntoFuture = crate::api::ResponseFuture<
+        ::std::vec::Vec<crate::objects::Widget>,
+    >;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -153,7 +167,7 @@ impl WidgetCreate {
         self
     }
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Widget> {
+    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.create",
             method: crate::rest::Method::Post,
@@ -167,12 +181,24 @@ impl WidgetCreate {
         if let ::std::option::Option::Some(v) = &self.widget_id {
             req.query("widgetId", v);
         }
-        self.client.rest().json::<crate::models::Widget>(req).await
+        let result = self.client.rest().json::<crate::models::Widget>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Widget,
+            self.widget_id.as_deref(),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Widget::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for WidgetCreate {
-    type Output = crate::Result<crate::models::Widget>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Widget>;
+    type Output = crate::Result<crate::objects::Widget>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Widget>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -186,7 +212,7 @@ pub struct WidgetGet {
 }
 impl WidgetGet {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Widget> {
+    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.get",
             method: crate::rest::Method::Get,
@@ -199,12 +225,19 @@ impl WidgetGet {
                 "/widgets/{}", crate ::rest::segment("widgetId", & self.widget_id) ?
             ),
         );
-        self.client.rest().json::<crate::models::Widget>(req).await
+        self.client
+            .rest()
+            .json::<crate::models::Widget>(req)
+            .await
+            .map(|data| crate::objects::Widget::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for WidgetGet {
-    type Output = crate::Result<crate::models::Widget>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Widget>;
+    type Output = crate::Result<crate::objects::Widget>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Widget>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
@@ -218,7 +251,7 @@ pub struct WidgetCreateWithId {
 }
 impl WidgetCreateWithId {
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Widget> {
+    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.createWithId",
             method: crate::rest::Method::Post,
@@ -231,12 +264,24 @@ impl WidgetCreateWithId {
                 "/widgets/{}", crate ::rest::segment("widgetId", & self.widget_id) ?
             ),
         );
-        self.client.rest().json::<crate::models::Widget>(req).await
+        let result = self.client.rest().json::<crate::models::Widget>(req).await;
+        crate::objects::created(
+            &self.client,
+            crate::ObjectKind::Widget,
+            ::std::option::Option::Some(self.widget_id.as_str()),
+            result.as_ref().map(|data| data.id.as_str()),
+            false,
+        );
+        result
+            .map(|data| crate::objects::Widget::from_shared(
+                ::std::sync::Arc::new(data),
+                self.client.clone(),
+            ))
     }
 }
 impl ::std::future::IntoFuture for WidgetCreateWithId {
-    type Output = crate::Result<crate::models::Widget>;
-    type IntoFuture = crate::api::ResponseFuture<crate::models::Widget>;
+    type Output = crate::Result<crate::objects::Widget>;
+    type IntoFuture = crate::api::ResponseFuture<crate::objects::Widget>;
     fn into_future(self) -> Self::IntoFuture {
         crate::api::ResponseFuture::new(self.send())
     }
