@@ -331,10 +331,21 @@ impl Hub {
         }
     }
 
-    /// A request created the object: it is alive (again), and `subscribed` says whether
-    /// the application stays subscribed to it after it leaves the application.
-    pub(crate) fn created(&self, kind: ObjectKind, object: &str, subscribed: bool) {
+    /// How many frames have been routed: taken before a request that creates an object,
+    /// so that [`created`](Self::created) can tell an end that came before the answer.
+    pub(crate) fn routed(&self) -> u64 {
+        self.counters.received.load(Ordering::Acquire)
+    }
+
+    /// A request sent when `since` frames had been routed created the object: it is alive
+    /// (again, for a reused id), and `subscribed` says whether the application stays
+    /// subscribed to it after it leaves the application. An object whose end was routed
+    /// after the request was sent (a call that failed at once) stays ended.
+    pub(crate) fn created(&self, kind: ObjectKind, object: &str, subscribed: bool, since: u64) {
         let mut table = self.table(kind);
+        if table.tomb(object).is_some_and(|t| t.seq > since) {
+            return;
+        }
         table.revive(object);
         let entry = table.entries.entry(object.into()).or_default();
         entry.subscribed |= subscribed;
@@ -401,6 +412,7 @@ impl Hub {
                 super::table::Tomb {
                     reason: reason.clone(),
                     frame: None,
+                    seq: self.routed(),
                 },
             );
         }

@@ -39,7 +39,7 @@ struct Wanted {
 impl Hub {
     /// Routes one frame. Waits while the budget is spent or a stream is full.
     pub(crate) async fn route(self: &Arc<Self>, frame: Frame) -> Routed {
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        let seq = self.counters.received.fetch_add(1, Ordering::AcqRel) + 1;
         let text = frame.as_str();
         let mut decoded: Option<Arc<Event>> = None;
         let (kind, objects): (EventKind, Objects<'_>) = match scan::head(text, OBJECT_FIELDS) {
@@ -110,6 +110,7 @@ impl Hub {
                     Tomb {
                         reason: EndReason::Event(kind),
                         frame: Some(frame.clone()),
+                        seq,
                     },
                 );
             }

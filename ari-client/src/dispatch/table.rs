@@ -125,6 +125,8 @@ pub(crate) struct Tomb {
     pub(crate) reason: EndReason,
     /// The end event as received.
     pub(crate) frame: Option<Frame>,
+    /// How many frames had been routed when it ended (see `Hub::routed`).
+    pub(crate) seq: u64,
 }
 
 /// The objects of one kind.

@@ -1,7 +1,9 @@
 //! Awaiting a channel's answer: [`Channel::wait_for_answer`].
 
+use std::time::Duration;
+
 use crate::error::{Error, ErrorKind};
-use crate::events::Event;
+use crate::events::{ChannelDestroyed, Event};
 use crate::models::ChannelState;
 use crate::objects::{Channel, Wait};
 
@@ -17,19 +19,23 @@ const NOT_ANSWERED: &[&str] = &[
     "INVALIDARGS",
 ];
 
+fn not_answered(id: &str, why: &str) -> Error {
+    Error::new(ErrorKind::Failed).with_message(format!("channel {id} was not answered: {why}"))
+}
+
 impl Channel {
     /// Waits until the channel is answered (its state becomes `Up`) and gives it as it is
     /// then. For a channel that is up already it answers after one `GET` of the channel.
     ///
-    /// It listens first and then asks Asterisk for the channel's state, so an answer that
-    /// comes meanwhile is not missed: use it right after an originate.
+    /// It listens first and then asks Asterisk for the channel's state, so an answer (or a
+    /// hangup) that comes meanwhile is not missed: use it right after an originate.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Failed`] when a `Dial` event reports that the call was not answered
-    /// (`BUSY`, `NOANSWER`, `CONGESTION`, …), [`ErrorKind::Ended`] when the channel goes
-    /// away first (the message has the hangup cause), and the errors of [`Wait`] and of
-    /// `GET /channels/{id}`.
+    /// [`ErrorKind::Failed`] when the call is not answered: a `Dial` event reports it
+    /// (`BUSY`, `NOANSWER`, `CONGESTION`, …) or the channel goes away first (the message
+    /// has the hangup cause, e.g. `User busy (cause 17)`); and the errors of [`Wait`] and
+    /// of `GET /channels/{id}`.
     ///
     /// ```no_run
     /// # async fn dial(client: ari_client::Client) -> ari_client::Result<()> {
@@ -48,11 +54,14 @@ impl Channel {
         let mut events = super::all_events(self.client(), crate::ObjectKind::Channel, &self.id);
         let channel = self.clone();
         Wait::new(format!("the answer of channel {}", self.id), async move {
-            let now = channel.get().await?;
-            if now.state == ChannelState::Up {
-                return Ok(now);
+            match channel.get().await {
+                Ok(now) if now.state == ChannelState::Up => return Ok(now),
+                Ok(_) => {}
+                // gone already: the events received meanwhile say how
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
             }
-            let mut last_end = None;
+            let mut cause = None;
             while let Some(event) = events.next().await {
                 match &*event {
                     Event::ChannelStateChange(e) if e.channel.state == ChannelState::Up => {
@@ -62,22 +71,25 @@ impl Channel {
                         return Ok(channel.client().channel_object(e.channel.clone()));
                     }
                     Event::Dial(e) if NOT_ANSWERED.contains(&e.dialstatus.as_str()) => {
-                        return Err(Error::new(ErrorKind::Failed).with_message(format!(
-                            "channel {} was not answered: {}",
-                            channel.id, e.dialstatus
-                        )));
+                        return Err(not_answered(&channel.id, &e.dialstatus));
                     }
                     Event::ChannelDestroyed(e) => {
-                        last_end = Some(format!("{} (cause {})", e.cause_txt, e.cause));
+                        cause = Some(format!("{} (cause {})", e.cause_txt, e.cause));
                     }
                     _ => {}
                 }
             }
-            Err(Error::new(ErrorKind::Ended).with_message(format!(
-                "channel {} ended before it was answered{}",
-                channel.id,
-                last_end.map_or_else(String::new, |c| format!(": {c}"))
-            )))
+            // gone before the stream began: its end event says why
+            if cause.is_none() {
+                let end = super::next::<Channel, ChannelDestroyed>(channel.client(), &channel.id);
+                if let Ok(e) = end.timeout(Duration::ZERO).await {
+                    cause = Some(format!("{} (cause {})", e.cause_txt, e.cause));
+                }
+            }
+            Err(not_answered(
+                &channel.id,
+                cause.as_deref().unwrap_or("the channel ended"),
+            ))
         })
     }
 }

@@ -146,18 +146,25 @@ fn interest(client: &Client, kind: ObjectKind, id: &str) {
     }
 }
 
-/// After a request that creates an object of kind `kind`: a success makes it live (with
-/// `subscribed` telling whether the application stays subscribed to it), a failure
-/// releases what was registered for the requested id.
+/// Before a request that creates an object: where the event stream is (for [`created`]).
+pub(crate) fn before_create(client: &Client) -> u64 {
+    client.hub().routed()
+}
+
+/// After a request that creates an object of kind `kind`, sent at `since` (from
+/// [`before_create`]): a success makes it live (with `subscribed` telling whether the
+/// application stays subscribed to it), a failure releases what was registered for the
+/// requested id.
 pub(crate) fn created(
     client: &Client,
     kind: ObjectKind,
+    since: u64,
     requested: Option<&str>,
     outcome: std::result::Result<&str, &Error>,
     subscribed: bool,
 ) {
     match (outcome, requested) {
-        (Ok(id), _) => client.hub().created(kind, id, subscribed),
+        (Ok(id), _) => client.hub().created(kind, id, subscribed, since),
         (Err(_), Some(id)) => client.hub().creation_failed(kind, id),
         (Err(_), None) => {}
     }

@@ -357,8 +357,17 @@ fn wrap(api: &Api, ty: &Type, data: TokenStream) -> TokenStream {
     }
 }
 
+/// Whether the operation creates a domain object (and must note where the event stream
+/// was when it was sent).
+fn creates(api: &Api, op: OperationRef) -> bool {
+    api.objects
+        .iter()
+        .filter_map(|o| o.events.as_ref())
+        .any(|e| e.creators.iter().any(|(c, _)| *c == op))
+}
+
 /// What the runtime is told after this operation, when it creates or destroys a domain
-/// object: `(statements, whether they use the result)`.
+/// object (using `result`, and `since` for creators).
 fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
     let (_, o) = api.operation(op);
     let mut out = TokenStream::new();
@@ -393,6 +402,7 @@ fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
                 crate::objects::created(
                     &self.client,
                     crate::ObjectKind::#kind,
+                    since,
                     #requested,
                     result.as_ref().map(|data| data.#id_field.as_str()),
                     #subscribed,
@@ -442,16 +452,19 @@ fn response(api: &Api, op: OperationRef) -> (TokenStream, TokenStream) {
             )
         }
     };
+    let since = creates(api, op).then(|| quote!(let since = crate::objects::before_create(&self.client);));
     let identity = value.to_string() == "data";
     let call = match (hooks.is_empty(), identity) {
         (true, true) => send,
         (true, false) => quote!(#send.map(|data| #value)),
         (false, true) => quote! {
+            #since
             let result = #send;
             #hooks
             result
         },
         (false, false) => quote! {
+            #since
             let result = #send;
             #hooks
             result.map(|data| #value)
