@@ -49,7 +49,12 @@ pub(crate) async fn dial(
                 customer,
             })
         }
-        Err(e) if matches!(e.kind(), ErrorKind::Failed | ErrorKind::Ended | ErrorKind::Timeout) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Failed | ErrorKind::Ended | ErrorKind::Timeout
+            ) =>
+        {
             // an unanswered customer may still ring: stop it; the agent goes too
             customer.hangup().await.or_else(ignore_not_found)?;
             agent.hangup().await.or_else(ignore_not_found)?;

@@ -66,7 +66,7 @@ impl ReconnectPolicy {
 }
 
 /// The default of [`ClientBuilder::event_budget`].
-pub(crate) const DEFAULT_EVENT_BUDGET: usize = 32 << 20;
+pub(crate) const DEFAULT_EVENT_BUDGET: usize = 4 << 20;
 
 /// The settings of a client, checked and fixed when it is built.
 #[derive(Clone)]
@@ -220,7 +220,7 @@ impl ClientBuilder {
         self
     }
 
-    /// How many bytes of events may wait to be handled (default 32 MiB, some 50,000
+    /// How many bytes of events may wait to be handled (default 4 MiB, some 7,000
     /// events of a typical size). Events are queued per object, and each object's
     /// handlers run in order; when the queued events of all objects together reach the
     /// budget, the websocket reader waits (and so does Asterisk's TCP stream) until

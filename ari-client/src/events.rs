@@ -23,13 +23,24 @@ pub(crate) struct TypeTag<'a> {
     pub(crate) kind: Cow<'a, str>,
 }
 
-/// The `type` of an event's JSON text: found by [`crate::scan`] without building anything,
-/// or by serde when the scanner gives up (escaped keys, malformed text). It does not
-/// validate: the full decode that follows does.
+/// The `type` of an event's JSON text: the first `type` member, found by [`crate::scan`]
+/// without building anything, or by serde when the scanner gives up (escaped keys,
+/// malformed text; serde refuses a `type` given twice). It does not validate: the full
+/// decode that follows does.
 pub(crate) fn event_type(json: &str) -> Result<Cow<'_, str>, serde_json::Error> {
     match crate::scan::string_field(json, "type") {
         Some(kind) => Ok(Cow::Borrowed(kind)),
         None => serde_json::from_str::<TypeTag<'_>>(json).map(|tag| tag.kind),
+    }
+}
+
+/// An event of a type this version does not know keeps its raw JSON, whose `type` must
+/// then be the one the text gave: a text with `type` twice is refused (serde's JSON value
+/// would keep the last one, the typed events the first).
+pub(crate) fn single_type(json: &str) -> Result<(), serde_json::Error> {
+    match crate::scan::occurrences(json, "type") {
+        Some(1) | None => Ok(()),
+        Some(_) => Err(serde::de::Error::custom("`type` is given more than once")),
     }
 }
 

@@ -118,21 +118,19 @@ fn plain_string(text: &str, i: usize) -> Option<&str> {
     (!escaped).then(|| &text[i + 1..end - 1])
 }
 
-/// The value of the top-level string member `key` of the object `text`; `None` also when
-/// the key occurs twice (serde would take the last one: the caller decides with serde).
+/// The value of the first top-level string member `key` of the object `text`.
 pub(crate) fn string_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let mut found = None;
-    let mut twice = false;
-    let _: ControlFlow<()> = for_each_member(text.as_bytes(), 0, |k, at| {
-        if k == key.as_bytes() {
-            twice |= found.replace(at).is_some();
-        }
+    string_member(text, 0, key)
+}
+
+/// How many top-level members named `key` the object `text` has (`None`: unsure).
+pub(crate) fn occurrences(text: &str, key: &str) -> Option<usize> {
+    let mut n = 0;
+    let _: ControlFlow<()> = for_each_member(text.as_bytes(), 0, |k, _| {
+        n += usize::from(k == key.as_bytes());
         ControlFlow::Continue(())
     })?;
-    if twice {
-        return None;
-    }
-    plain_string(text, found?)
+    Some(n)
 }
 
 /// The first string member `key` of the object at `obj` (ids inside an object snapshot).
@@ -157,7 +155,7 @@ pub(crate) type ObjectFields<K> = [(&'static str, K, &'static [&'static str])];
 /// The most fields [`head`] looks for, and the most objects one event may name; beyond
 /// either it answers "unsure".
 const MAX_FIELDS: usize = 16;
-const MAX_OBJECTS: usize = 4;
+pub(crate) const MAX_OBJECTS: usize = 8;
 
 /// What the router needs of an event's text: its `type` and the objects it names.
 #[derive(Debug, PartialEq, Eq)]
@@ -168,9 +166,10 @@ pub(crate) struct Head<'a, K> {
 }
 
 impl<'a, K: Copy> Head<'a, K> {
-    /// The objects the event names, in the order of the fields table: `(kind, id)`.
-    pub(crate) fn into_objects(self) -> impl Iterator<Item = (K, Cow<'a, str>)> {
-        self.objects.into_iter().map_while(|o| o)
+    /// The objects the event names, in the order of the fields table: `(kind, id)`;
+    /// unused places are `None`.
+    pub(crate) fn into_objects(self) -> [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] {
+        self.objects
     }
 
     /// The objects the event names, in the order of the fields table: `(kind, id)`.
@@ -184,30 +183,47 @@ impl<'a, K: Copy> Head<'a, K> {
 
 /// The `type` of an event and the ids of the objects it names (`channel.id`, `peer.id`,
 /// `bridge.id`, …, in the order of `fields`; an id of several fields is their values joined
-/// with `/`), in one pass over the top level of the text.
+/// with `/`), in one pass over the top level of the text. `fields_of` gives, for a type,
+/// the bit mask of the `fields` its events can have (`None` for a type it does not
+/// know): the scan stops as soon as the type and all of those are found, so it reads
+/// the snapshot of the last object only up to its id.
 ///
-/// `None` when the scanner is unsure — malformed text, escapes, a key that occurs twice
-/// (serde would take the last one), more objects than it keeps — and the caller decodes
-/// the event with serde instead, which decides and validates.
-pub(crate) fn head<'a, K: Copy>(text: &'a str, fields: &ObjectFields<K>) -> Option<Head<'a, K>> {
+/// The first `type` decides, as for [`Event::from_json`](crate::Event::from_json). `None`
+/// when the scanner is unsure — malformed text, escapes, a key that occurs twice before
+/// the scan ends, more objects than it keeps — and the caller decodes the event with
+/// serde instead, which decides and validates.
+pub(crate) fn head<'a, K: Copy>(
+    text: &'a str,
+    fields: &ObjectFields<K>,
+    fields_of: impl Fn(&str) -> Option<u64>,
+) -> Option<Head<'a, K>> {
     if fields.len() > MAX_FIELDS {
         return None;
     }
     // no allocation on the event path: the value positions of `type` and of each field
     let mut kind_at = None;
     let mut at = [None; MAX_FIELDS];
+    let mut found = 0u64;
+    let mut wanted = None;
     let mut twice = false;
     let b = text.as_bytes();
     let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
-        let slot = if k == b"type" {
-            &mut kind_at
+        if k == b"type" {
+            twice |= kind_at.replace(value).is_some();
+            wanted = plain_string(text, value).and_then(&fields_of);
         } else if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
-            &mut at[n]
+            twice |= at[n].replace(value).is_some();
+            found |= 1 << n;
         } else {
             return ControlFlow::Continue(());
-        };
-        twice |= slot.replace(value).is_some();
-        ControlFlow::Continue(())
+        }
+        if twice {
+            return ControlFlow::Break(());
+        }
+        match wanted {
+            Some(mask) if found & mask == mask => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
     })?;
     if twice {
         return None;
@@ -271,7 +287,6 @@ mod tests {
             r#"{"a":"unterminated"#,
             r#"{"a":{"type":"nested"}}"#,
             r#"{"a":1 "type":"x"}"#,
-            r#"{"type":"A","type":"B"}"#,
             "not json",
         ] {
             assert_eq!(string_field(json, "type"), None, "{json}");
@@ -287,7 +302,8 @@ mod tests {
             ("recording", "LiveRecording", &["name"]),
             ("endpoint", "Endpoint", &["technology", "resource"]),
         ];
-        let h = head(json, FIELDS)?;
+        // type `X` names nothing but a channel: the scan stops at its id
+        let h = head(json, FIELDS, |t| (t == "X").then_some(0b11))?;
         let objects = h.objects().map(|(k, id)| (k, id.to_owned())).collect();
         Some((h.kind.to_owned(), objects))
     }
@@ -336,10 +352,10 @@ mod tests {
                 r#"{"type":"ApplicationReplaced","application":"x"}"#,
                 some("ApplicationReplaced", &[]),
             ),
-            (r#"{"type":"X","channel":{"id":"with\"quote"}}"#, None),
+            (r#"{"type":"Y","channel":{"id":"with\"quote"}}"#, None),
             (r#"{"type":"X","channel":{"name":"no id"}}"#, None),
             (r#"{"type":"X","channel":"not an object"}"#, None),
-            (r#"{"type":"X","bridge":{"id":"b1"}"#, None),
+            (r#"{"type":"Y","bridge":{"id":"b1"}"#, None),
             (r#"{"channel":{"id":"c1"}}"#, None),
             // a key twice: serde takes the last one, the scanner leaves it to serde
             (r#"{"type":"StasisStart","type":"Other"}"#, None),

@@ -251,3 +251,81 @@ async fn per_channel_order_under_backpressure() {
     client.shutdown();
     client.wait().await.unwrap();
 }
+
+/// A StasisStart handler installs a per-channel DTMF handler while the channel's next
+/// events — its StasisEnd too — are already arriving: every DTMF reaches it (2,000 calls,
+/// 32 interleaved, sent as fast as the socket takes them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_installed_by_a_handler_see_the_events_that_follow() {
+    use ari_client::events::{StasisEnd, StasisStart};
+    use ari_client::objects::Channel;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (url, mut conns) = fake_server().await;
+    let client = client(&url);
+    let handled = Arc::new(AtomicUsize::new(0));
+    let ended = Arc::new(AtomicUsize::new(0));
+    let d = handled.clone();
+    client.on_channel_event(move |channel: Channel, _e: StasisStart| {
+        let d = d.clone();
+        let installed = channel.on_event(move |_c: Channel, _e: ChannelDtmfReceived| {
+            d.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        });
+        async move { installed.map(drop) }
+    });
+    let e = ended.clone();
+    client.on_event(move |_e: StasisEnd| {
+        e.fetch_add(1, Ordering::SeqCst);
+        async { Ok(()) }
+    });
+    client.start(["hello"]).await.unwrap();
+    let mut ws = next_ws(&mut conns).await;
+    let calls = 2000;
+    let event = |kind: &str, id: &str, extra: &str| {
+        format!(
+            r#"{{"type":"{kind}","timestamp":"2026-11-26T13:22:20.933+0000",{extra}"channel":{},"asterisk_id":"02:fc:00:00:00:01","application":"hello"}}"#,
+            channel_json(id)
+        )
+    };
+    let mut frames = Vec::new();
+    for chunk in (0..calls).collect::<Vec<_>>().chunks(32) {
+        let mut per_call: Vec<Vec<String>> = chunk
+            .iter()
+            .map(|n| {
+                let id = format!("call-{n}");
+                let mut v = vec![event("StasisStart", &id, r#""args":[],"#)];
+                for digit in ["1", "2", "3", "#"] {
+                    v.push(dtmf(&id, digit));
+                }
+                v.push(event("StasisEnd", &id, ""));
+                v
+            })
+            .collect();
+        for step in 0..6 {
+            for call in per_call.iter_mut() {
+                frames.push(std::mem::take(&mut call[step]));
+            }
+        }
+    }
+    for f in frames {
+        ws.feed(Message::text(f)).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while ended.load(Ordering::SeqCst) < calls {
+        assert!(tokio::time::Instant::now() < deadline, "calls lost");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    client.drain().await;
+    assert_eq!(
+        handled.load(Ordering::SeqCst),
+        calls * 4,
+        "every DTMF handled"
+    );
+    let stats = client.stats();
+    assert_eq!(stats.object_handlers, 0, "released at StasisEnd");
+    assert_eq!(stats.objects, 0, "no object left tracked: {stats:?}");
+    assert_eq!(stats.queued_bytes, 0, "the budget is given back: {stats:?}");
+    client.shutdown();
+    client.wait().await.unwrap();
+}

@@ -20,10 +20,14 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Waits until no handler or waiter is left, and returns the stats.
 async fn all_released(client: &Client) -> ari_client::DispatchStats {
-    eventually("every handler and waiter released", Duration::from_secs(10), || {
-        let s = client.stats();
-        s.object_handlers == 0 && s.waiters == 0
-    })
+    eventually(
+        "every handler and waiter released",
+        Duration::from_secs(10),
+        || {
+            let s = client.stats();
+            s.object_handlers == 0 && s.waiters == 0
+        },
+    )
     .await;
     client.stats()
 }
@@ -78,7 +82,9 @@ async fn cross_channel_waits(threads: usize) {
                 .app(&app)
                 .app_args("b")
                 .await?;
-            let handler = tokio::time::timeout(Duration::from_secs(10), rx).await.is_ok();
+            let handler = tokio::time::timeout(Duration::from_secs(10), rx)
+                .await
+                .is_ok();
             let next = via_next.timeout(Duration::from_secs(10)).await.is_ok();
             let _ = done_tx.send(handler && next);
             a.client().channels().hangup(b.id()).await?;
@@ -146,7 +152,12 @@ async fn a_slow_handler_delays_only_its_own_channel() {
         let mut up = Vec::new();
         for id in &channels {
             let c = client.channels().get(id).await.unwrap();
-            up.push(c.wait_for_answer().timeout(Duration::from_secs(10)).await.unwrap());
+            up.push(
+                c.wait_for_answer()
+                    .timeout(Duration::from_secs(10))
+                    .await
+                    .unwrap(),
+            );
         }
         up
     };
@@ -162,11 +173,8 @@ async fn a_slow_handler_delays_only_its_own_channel() {
             handled.store(0, Ordering::SeqCst);
             let mut subs = Vec::new();
             for c in &up {
-                let (h, is_slow, is_fast) = (
-                    handled.clone(),
-                    slow && c.id == slow_id,
-                    c.id != slow_id,
-                );
+                let (h, is_slow, is_fast) =
+                    (handled.clone(), slow && c.id == slow_id, c.id != slow_id);
                 subs.push(
                     c.on_event(move |_c: Channel, _e: ChannelVarset| {
                         let h = h.clone();
@@ -328,7 +336,13 @@ async fn bridge_handlers_see_every_event_in_order_and_are_released() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         bridge.destroy().await.unwrap();
         let want = [
-            "entered", "left", "entered", "left", "entered", "left", "destroyed",
+            "entered",
+            "left",
+            "entered",
+            "left",
+            "entered",
+            "left",
+            "destroyed",
         ];
         eventually("every bridge event", Duration::from_secs(10), || {
             seen.lock().unwrap().len() >= want.len()
@@ -506,7 +520,14 @@ async fn a_fetched_channel_has_the_methods() {
         .await
         .expect("StasisStart")
         .unwrap();
-    client.channels().get(&id).await.unwrap().answer().await.unwrap();
+    client
+        .channels()
+        .get(&id)
+        .await
+        .unwrap()
+        .answer()
+        .await
+        .unwrap();
     let now = client.channels().get(&id).await.unwrap();
     assert_eq!(now.state, ari_client::models::ChannelState::Up);
     now.hangup().await.unwrap();

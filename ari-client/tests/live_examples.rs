@@ -2,6 +2,9 @@
 //! against the real sandbox Asterisk (see tests/support/mod.rs): their flow functions are
 //! compiled in here as they are.
 
+// each example has its own `mod support;` (examples/support/mod.rs), so it is loaded twice
+#![allow(clippy::duplicate_mod)]
+
 mod support;
 
 #[allow(dead_code)]
@@ -24,7 +27,11 @@ use tokio::sync::mpsc;
 async fn ivr_app(
     live: &support::Live,
     menu: ivr::Menu,
-) -> (ari_client::Client, String, mpsc::UnboundedReceiver<ari_client::Result<ivr::Choice>>) {
+) -> (
+    ari_client::Client,
+    String,
+    mpsc::UnboundedReceiver<ari_client::Result<ivr::Choice>>,
+) {
     let client = live.client().await;
     let app = unique_app("ivr");
     let (tx, rx) = mpsc::unbounded_channel();
@@ -34,13 +41,10 @@ async fn ivr_app(
         async move {
             let outcome = menu.run(&channel).await;
             let _ = tx.send(outcome);
-            channel.hangup().await.or_else(|e| {
-                if e.is_not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
+            channel
+                .hangup()
+                .await
+                .or_else(|e| if e.is_not_found() { Ok(()) } else { Err(e) })
         }
     });
     client.start([app.as_str()]).await.unwrap();
@@ -65,7 +69,11 @@ async fn ivr_waits_for_its_prompt_then_takes_the_digit() {
         .unwrap();
     assert_eq!(outcome.unwrap(), ivr::Choice::Pressed("1".into()));
     // the 1.42 s prompt was played to its end before the digit came
-    assert!(t0.elapsed() > Duration::from_millis(1400), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() > Duration::from_millis(1400),
+        "{:?}",
+        t0.elapsed()
+    );
     eventually("all released", Duration::from_secs(5), || {
         let s = client.stats();
         s.object_handlers == 0 && s.waiters == 0

@@ -1,35 +1,81 @@
-//! A lane's task: takes the queued events of one object in order and runs their handlers,
-//! one after the other, each awaited to its end; exits when the queue is empty.
+//! Running the lanes: a fixed set of workers takes the lanes' work in order, and a lane
+//! whose handler waits is handed to a task of its own until it has caught up.
+//!
+//! Every lane belongs to one worker (by a hash of its object), which gets the lane's items
+//! in routing order. The worker runs an item's handlers one after the other and polls each
+//! handler's future once, inline: most handlers finish there (a counter, a log line, a
+//! registration), which costs no task and no wake-up. A handler that is not finished at
+//! once — it awaits a REST call, a timer, another event — is handed, with the rest of the
+//! item, to a task of its own that owns the lane meanwhile: items for the lane that arrive
+//! at the worker are parked in the lane, in order, and the task handles them, awaiting
+//! each handler, until none is left; then the lane goes back to its worker. So a handler
+//! that waits delays only its own object, and one object's items always run in order.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::task::Poll;
 
 use futures_util::FutureExt as _;
+use tokio::sync::mpsc;
 
 use super::table::{Entry, Work};
-use super::{lock, Hub, Scope};
+use super::{lock, shard, Hub, Scope};
+use crate::error::Result;
 use crate::events::{Event, EventKind, ObjectKind};
-use crate::handler::{Ctx, ErasedHandler};
+use crate::handler::{Ctx, ErasedHandler, HandlerFuture};
 
-/// How many queued items a lane takes at once: fewer lock round trips under load.
-const BATCH: usize = 32;
+/// How many workers run the lanes (one per shard of the object tables). Handlers that
+/// wait leave their worker, so this bounds only how much non-waiting handler code runs at
+/// once.
+const WORKERS: usize = super::SHARDS;
+
+/// How many items a worker takes from its queue at once: fewer wake-ups under load.
+const BATCH: usize = 64;
 
 /// Which lane.
 #[derive(Clone)]
-enum Key {
+pub(super) enum Key {
     /// The events that name no object.
     Global,
-    Object(ObjectKind, Box<str>),
+    Object(ObjectKind, Arc<str>),
+}
+
+/// The senders of the workers' queues.
+pub(super) type Workers = Vec<mpsc::UnboundedSender<(Key, Work)>>;
+
+impl Key {
+    fn worker(&self) -> usize {
+        match self {
+            Key::Global => 0,
+            Key::Object(_, id) => shard(id),
+        }
+    }
+
+    fn object(&self) -> Option<(ObjectKind, &str)> {
+        match self {
+            Key::Global => None,
+            Key::Object(kind, id) => Some((*kind, id)),
+        }
+    }
+}
+
+/// The end of one handler call.
+enum Call {
+    Done,
+    /// Not finished at its first poll: the rest must run in a task of its own.
+    Waiting(HandlerFuture),
 }
 
 impl Hub {
-    pub(super) fn spawn_lane(self: &Arc<Self>, kind: ObjectKind, id: &str) {
-        tokio::spawn(run(self.clone(), Key::Object(kind, id.into())));
-    }
-
-    pub(super) fn spawn_global_lane(self: &Arc<Self>) {
-        tokio::spawn(run(self.clone(), Key::Global));
+    /// Queues `work` into the lane of `entry` (`key`): counted in the entry until done.
+    pub(super) fn enqueue(self: &Arc<Self>, entry: &mut Entry, key: Key, work: Work) {
+        entry.pending += 1;
+        let workers = self
+            .workers
+            .get_or_init(|| start_workers(Arc::downgrade(self)));
+        // a worker only ends when the hub is gone
+        let _ = workers[key.worker()].send((key, work));
     }
 
     /// Runs `f` on the lane's entry, under its table's lock; removes the entry afterwards
@@ -38,7 +84,7 @@ impl Hub {
         match key {
             Key::Global => Some(f(&mut lock(&self.global))),
             Key::Object(kind, id) => {
-                let mut table = self.table(*kind);
+                let mut table = self.table(*kind, id);
                 let entry = table.entries.get_mut(&**id)?;
                 let out = f(entry);
                 if entry.idle() {
@@ -50,20 +96,29 @@ impl Hub {
     }
 
     /// Releases the handlers of life `life` (and older) of the lane's object.
-    fn release(&self, key: &Key, life: u32) {
-        self.with_entry(key, |entry| {
-            let before = entry.handlers.len();
-            entry.handlers.retain(|h| h.life > life);
-            self.counters
-                .object_handlers
-                .fetch_sub(before - entry.handlers.len(), Ordering::Relaxed);
-        });
+    fn release(entry: &mut Entry, hub: &Hub, life: u32) {
+        entry.released = Some(life);
+        let before = entry.handlers.len();
+        entry.handlers.retain(|h| h.life > life);
+        hub.counters
+            .object_handlers
+            .fetch_sub(before - entry.handlers.len(), Ordering::Relaxed);
     }
 
-    /// The handlers of one event in this lane, in order: plain type handlers (on the
-    /// event's first object), kind handlers (on its first object of that kind), then the
-    /// object's own.
-    fn handlers_of(
+    /// An item is done: release what its end releases, give its bytes back.
+    fn done(&self, key: &Key, ends: Option<u32>, bytes: usize) {
+        self.with_entry(key, |entry| {
+            if let Some(life) = ends {
+                Self::release(entry, self, life);
+            }
+            entry.pending -= 1;
+        });
+        self.budget.give(bytes);
+    }
+
+    /// The type handlers of one event in this lane, in order: plain type handlers (on the
+    /// event's first object), then kind handlers (on its first object of that kind).
+    fn type_handlers(
         &self,
         key: &Key,
         kind: EventKind,
@@ -71,41 +126,76 @@ impl Hub {
         first_of_kind: bool,
         out: &mut Vec<ErasedHandler>,
     ) {
-        let object_kind = match key {
-            Key::Global => None,
-            Key::Object(k, _) => Some(*k),
-        };
-        if primary || first_of_kind {
-            let types = self.types.read().unwrap_or_else(|p| p.into_inner());
-            for h in types.get(&kind).into_iter().flatten() {
-                let runs_here = match h.scope {
-                    Scope::Primary => primary,
-                    Scope::Kind(k) => first_of_kind && Some(k) == object_kind,
-                };
-                if runs_here {
-                    out.push(h.handler.clone());
-                }
-            }
+        if !(primary || first_of_kind) {
+            return;
         }
-        if let Key::Object(..) = key {
-            self.with_entry(key, |entry| {
-                out.extend(
-                    entry
-                        .handlers
-                        .iter()
-                        .filter(|h| h.event == kind)
-                        .map(|h| h.handler.clone()),
-                );
-            });
+        let object_kind = key.object().map(|(k, _)| k);
+        let types = self.types.read().unwrap_or_else(|p| p.into_inner());
+        for h in types.get(&kind).into_iter().flatten() {
+            let runs_here = match h.scope {
+                Scope::Primary => primary,
+                Scope::Kind(k) => first_of_kind && Some(k) == object_kind,
+            };
+            if runs_here {
+                out.push(h.handler.clone());
+            }
         }
     }
 
-    /// Handles one item of its lane.
-    async fn handle(&self, key: &Key, work: Work, handlers: &mut Vec<ErasedHandler>) {
+    /// Takes the next item of a lane, with the object's own handlers of its event, under
+    /// one lock: from the worker (`work`, parked instead while a task owns the lane), or
+    /// from the lane's parked items (`work` `None`, for that task; the lane goes back to
+    /// its worker when none is left).
+    fn take(&self, key: &Key, work: Option<Work>) -> Option<(Work, Vec<ErasedHandler>)> {
+        self.with_entry(key, |entry| {
+            let work = match work {
+                Some(work) if entry.busy => {
+                    entry.parked.push_back(work);
+                    return None;
+                }
+                Some(work) => work,
+                None => match entry.parked.pop_front() {
+                    Some(work) => work,
+                    None => {
+                        entry.busy = false;
+                        return None;
+                    }
+                },
+            };
+            let mut own = Vec::new();
+            if let Work::Event { kind, .. } = &work {
+                own.extend(
+                    entry
+                        .handlers
+                        .iter()
+                        .filter(|h| h.event == *kind)
+                        .map(|h| h.handler.clone()),
+                );
+            }
+            Some((work, own))
+        })
+        .flatten()
+    }
+
+    /// Handles one item on its worker, with the object's own handlers of its event (from
+    /// [`take`](Self::take)). Returns what is left when a handler waits: the lane then
+    /// belongs to a task of its own.
+    async fn handle_inline(
+        self: &Arc<Self>,
+        key: &Key,
+        work: Work,
+        own: Vec<ErasedHandler>,
+    ) -> Option<Rest> {
         match work {
-            Work::Release { life } => self.release(key, life),
+            Work::Release { life } => {
+                self.with_entry(key, |entry| Self::release(entry, self, life));
+                self.done(key, None, 0);
+                None
+            }
             Work::Barrier(done) => {
                 let _ = done.send(());
+                self.done(key, None, 0);
+                None
             }
             Work::Event {
                 kind,
@@ -116,90 +206,183 @@ impl Hub {
                 ends,
                 bytes,
             } => {
-                self.handlers_of(key, kind, primary, first_of_kind, handlers);
-                if !handlers.is_empty() {
+                let mut handlers = Vec::new();
+                self.type_handlers(key, kind, primary, first_of_kind, &mut handlers);
+                handlers.extend(own);
+                let event = if handlers.is_empty() {
+                    None
+                } else {
                     // decoded once, by the reader or here
-                    let event = match decoded {
+                    match decoded {
                         Some(shared) => Some(Arc::unwrap_or_clone(shared)),
-                        None => self.decode(frame.as_str()),
-                    };
-                    if let Some(event) = event {
-                        self.call_all(key, event, handlers).await;
+                        None => self.decode_of(kind, frame.as_str()),
                     }
-                    handlers.clear();
+                };
+                let mut rest = Rest {
+                    handlers: handlers.into_iter(),
+                    event,
+                    waiting: None,
+                    ends,
+                    bytes,
+                };
+                while let Some(call) = rest.next_call(key) {
+                    let call = self.counted(call);
+                    match self.poll_once(key, kind, call).await {
+                        Call::Done => {}
+                        Call::Waiting(fut) => {
+                            rest.waiting = Some(fut);
+                            return Some(rest);
+                        }
+                    }
                 }
-                if let Some(life) = ends {
-                    self.release(key, life);
-                }
-                self.budget.give(bytes);
+                self.done(key, ends, bytes);
+                None
             }
         }
     }
 
-    async fn call_all(&self, key: &Key, event: Event, handlers: &mut Vec<ErasedHandler>) {
-        let object = match key {
-            Key::Global => None,
-            Key::Object(kind, id) => Some((*kind, &**id)),
-        };
-        let kind = event.kind();
-        let mut event = Some(event);
-        let n = handlers.len();
-        for (i, handler) in handlers.drain(..).enumerate() {
-            let ev = if i + 1 < n {
-                event.clone()
-            } else {
-                event.take()
-            };
-            let Some(ev) = ev else { break };
-            let Some(call) = handler(ev, Ctx { object }) else {
-                continue;
-            };
-            self.counters.handler_calls.fetch_add(1, Ordering::Relaxed);
-            match AssertUnwindSafe(call).catch_unwind().await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    self.counters.handler_errors.fetch_add(1, Ordering::Relaxed);
-                    let error = error.chain();
-                    match object {
-                        Some((k, id)) => tracing::warn!(
-                            event = %kind, object = %k, id, %error,
-                            "ARI event handler failed"
-                        ),
-                        None => tracing::warn!(event = %kind, %error, "ARI event handler failed"),
-                    }
+    /// Awaits what is left of an item.
+    async fn finish(self: &Arc<Self>, key: &Key, mut rest: Rest) {
+        let kind_of = |rest: &Rest| rest.event.as_ref().map_or(EventKind::Unknown, Event::kind);
+        let kind = kind_of(&rest);
+        if let Some(fut) = rest.waiting.take() {
+            self.report(key, kind, AssertUnwindSafe(fut).catch_unwind().await);
+        }
+        while let Some(call) = rest.next_call(key) {
+            let call = self.counted(call);
+            self.report(key, kind, AssertUnwindSafe(call).catch_unwind().await);
+        }
+        self.done(key, rest.ends, rest.bytes);
+    }
+
+    fn counted(&self, call: HandlerFuture) -> HandlerFuture {
+        self.counters.handler_calls.fetch_add(1, Ordering::Relaxed);
+        call
+    }
+
+    /// Polls a handler's future once, here.
+    async fn poll_once(&self, key: &Key, kind: EventKind, mut call: HandlerFuture) -> Call {
+        let polled = std::future::poll_fn(|cx| {
+            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+                call.as_mut().poll(cx)
+            })))
+        })
+        .await;
+        match polled {
+            Ok(Poll::Ready(outcome)) => {
+                self.report(key, kind, Ok(outcome));
+                Call::Done
+            }
+            Ok(Poll::Pending) => Call::Waiting(call),
+            Err(panic) => {
+                self.report(key, kind, Err(panic));
+                Call::Done
+            }
+        }
+    }
+
+    /// Counts and logs how a handler call ended.
+    fn report(
+        &self,
+        key: &Key,
+        kind: EventKind,
+        outcome: std::result::Result<Result<()>, Box<dyn std::any::Any + Send>>,
+    ) {
+        let object = key.object();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                self.counters.handler_errors.fetch_add(1, Ordering::Relaxed);
+                let error = error.chain();
+                match object {
+                    Some((k, id)) => tracing::warn!(
+                        event = %kind, object = %k, id, %error,
+                        "ARI event handler failed"
+                    ),
+                    None => tracing::warn!(event = %kind, %error, "ARI event handler failed"),
                 }
-                Err(_) => {
-                    self.counters.handler_panics.fetch_add(1, Ordering::Relaxed);
-                    match object {
-                        Some((k, id)) => tracing::error!(
-                            event = %kind, object = %k, id,
-                            "an ARI event handler panicked"
-                        ),
-                        None => tracing::error!(event = %kind, "an ARI event handler panicked"),
-                    }
+            }
+            Err(_) => {
+                self.counters.handler_panics.fetch_add(1, Ordering::Relaxed);
+                match object {
+                    Some((k, id)) => tracing::error!(
+                        event = %kind, object = %k, id,
+                        "an ARI event handler panicked"
+                    ),
+                    None => tracing::error!(event = %kind, "an ARI event handler panicked"),
                 }
+            }
+        }
+    }
+
+    /// A lane's own task: what is left of the item whose handler waits, then the items
+    /// parked meanwhile, until none is left; then the lane goes back to its worker.
+    async fn own_lane(self: Arc<Self>, key: Key, rest: Rest) {
+        self.finish(&key, rest).await;
+        while let Some((work, own)) = self.take(&key, None) {
+            if let Some(rest) = self.handle_inline(&key, work, own).await {
+                self.finish(&key, rest).await;
             }
         }
     }
 }
 
-async fn run(hub: Arc<Hub>, key: Key) {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut handlers = Vec::new();
-    loop {
-        let more = hub.with_entry(&key, |entry| {
-            let n = entry.queue.len().min(BATCH);
-            batch.extend(entry.queue.drain(..n));
-            if batch.is_empty() {
-                entry.running = false;
+/// What is left of an item when one of its handlers waits.
+struct Rest {
+    handlers: std::vec::IntoIter<ErasedHandler>,
+    event: Option<Event>,
+    /// The handler call that waits.
+    waiting: Option<HandlerFuture>,
+    ends: Option<u32>,
+    bytes: usize,
+}
+
+impl Rest {
+    /// The next handler's call: each handler but the last gets a copy of the event.
+    fn next_call(&mut self, key: &Key) -> Option<HandlerFuture> {
+        loop {
+            let handler = self.handlers.next()?;
+            let event = if self.handlers.len() > 0 {
+                self.event.clone()
+            } else {
+                self.event.take()
+            }?;
+            if let Some(call) = handler(
+                event,
+                Ctx {
+                    object: key.object(),
+                },
+            ) {
+                return Some(call);
             }
-            !batch.is_empty()
-        });
-        if more != Some(true) {
-            return;
         }
-        for work in batch.drain(..) {
-            hub.handle(&key, work, &mut handlers).await;
+    }
+}
+
+fn start_workers(hub: Weak<Hub>) -> Workers {
+    (0..WORKERS)
+        .map(|_| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(worker(hub.clone(), rx));
+            tx
+        })
+        .collect()
+}
+
+/// One worker: the items of its lanes, in order; a lane owned by its own task gets its
+/// items parked.
+async fn worker(hub: Weak<Hub>, mut rx: mpsc::UnboundedReceiver<(Key, Work)>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let Some(hub) = hub.upgrade() else { return };
+        for (key, work) in batch.drain(..) {
+            let Some((work, own)) = hub.take(&key, Some(work)) else {
+                continue;
+            };
+            if let Some(rest) = hub.handle_inline(&key, work, own).await {
+                hub.with_entry(&key, |entry| entry.busy = true);
+                tokio::spawn(hub.clone().own_lane(key, rest));
+            }
         }
     }
 }

@@ -1,12 +1,12 @@
 //! Event dispatch: from the websocket's frames to handlers, waiters and streams.
 //!
-//! Every object an event names (its channel, bridge, playback, …) has a **lane**: a queue
-//! of that object's events and, while the queue is not empty, a task of its own that runs
-//! the object's handlers one event after the other, in wire order. An event that names
+//! Every object an event names (its channel, bridge, playback, …) has a **lane**: the
+//! object's handlers run one event after the other, in wire order. An event that names
 //! several objects (`ChannelEnteredBridge`: a channel and a bridge) goes into each of their
 //! lanes. A handler that waits — for a REST call, a timer, another object's event —
-//! delays only its own object's lane; every other object goes on. Events that name no
-//! object have one lane of their own.
+//! delays only its own object's lane; every other object goes on ([`lane`] says how:
+//! workers that poll handlers inline, and a task of the lane's own while one waits).
+//! Events that name no object have one lane of their own.
 //!
 //! **Waiters** (`channel.next::<E>()`, `playback.finished()`, object streams) are served
 //! when an event is *routed*, before any lane sees it, so a handler may await its own
@@ -95,7 +95,8 @@ struct TypeHandler {
 /// What the dispatch path shares with the client: the objects and their lanes, the
 /// handlers, the streams, the budget and the counters.
 pub(crate) struct Hub {
-    objects: Vec<Mutex<table::KindTable>>,
+    /// By kind, then by shard of the id ([`shard`]).
+    objects: Vec<Vec<Mutex<table::KindTable>>>,
     /// The lane of the events that name no object.
     global: Mutex<table::Entry>,
     types: RwLock<HashMap<EventKind, Vec<TypeHandler>>>,
@@ -103,10 +104,26 @@ pub(crate) struct Hub {
     /// Whether `streams` may be non-empty: spares the event path the lock when no one streams.
     has_streams: AtomicBool,
     budget: budget::Budget,
+    /// The lanes' workers, started with the first event.
+    workers: std::sync::OnceLock<lane::Workers>,
     /// Capacity of each stream (`Client::events`, object streams).
     stream_capacity: usize,
     counters: Counters,
     next_id: AtomicU64,
+}
+
+/// How many shards each kind's object table has; the lanes of one shard share a worker.
+const SHARDS: usize = 16;
+
+/// The shard of an object id (FNV-1a: cheap, and ids are not chosen by an adversary who
+/// gains anything from a crowded shard).
+fn shard(id: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % SHARDS as u64) as usize
 }
 
 /// Locks a mutex of the hub; no user code runs under these locks, so a poisoned one is
@@ -119,20 +136,33 @@ impl Hub {
     /// A hub whose lanes may hold `budget` bytes of frames, with streams of `stream_capacity`.
     pub(crate) fn new(budget: usize, stream_capacity: usize) -> Self {
         Self {
-            objects: ObjectKind::ALL.iter().map(|_| Mutex::default()).collect(),
+            objects: ObjectKind::ALL
+                .iter()
+                .map(|_| (0..SHARDS).map(|_| Mutex::default()).collect())
+                .collect(),
             global: Mutex::default(),
             types: RwLock::default(),
             streams: Mutex::default(),
             has_streams: AtomicBool::new(false),
             budget: budget::Budget::new(budget),
+            workers: std::sync::OnceLock::new(),
             stream_capacity: stream_capacity.max(1),
             counters: Counters::default(),
             next_id: AtomicU64::new(0),
         }
     }
 
-    fn table(&self, kind: ObjectKind) -> MutexGuard<'_, table::KindTable> {
-        lock(&self.objects[kind.index()])
+    /// The table shard of object `id` of kind `kind`.
+    fn table(&self, kind: ObjectKind, id: &str) -> MutexGuard<'_, table::KindTable> {
+        lock(&self.objects[kind.index()][shard(id)])
+    }
+
+    /// Every table shard, with its kind.
+    fn tables(&self) -> impl Iterator<Item = (ObjectKind, &Mutex<table::KindTable>)> {
+        ObjectKind::ALL
+            .into_iter()
+            .zip(&self.objects)
+            .flat_map(|(kind, shards)| shards.iter().map(move |t| (kind, t)))
     }
 
     fn id(&self) -> u64 {
@@ -142,7 +172,7 @@ impl Hub {
     /// The counters now.
     pub(crate) fn stats(&self) -> DispatchStats {
         let c = &self.counters;
-        let objects = self.objects.iter().map(|t| lock(t).entries.len()).sum();
+        let objects = self.tables().map(|(_, t)| lock(t).entries.len()).sum();
         DispatchStats {
             received: c.received.load(Ordering::Relaxed),
             decode_errors: c.decode_errors.load(Ordering::Relaxed),
@@ -184,7 +214,20 @@ impl Hub {
 
     /// Decodes a frame; one that does not decode is counted and logged.
     fn decode(&self, text: &str) -> Option<Event> {
-        match Event::from_json(text) {
+        self.decoded_or_counted(Event::from_json(text), text)
+    }
+
+    /// Decodes a frame whose type the scan found already.
+    fn decode_of(&self, kind: EventKind, text: &str) -> Option<Event> {
+        self.decoded_or_counted(Event::from_json_of(kind, text), text)
+    }
+
+    fn decoded_or_counted(
+        &self,
+        decoded: Result<Event, serde_json::Error>,
+        text: &str,
+    ) -> Option<Event> {
+        match decoded {
             Ok(event) => Some(event),
             Err(e) => {
                 self.counters.decode_errors.fetch_add(1, Ordering::Relaxed);
@@ -195,18 +238,21 @@ impl Hub {
     }
 
     /// Waits until every event routed so far has been handled by its lanes.
-    pub(crate) async fn drain(&self) {
+    pub(crate) async fn drain(self: &std::sync::Arc<Self>) {
         let mut barriers = Vec::new();
-        let mut barrier = |entry: &mut table::Entry| {
+        let mut barrier = |entry: &mut table::Entry, key: lane::Key| {
             if entry.active() {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                entry.queue.push_back(table::Work::Barrier(tx));
+                self.enqueue(entry, key, table::Work::Barrier(tx));
                 barriers.push(rx);
             }
         };
-        barrier(&mut lock(&self.global));
-        for t in &self.objects {
-            lock(t).entries.values_mut().for_each(&mut barrier);
+        barrier(&mut lock(&self.global), lane::Key::Global);
+        for (kind, t) in self.tables() {
+            for entry in lock(t).entries.values_mut() {
+                let key = lane::Key::Object(kind, entry.name.clone());
+                barrier(entry, key);
+            }
         }
         for rx in barriers {
             // a lane that is gone has handled everything

@@ -52,7 +52,7 @@ impl Subscription {
                 removed
             }
             Slot::Object(kind, id) => {
-                let mut table = hub.table(*kind);
+                let mut table = hub.table(*kind, id);
                 let Some(entry) = table.entries.get_mut(&**id) else {
                     return false;
                 };
@@ -83,7 +83,7 @@ impl Subscription {
                 .get(kind)
                 .is_some_and(|l| l.iter().any(|h| h.id == self.id)),
             Slot::Object(kind, id) => hub
-                .table(*kind)
+                .table(*kind, id)
                 .entries
                 .get(&**id)
                 .is_some_and(|e| e.handlers.iter().any(|h| h.id == self.id)),
@@ -104,7 +104,7 @@ impl Drop for WaiterGuard {
         let Some(hub) = self.hub.upgrade() else {
             return;
         };
-        let mut table = hub.table(self.kind);
+        let mut table = hub.table(self.kind, &self.id);
         if let Some(entry) = table.entries.get_mut(&*self.id) {
             let before = entry.waiters.len();
             entry.waiters.retain(|w| w.id != self.waiter);
@@ -188,23 +188,31 @@ impl Hub {
         }
     }
 
-    /// The entry of a live object for a new handler or waiter, or why there is none: an
-    /// object that ended (or whose end was routed) takes no more.
+    /// The entry of a live object for a new handler (`waiter` false) or waiter, or why
+    /// there is none: an object that ended takes no more. For waiters, which are served
+    /// when events are routed, the object ended when its end was routed; for handlers,
+    /// which run when their lane gets to an event, when its lane handled the end — so a
+    /// handler that registers another one for its own object is never refused.
     fn live_entry<'t>(
         table: &'t mut super::table::KindTable,
         id: &str,
+        waiter: bool,
     ) -> Result<(&'t mut Entry, bool), EndReason> {
-        if let Some(entry) = table.entries.get(id) {
-            if entry.ending {
-                return Err(table
-                    .tomb(id)
-                    .map_or(EndReason::Destroyed, |t| t.reason.clone()));
-            }
-        } else if let Some(tomb) = table.tomb(id) {
-            return Err(tomb.reason.clone());
+        let reason = |table: &super::table::KindTable| {
+            table.tomb(id).map_or(EndReason::Destroyed, |t| t.reason)
+        };
+        match table.entries.get(id) {
+            Some(e) if waiter && e.ending => return Err(reason(table)),
+            Some(e) if e.released == Some(e.life) => return Err(reason(table)),
+            Some(_) => {}
+            None if table.tomb(id).is_some() => return Err(reason(table)),
+            None => {}
         }
         let fresh = !table.entries.contains_key(id);
-        let entry = table.entries.entry(id.into()).or_default();
+        let entry = table
+            .entries
+            .entry(id.into())
+            .or_insert_with(|| Entry::named(id));
         let first = fresh || (entry.handlers.is_empty() && entry.waiters.is_empty());
         Ok((entry, first))
     }
@@ -218,8 +226,8 @@ impl Hub {
         handler: ErasedHandler,
     ) -> Result<Registered<Subscription>, EndReason> {
         let id = self.id();
-        let mut table = self.table(kind);
-        let (entry, first) = Self::live_entry(&mut table, object)?;
+        let mut table = self.table(kind, object);
+        let (entry, first) = Self::live_entry(&mut table, object, false)?;
         entry.handlers.push(ObjectHandler {
             id,
             life: entry.life,
@@ -249,8 +257,8 @@ impl Hub {
         want: Option<EventKind>,
     ) -> Registered<Next> {
         let (tx, rx) = oneshot::channel();
-        let mut table = self.table(kind);
-        match Self::live_entry(&mut table, object) {
+        let mut table = self.table(kind, object);
+        match Self::live_entry(&mut table, object, true) {
             Ok((entry, first)) => {
                 let waiter = self.id();
                 entry.waiters.push(Waiter {
@@ -268,11 +276,11 @@ impl Hub {
                 }
             }
             Err(reason) => {
-                let end = table.tomb(object).and_then(|t| t.frame.clone());
+                let end = table.tomb(object).and_then(|t| t.frame);
                 drop(table);
                 let outcome = match (&reason, end) {
                     (EndReason::Event(k), Some(frame)) if want.is_none_or(|w| w == *k) => {
-                        match self.decode(frame.as_str()) {
+                        match self.decode_of(*k, &frame) {
                             Some(event) => Ok(Arc::new(event)),
                             None => Err(reason),
                         }
@@ -297,8 +305,8 @@ impl Hub {
         want: Option<EventKind>,
     ) -> Registered<ObjectStream> {
         let (tx, rx) = mpsc::channel(self.stream_capacity);
-        let mut table = self.table(kind);
-        match Self::live_entry(&mut table, object) {
+        let mut table = self.table(kind, object);
+        match Self::live_entry(&mut table, object, true) {
             Ok((entry, first)) => {
                 let waiter = self.id();
                 entry.waiters.push(Waiter {
@@ -342,12 +350,15 @@ impl Hub {
     /// subscribed to it after it leaves the application. An object whose end was routed
     /// after the request was sent (a call that failed at once) stays ended.
     pub(crate) fn created(&self, kind: ObjectKind, object: &str, subscribed: bool, since: u64) {
-        let mut table = self.table(kind);
+        let mut table = self.table(kind, object);
         if table.tomb(object).is_some_and(|t| t.seq > since) {
             return;
         }
-        table.revive(object);
-        let entry = table.entries.entry(object.into()).or_default();
+        table.tombs.revive(object);
+        let entry = table
+            .entries
+            .entry(object.into())
+            .or_insert_with(|| Entry::named(object));
         entry.subscribed |= subscribed;
         if entry.idle() {
             table.entries.remove(object);
@@ -356,7 +367,7 @@ impl Hub {
 
     /// The application is subscribed to the object now (its end event will come).
     pub(crate) fn mark_subscribed(&self, kind: ObjectKind, object: &str) {
-        if let Some(entry) = self.table(kind).entries.get_mut(object) {
+        if let Some(entry) = self.table(kind, object).entries.get_mut(object) {
             entry.subscribed = true;
         }
     }
@@ -371,7 +382,7 @@ impl Hub {
     /// event comes and ends it; otherwise it ends now.
     pub(crate) fn destroyed(self: &Arc<Self>, kind: ObjectKind, object: &str) {
         let subscribed = self
-            .table(kind)
+            .table(kind, object)
             .entries
             .get(object)
             .is_some_and(|e| e.subscribed);
@@ -381,7 +392,7 @@ impl Hub {
     }
 
     fn end_without_event(self: &Arc<Self>, kind: ObjectKind, object: &str, reason: EndReason) {
-        let mut table = self.table(kind);
+        let mut table = self.table(kind, object);
         let Some(entry) = table.entries.get_mut(object) else {
             return;
         };
@@ -399,18 +410,15 @@ impl Hub {
             _ => entry.ending = true,
         }
         if !entry.handlers.is_empty() {
-            entry.queue.push_back(Work::Release { life });
-            if !entry.running {
-                entry.running = true;
-                self.spawn_lane(kind, object);
-            }
+            let key = super::lane::Key::Object(kind, entry.name.clone());
+            self.enqueue(entry, key, Work::Release { life });
         }
         let remove = entry.idle();
         if !matches!(reason, EndReason::NotCreated) {
-            table.bury(
+            table.tombs.bury(
                 object,
                 super::table::Tomb {
-                    reason: reason.clone(),
+                    reason,
                     frame: None,
                     seq: self.routed(),
                 },
@@ -422,7 +430,7 @@ impl Hub {
         drop(table);
         for w in failed {
             if let WaitTx::Once(tx) = w.tx {
-                let _ = tx.send(Err(reason.clone()));
+                let _ = tx.send(Err(reason));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The table of the objects the dispatcher knows, one per kind: for each live object its
-//! handlers, its waiters and its lane (the queue of its events and whether a task runs
-//! it); and the tombstones of the objects that ended.
+//! handlers, its waiters and the state of its lane (items in flight, whether a task of its
+//! own runs it, the items parked meanwhile); and the tombstones of the objects that ended.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -11,12 +11,15 @@ use crate::events::{Event, EventKind};
 use crate::handler::ErasedHandler;
 use crate::ws::Frame;
 
-/// How many ended objects of one kind are remembered (their end event included), so that
-/// a late `finished()` or handler on them is answered rather than left waiting forever.
-pub(crate) const TOMBSTONES: usize = 16_384;
+/// How many ended objects one table shard remembers (16,384 per kind), so that a late
+/// handler or waiter on one is answered rather than left waiting forever; the newest
+/// [`TOMB_EVENTS`] of them (256 per kind) keep their end event too (a late `finished()`
+/// returns it).
+pub(crate) const TOMBSTONES: usize = 1024;
+pub(crate) const TOMB_EVENTS: usize = 16;
 
 /// Why an object's handlers and waiters were released.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EndReason {
     /// Its end event arrived (`ChannelDestroyed`, `StasisEnd` of an inbound channel, …).
     Event(EventKind),
@@ -95,23 +98,39 @@ impl Waiter {
 /// A live object (or the lane of the events that name none).
 #[derive(Default)]
 pub(crate) struct Entry {
+    /// The object's id (empty for the lane of events that name none).
+    pub(crate) name: Arc<str>,
     /// Counts the object's lives: an ended channel may enter the application again.
     pub(crate) life: u32,
-    /// The end of this life was routed: no new handlers or waiters.
+    /// The end of this life was routed: no new waiters (they are served at routing).
     pub(crate) ending: bool,
+    /// The lane handled the end of this life (or of an older one) and released its
+    /// handlers: no new handlers either (they run when their lane gets there).
+    pub(crate) released: Option<u32>,
     /// The application stays subscribed to it: events after which Asterisk sends nothing
     /// more unless subscribed (a channel's `StasisEnd`) do not end it.
     pub(crate) subscribed: bool,
     pub(crate) handlers: Vec<ObjectHandler>,
     pub(crate) waiters: Vec<Waiter>,
-    pub(crate) queue: VecDeque<Work>,
-    /// A task runs this lane now.
-    pub(crate) running: bool,
+    /// Items routed to the lane and not done yet.
+    pub(crate) pending: u32,
+    /// A task of the lane's own runs it now (a handler waits); its worker parks the
+    /// lane's items meanwhile.
+    pub(crate) busy: bool,
+    pub(crate) parked: VecDeque<Work>,
 }
 
 impl Entry {
+    /// The entry of object `id`.
+    pub(crate) fn named(id: &str) -> Self {
+        Self {
+            name: id.into(),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn active(&self) -> bool {
-        self.running || !self.queue.is_empty()
+        self.pending > 0 || self.busy
     }
 
     /// Nothing keeps the entry: it can go.
@@ -123,41 +142,80 @@ impl Entry {
 /// An ended object.
 pub(crate) struct Tomb {
     pub(crate) reason: EndReason,
-    /// The end event as received.
-    pub(crate) frame: Option<Frame>,
+    /// The end event's text (a copy: a frame would keep the reader's buffer alive), for
+    /// the newest [`TOMB_EVENTS`] tombstones of a shard.
+    pub(crate) frame: Option<Box<str>>,
     /// How many frames had been routed when it ended (see `Hub::routed`).
     pub(crate) seq: u64,
 }
 
-/// The objects of one kind.
+/// The objects of one kind (one shard of them).
 #[derive(Default)]
 pub(crate) struct KindTable {
     pub(crate) entries: HashMap<Box<str>, Entry>,
-    tombs: HashMap<Box<str>, Tomb>,
-    order: VecDeque<Box<str>>,
+    pub(crate) tombs: Tombs,
 }
 
 impl KindTable {
+    pub(crate) fn tomb(&self, id: &str) -> Option<Tomb> {
+        self.tombs.get(id)
+    }
+}
+
+/// The tombstones of one table: the last [`TOMBSTONES`] objects that ended, kept small —
+/// by a keyed hash of the id, with the end event's text for the newest few only.
+#[derive(Default)]
+pub(crate) struct Tombs {
+    keys: std::collections::hash_map::RandomState,
+    ended: HashMap<u64, (EndReason, u64)>,
+    order: VecDeque<u64>,
+    events: VecDeque<(u64, Box<str>)>,
+}
+
+impl Tombs {
+    fn key(&self, id: &str) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.keys.hash_one(id)
+    }
+
     /// Remembers that `id` ended; the oldest tombstone goes when there are too many.
     pub(crate) fn bury(&mut self, id: &str, tomb: Tomb) {
-        if self.tombs.insert(id.into(), tomb).is_none() {
-            self.order.push_back(id.into());
+        let key = self.key(id);
+        if self.ended.insert(key, (tomb.reason, tomb.seq)).is_none() {
+            self.order.push_back(key);
+        }
+        self.events.retain(|(k, _)| *k != key);
+        if let Some(frame) = tomb.frame {
+            self.events.push_back((key, frame));
+            if self.events.len() > TOMB_EVENTS {
+                self.events.pop_front();
+            }
         }
         while self.order.len() > TOMBSTONES {
             if let Some(old) = self.order.pop_front() {
-                self.tombs.remove(&old);
+                self.ended.remove(&old);
             }
         }
     }
 
-    pub(crate) fn tomb(&self, id: &str) -> Option<&Tomb> {
-        self.tombs.get(id)
+    pub(crate) fn get(&self, id: &str) -> Option<Tomb> {
+        let key = self.key(id);
+        let (reason, seq) = *self.ended.get(&key)?;
+        let frame = self
+            .events
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, f)| f.clone());
+        Some(Tomb { reason, frame, seq })
     }
 
     /// The object is alive again (a channel back in the application).
     pub(crate) fn revive(&mut self, id: &str) {
-        if self.tombs.remove(id).is_some() {
-            self.order.retain(|o| &**o != id);
+        let key = self.key(id);
+        if self.ended.remove(&key).is_some() {
+            self.order.retain(|o| *o != key);
+            self.events.retain(|(k, _)| *k != key);
         }
     }
 }

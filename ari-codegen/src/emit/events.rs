@@ -65,9 +65,18 @@ fn event_enum(api: &Api) -> TokenStream {
             /// the matching event type. An unknown `type` gives [`Event::Unknown`].
             pub fn from_json(json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
                 let kind = crate::events::event_type(json)?;
-                ::std::result::Result::Ok(match &*kind {
-                    #(#api_names => Event::#names(::std::boxed::Box::new(::serde_json::from_str(json)?)),)*
-                    _ => Event::Unknown(crate::events::UnknownEvent::new(::serde_json::from_str(json)?)?),
+                Self::from_json_of(EventKind::from_type_name(&kind), json)
+            }
+
+            /// Decodes the JSON text of an event whose type is known to be `kind` (the
+            /// dispatcher's scan found it already).
+            pub(crate) fn from_json_of(kind: EventKind, json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
+                ::std::result::Result::Ok(match kind {
+                    #(EventKind::#names => Event::#names(::std::boxed::Box::new(::serde_json::from_str(json)?)),)*
+                    EventKind::Unknown => {
+                        crate::events::single_type(json)?;
+                        Event::Unknown(crate::events::UnknownEvent::new(::serde_json::from_str(json)?)?)
+                    }
                 })
             }
 
@@ -327,6 +336,27 @@ fn event_kind(api: &Api) -> TokenStream {
             quote!(matches!((self, kind), #(#arms)|*))
         }
     };
+    // the OBJECT_FIELDS each event type has (the same order as `object_kind` writes them)
+    let table: Vec<(&DomainObject, &String)> = api
+        .objects
+        .iter()
+        .filter_map(|o| Some((o, o.events.as_ref()?)))
+        .flat_map(|(o, rules)| rules.fields.iter().map(move |f| (o, f)))
+        .collect();
+    let masks = api.events.iter().map(|e| {
+        let name = ident(&e.name);
+        let mut mask = 0u64;
+        for (bit, (o, field)) in table.iter().enumerate() {
+            if e.fields
+                .iter()
+                .any(|f| f.api_name == **field && f.ty == Type::Model(o.model.clone()))
+            {
+                mask |= 1 << bit;
+            }
+        }
+        let mask = proc_macro2::Literal::u64_unsuffixed(mask);
+        quote!(EventKind::#name => #mask,)
+    });
     let ends = rule(|r| &r.ends);
     let leaves = rule(|r| &r.leaves);
     quote! {
@@ -356,6 +386,16 @@ fn event_kind(api: &Api) -> TokenStream {
                 match self {
                     #(EventKind::#names => #api_names,)*
                     EventKind::Unknown => "Unknown",
+                }
+            }
+
+            /// The bit mask of the [`OBJECT_FIELDS`] events of this type can have (every bit
+            /// for an unknown type).
+            #[allow(dead_code)]
+            pub(crate) fn object_fields(self) -> u64 {
+                match self {
+                    #(#masks)*
+                    EventKind::Unknown => u64::MAX,
                 }
             }
 

@@ -452,7 +452,8 @@ fn response(api: &Api, op: OperationRef) -> (TokenStream, TokenStream) {
             )
         }
     };
-    let since = creates(api, op).then(|| quote!(let since = crate::objects::before_create(&self.client);));
+    let since =
+        creates(api, op).then(|| quote!(let since = crate::objects::before_create(&self.client);));
     let identity = value.to_string() == "data";
     let call = match (hooks.is_empty(), identity) {
         (true, true) => send,

@@ -1104,232 +1104,241 @@ impl Event {
     /// the matching event type. An unknown `type` gives [`Event::Unknown`].
     pub fn from_json(json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
         let kind = crate::events::event_type(json)?;
+        Self::from_json_of(EventKind::from_type_name(&kind), json)
+    }
+    /// Decodes the JSON text of an event whose type is known to be `kind` (the
+    /// dispatcher's scan found it already).
+    pub(crate) fn from_json_of(
+        kind: EventKind,
+        json: &str,
+    ) -> ::std::result::Result<Event, ::serde_json::Error> {
         ::std::result::Result::Ok(
-            match &*kind {
-                "ApplicationMoveFailed" => {
+            match kind {
+                EventKind::ApplicationMoveFailed => {
                     Event::ApplicationMoveFailed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ApplicationRegistered" => {
+                EventKind::ApplicationRegistered => {
                     Event::ApplicationRegistered(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ApplicationReplaced" => {
+                EventKind::ApplicationReplaced => {
                     Event::ApplicationReplaced(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ApplicationUnregistered" => {
+                EventKind::ApplicationUnregistered => {
                     Event::ApplicationUnregistered(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "BridgeAttendedTransfer" => {
+                EventKind::BridgeAttendedTransfer => {
                     Event::BridgeAttendedTransfer(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "BridgeBlindTransfer" => {
+                EventKind::BridgeBlindTransfer => {
                     Event::BridgeBlindTransfer(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "BridgeCreated" => {
+                EventKind::BridgeCreated => {
                     Event::BridgeCreated(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "BridgeDestroyed" => {
+                EventKind::BridgeDestroyed => {
                     Event::BridgeDestroyed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "BridgeMerged" => {
+                EventKind::BridgeMerged => {
                     Event::BridgeMerged(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "BridgeVideoSourceChanged" => {
+                EventKind::BridgeVideoSourceChanged => {
                     Event::BridgeVideoSourceChanged(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "CallBroadcast" => {
+                EventKind::CallBroadcast => {
                     Event::CallBroadcast(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "CallClaimed" => {
+                EventKind::CallClaimed => {
                     Event::CallClaimed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelCallerId" => {
+                EventKind::ChannelCallerId => {
                     Event::ChannelCallerId(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelConnectedLine" => {
+                EventKind::ChannelConnectedLine => {
                     Event::ChannelConnectedLine(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelCreated" => {
+                EventKind::ChannelCreated => {
                     Event::ChannelCreated(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelDestroyed" => {
+                EventKind::ChannelDestroyed => {
                     Event::ChannelDestroyed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelDialplan" => {
+                EventKind::ChannelDialplan => {
                     Event::ChannelDialplan(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelDtmfReceived" => {
+                EventKind::ChannelDtmfReceived => {
                     Event::ChannelDtmfReceived(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelEnteredBridge" => {
+                EventKind::ChannelEnteredBridge => {
                     Event::ChannelEnteredBridge(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelHangupRequest" => {
+                EventKind::ChannelHangupRequest => {
                     Event::ChannelHangupRequest(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelHold" => {
+                EventKind::ChannelHold => {
                     Event::ChannelHold(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelLeftBridge" => {
+                EventKind::ChannelLeftBridge => {
                     Event::ChannelLeftBridge(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelStateChange" => {
+                EventKind::ChannelStateChange => {
                     Event::ChannelStateChange(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelTalkingFinished" => {
+                EventKind::ChannelTalkingFinished => {
                     Event::ChannelTalkingFinished(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelTalkingStarted" => {
+                EventKind::ChannelTalkingStarted => {
                     Event::ChannelTalkingStarted(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelToneDetected" => {
+                EventKind::ChannelToneDetected => {
                     Event::ChannelToneDetected(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelTransfer" => {
+                EventKind::ChannelTransfer => {
                     Event::ChannelTransfer(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelUnhold" => {
+                EventKind::ChannelUnhold => {
                     Event::ChannelUnhold(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelUserevent" => {
+                EventKind::ChannelUserevent => {
                     Event::ChannelUserevent(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ChannelVarset" => {
+                EventKind::ChannelVarset => {
                     Event::ChannelVarset(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "ContactStatusChange" => {
+                EventKind::ContactStatusChange => {
                     Event::ContactStatusChange(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "DeviceStateChanged" => {
+                EventKind::DeviceStateChanged => {
                     Event::DeviceStateChanged(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "Dial" => {
+                EventKind::Dial => {
                     Event::Dial(::std::boxed::Box::new(::serde_json::from_str(json)?))
                 }
-                "EndpointStateChange" => {
+                EventKind::EndpointStateChange => {
                     Event::EndpointStateChange(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "PeerStatusChange" => {
+                EventKind::PeerStatusChange => {
                     Event::PeerStatusChange(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "PlaybackContinuing" => {
+                EventKind::PlaybackContinuing => {
                     Event::PlaybackContinuing(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "PlaybackFinished" => {
+                EventKind::PlaybackFinished => {
                     Event::PlaybackFinished(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "PlaybackStarted" => {
+                EventKind::PlaybackStarted => {
                     Event::PlaybackStarted(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "RESTResponse" => {
+                EventKind::RestResponse => {
                     Event::RestResponse(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "RecordingFailed" => {
+                EventKind::RecordingFailed => {
                     Event::RecordingFailed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "RecordingFinished" => {
+                EventKind::RecordingFinished => {
                     Event::RecordingFinished(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "RecordingStarted" => {
+                EventKind::RecordingStarted => {
                     Event::RecordingStarted(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "StasisEnd" => {
+                EventKind::StasisEnd => {
                     Event::StasisEnd(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "StasisStart" => {
+                EventKind::StasisStart => {
                     Event::StasisStart(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "TextMessageReceived" => {
+                EventKind::TextMessageReceived => {
                     Event::TextMessageReceived(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                _ => {
+                EventKind::Unknown => {
+                    crate::events::single_type(json)?;
                     Event::Unknown(
                         crate::events::UnknownEvent::new(::serde_json::from_str(json)?)?,
                     )
@@ -3052,6 +3061,59 @@ impl EventKind {
             EventKind::StasisStart => "StasisStart",
             EventKind::TextMessageReceived => "TextMessageReceived",
             EventKind::Unknown => "Unknown",
+        }
+    }
+    /// The bit mask of the [`OBJECT_FIELDS`] events of this type can have (every bit
+    /// for an unknown type).
+    #[allow(dead_code)]
+    pub(crate) fn object_fields(self) -> u64 {
+        match self {
+            EventKind::ApplicationMoveFailed => 1,
+            EventKind::ApplicationRegistered => 0,
+            EventKind::ApplicationReplaced => 0,
+            EventKind::ApplicationUnregistered => 0,
+            EventKind::BridgeAttendedTransfer => 0,
+            EventKind::BridgeBlindTransfer => 5,
+            EventKind::BridgeCreated => 4,
+            EventKind::BridgeDestroyed => 4,
+            EventKind::BridgeMerged => 4,
+            EventKind::BridgeVideoSourceChanged => 4,
+            EventKind::CallBroadcast => 1,
+            EventKind::CallClaimed => 1,
+            EventKind::ChannelCallerId => 1,
+            EventKind::ChannelConnectedLine => 1,
+            EventKind::ChannelCreated => 1,
+            EventKind::ChannelDestroyed => 1,
+            EventKind::ChannelDialplan => 1,
+            EventKind::ChannelDtmfReceived => 1,
+            EventKind::ChannelEnteredBridge => 5,
+            EventKind::ChannelHangupRequest => 1,
+            EventKind::ChannelHold => 1,
+            EventKind::ChannelLeftBridge => 5,
+            EventKind::ChannelStateChange => 1,
+            EventKind::ChannelTalkingFinished => 1,
+            EventKind::ChannelTalkingStarted => 1,
+            EventKind::ChannelToneDetected => 1,
+            EventKind::ChannelTransfer => 0,
+            EventKind::ChannelUnhold => 1,
+            EventKind::ChannelUserevent => 37,
+            EventKind::ChannelVarset => 1,
+            EventKind::ContactStatusChange => 32,
+            EventKind::DeviceStateChanged => 64,
+            EventKind::Dial => 2,
+            EventKind::EndpointStateChange => 32,
+            EventKind::PeerStatusChange => 32,
+            EventKind::PlaybackContinuing => 8,
+            EventKind::PlaybackFinished => 8,
+            EventKind::PlaybackStarted => 8,
+            EventKind::RestResponse => 0,
+            EventKind::RecordingFailed => 16,
+            EventKind::RecordingFinished => 16,
+            EventKind::RecordingStarted => 16,
+            EventKind::StasisEnd => 1,
+            EventKind::StasisStart => 1,
+            EventKind::TextMessageReceived => 32,
+            EventKind::Unknown => u64::MAX,
         }
     }
     /// Whether an event of this type ends the object of kind `kind` it names.

@@ -38,14 +38,23 @@ impl Event {
     /// the matching event type. An unknown `type` gives [`Event::Unknown`].
     pub fn from_json(json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
         let kind = crate::events::event_type(json)?;
+        Self::from_json_of(EventKind::from_type_name(&kind), json)
+    }
+    /// Decodes the JSON text of an event whose type is known to be `kind` (the
+    /// dispatcher's scan found it already).
+    pub(crate) fn from_json_of(
+        kind: EventKind,
+        json: &str,
+    ) -> ::std::result::Result<Event, ::serde_json::Error> {
         ::std::result::Result::Ok(
-            match &*kind {
-                "ThingHappened" => {
+            match kind {
+                EventKind::ThingHappened => {
                     Event::ThingHappened(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                _ => {
+                EventKind::Unknown => {
+                    crate::events::single_type(json)?;
                     Event::Unknown(
                         crate::events::UnknownEvent::new(::serde_json::from_str(json)?)?,
                     )
@@ -178,6 +187,15 @@ impl EventKind {
         match self {
             EventKind::ThingHappened => "ThingHappened",
             EventKind::Unknown => "Unknown",
+        }
+    }
+    /// The bit mask of the [`OBJECT_FIELDS`] events of this type can have (every bit
+    /// for an unknown type).
+    #[allow(dead_code)]
+    pub(crate) fn object_fields(self) -> u64 {
+        match self {
+            EventKind::ThingHappened => 0,
+            EventKind::Unknown => u64::MAX,
         }
     }
     /// Whether an event of this type ends the object of kind `kind` it names.

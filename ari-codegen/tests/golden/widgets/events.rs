@@ -72,22 +72,31 @@ impl Event {
     /// the matching event type. An unknown `type` gives [`Event::Unknown`].
     pub fn from_json(json: &str) -> ::std::result::Result<Event, ::serde_json::Error> {
         let kind = crate::events::event_type(json)?;
+        Self::from_json_of(EventKind::from_type_name(&kind), json)
+    }
+    /// Decodes the JSON text of an event whose type is known to be `kind` (the
+    /// dispatcher's scan found it already).
+    pub(crate) fn from_json_of(
+        kind: EventKind,
+        json: &str,
+    ) -> ::std::result::Result<Event, ::serde_json::Error> {
         ::std::result::Result::Ok(
-            match &*kind {
-                "Tick" => {
+            match kind {
+                EventKind::Tick => {
                     Event::Tick(::std::boxed::Box::new(::serde_json::from_str(json)?))
                 }
-                "WidgetDestroyed" => {
+                EventKind::WidgetDestroyed => {
                     Event::WidgetDestroyed(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                "WidgetPoked" => {
+                EventKind::WidgetPoked => {
                     Event::WidgetPoked(
                         ::std::boxed::Box::new(::serde_json::from_str(json)?),
                     )
                 }
-                _ => {
+                EventKind::Unknown => {
+                    crate::events::single_type(json)?;
                     Event::Unknown(
                         crate::events::UnknownEvent::new(::serde_json::from_str(json)?)?,
                     )
@@ -309,6 +318,17 @@ impl EventKind {
             EventKind::WidgetDestroyed => "WidgetDestroyed",
             EventKind::WidgetPoked => "WidgetPoked",
             EventKind::Unknown => "Unknown",
+        }
+    }
+    /// The bit mask of the [`OBJECT_FIELDS`] events of this type can have (every bit
+    /// for an unknown type).
+    #[allow(dead_code)]
+    pub(crate) fn object_fields(self) -> u64 {
+        match self {
+            EventKind::Tick => 0,
+            EventKind::WidgetDestroyed => 1,
+            EventKind::WidgetPoked => 3,
+            EventKind::Unknown => u64::MAX,
         }
     }
     /// Whether an event of this type ends the object of kind `kind` it names.

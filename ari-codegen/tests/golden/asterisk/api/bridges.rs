@@ -595,10 +595,12 @@ impl BridgeCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(v)?;
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Bridge>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Bridge,
+            since,
             self.bridge_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -695,10 +697,12 @@ impl BridgeCreateWithId {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Bridge>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Bridge,
+            since,
             ::std::option::Option::Some(self.bridge_id.as_str()),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -1377,10 +1381,12 @@ impl BridgePlay {
         if let ::std::option::Option::Some(v) = &self.playback_id {
             req.query("playbackId", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
+            since,
             self.playback_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -1482,10 +1488,12 @@ impl BridgePlayWithId {
         if let ::std::option::Option::Some(v) = &self.skipms {
             req.query("skipms", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
+            since,
             ::std::option::Option::Some(self.playback_id.as_str()),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -1617,10 +1625,12 @@ impl BridgeRecord {
         if let ::std::option::Option::Some(v) = &self.terminate_on {
             req.query("terminateOn", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::LiveRecording,
+            since,
             ::std::option::Option::Some(self.name.as_str()),
             result.as_ref().map(|data| data.name.as_str()),
             false,

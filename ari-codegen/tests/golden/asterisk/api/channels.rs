@@ -1175,10 +1175,12 @@ impl ChannelOriginate {
         if let ::std::option::Option::Some(v) = &self.formats {
             req.query("formats", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
+            since,
             self.channel_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             self.app.is_some(),
@@ -1324,10 +1326,12 @@ impl ChannelCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
+            since,
             self.channel_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             true,
@@ -1588,10 +1592,12 @@ impl ChannelOriginateWithId {
         if let ::std::option::Option::Some(v) = &self.formats {
             req.query("formats", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
+            since,
             ::std::option::Option::Some(self.channel_id.as_str()),
             result.as_ref().map(|data| data.id.as_str()),
             self.app.is_some(),
@@ -2517,10 +2523,12 @@ impl ChannelPlay {
         if let ::std::option::Option::Some(v) = &self.playback_id {
             req.query("playbackId", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
+            since,
             self.playback_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -2608,10 +2616,12 @@ impl ChannelPlayWithId {
         if let ::std::option::Option::Some(v) = &self.skipms {
             req.query("skipms", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
+            since,
             ::std::option::Option::Some(self.playback_id.as_str()),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -2729,10 +2739,12 @@ impl ChannelRecord {
         if let ::std::option::Option::Some(v) = &self.terminate_on {
             req.query("terminateOn", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::LiveRecording,
+            since,
             ::std::option::Option::Some(self.name.as_str()),
             result.as_ref().map(|data| data.name.as_str()),
             false,
@@ -3022,10 +3034,12 @@ impl ChannelSnoopChannel {
         if let ::std::option::Option::Some(v) = &self.snoop_id {
             req.query("snoopId", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
+            since,
             self.snoop_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             true,
@@ -3109,10 +3123,12 @@ impl ChannelSnoopChannelWithId {
         if let ::std::option::Option::Some(v) = &self.app_args {
             req.query("appArgs", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
+            since,
             ::std::option::Option::Some(self.snoop_id.as_str()),
             result.as_ref().map(|data| data.id.as_str()),
             true,
@@ -3400,10 +3416,12 @@ impl ChannelExternalMedia {
         if let ::std::option::Option::Some(v) = &self.transport_data {
             req.query("transport_data", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
+            since,
             self.channel_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             true,

@@ -181,10 +181,12 @@ impl WidgetCreate {
         if let ::std::option::Option::Some(v) = &self.widget_id {
             req.query("widgetId", v);
         }
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Widget>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Widget,
+            since,
             self.widget_id.as_deref(),
             result.as_ref().map(|data| data.id.as_str()),
             false,
@@ -264,10 +266,12 @@ impl WidgetCreateWithId {
                 "/widgets/{}", crate ::rest::segment("widgetId", & self.widget_id) ?
             ),
         );
+        let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Widget>(req).await;
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Widget,
+            since,
             ::std::option::Option::Some(self.widget_id.as_str()),
             result.as_ref().map(|data| data.id.as_str()),
             false,
