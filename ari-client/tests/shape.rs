@@ -85,3 +85,22 @@ fn _object_methods(ch: ari_client::objects::Channel, b: ari_client::objects::Bri
     let _ = b.add_channel(["chan-1"]);
     let _ = b.destroy();
 }
+
+fn _objects_of_data(client: ari_client::Client, data: models::Channel, dial: ari_client::events::Dial) {
+    let _: objects::Channel = client.object(data);
+    let _: objects::Channel = client.object(dial.peer);
+    let _: objects::PendingLiveRecording = client.pending_live_recording_with_id("my-recording");
+}
+
+async fn _awaitables(channel: objects::Channel, recording: objects::LiveRecording) -> Result<()> {
+    use std::time::Duration;
+    let _: ari_client::events::ChannelDtmfReceived = channel
+        .next::<ari_client::events::ChannelDtmfReceived>()
+        .timeout(Duration::from_secs(5))
+        .await?;
+    let mut digits: objects::Events<ari_client::events::ChannelDtmfReceived> = channel.events();
+    let _: Option<ari_client::events::ChannelDtmfReceived> = digits.next().await;
+    let _: objects::Channel = channel.wait_for_answer().await?;
+    let _: ari_client::events::RecordingFinished = recording.finished().await?;
+    Ok(())
+}

@@ -20,7 +20,7 @@ fn subscription_bytes(client: &Client, count: usize, base: usize) -> f64 {
     let channels: Vec<Channel> = (0..count)
         .map(|i| {
             let id = format!("sub-{}", base + i);
-            client.channel_object(
+            client.object(
                 serde_json::from_str::<ari_client::models::Channel>(&channel_json(&id, i, "Up"))
                     .unwrap(),
             )

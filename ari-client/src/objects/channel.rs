@@ -65,10 +65,10 @@ impl Channel {
             while let Some(event) = events.next().await {
                 match &*event {
                     Event::ChannelStateChange(e) if e.channel.state == ChannelState::Up => {
-                        return Ok(channel.client().channel_object(e.channel.clone()));
+                        return Ok(channel.client().object(e.channel.clone()));
                     }
                     Event::StasisStart(e) if e.channel.state == ChannelState::Up => {
-                        return Ok(channel.client().channel_object(e.channel.clone()));
+                        return Ok(channel.client().object(e.channel.clone()));
                     }
                     Event::Dial(e) if NOT_ANSWERED.contains(&e.dialstatus.as_str()) => {
                         return Err(not_answered(&channel.id, &e.dialstatus));

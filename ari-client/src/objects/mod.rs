@@ -35,6 +35,54 @@ pub use wait::{Events, Wait};
 
 include!(concat!(env!("OUT_DIR"), "/objects.rs"));
 
+/// A model that is a domain object's data: [`Client::object`] makes the object of it.
+/// Implemented by the models of every object type of this module; sealed.
+pub trait DomainModel: Sized + private::Sealed {
+    /// The object type.
+    type Object;
+
+    #[doc(hidden)]
+    fn into_object(data: Arc<Self>, client: Client) -> Self::Object;
+}
+
+mod private {
+    /// Keeps [`DomainModel`](super::DomainModel) implemented by this crate's models only.
+    pub trait Sealed {}
+}
+
+/// A domain object's data, owned or shared: what [`Client::object`] takes.
+pub trait ObjectData {
+    /// The model.
+    type Model: DomainModel;
+
+    #[doc(hidden)]
+    fn into_shared(self) -> Arc<Self::Model>;
+}
+
+impl<M: DomainModel> ObjectData for M {
+    type Model = M;
+
+    fn into_shared(self) -> Arc<M> {
+        Arc::new(self)
+    }
+}
+
+impl<M: DomainModel> ObjectData for Arc<M> {
+    type Model = M;
+
+    fn into_shared(self) -> Arc<M> {
+        self
+    }
+}
+
+impl Client {
+    /// The domain object of data you have already — an event's field, a model you made:
+    /// `client.object(dial.peer)` is a [`Channel`] of this client.
+    pub fn object<D: ObjectData>(&self, data: D) -> <D::Model as DomainModel>::Object {
+        D::Model::into_object(data.into_shared(), self.clone())
+    }
+}
+
 /// A domain object that events name: what the dispatcher needs to bind handlers to it.
 pub(crate) trait EventObject: Sized + Send + 'static {
     /// Its kind.

@@ -33,9 +33,11 @@ impl fmt::Debug for RestClient {
     }
 }
 
-/// The body of an error response, as Asterisk writes it.
+/// The body of an error response, as Asterisk writes it: `{"message": …}`, or
+/// `{"error": …}` (some modules' answers).
 #[derive(serde::Deserialize)]
 struct ErrorBody {
+    #[serde(alias = "error")]
     message: String,
 }
 

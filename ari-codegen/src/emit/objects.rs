@@ -42,11 +42,6 @@ fn object(api: &Api, o: &DomainObject) -> TokenStream {
         doc.push_str(" It also takes event handlers ([`on_event`](Self::on_event)).");
     }
     let docs = docs::attrs(&doc);
-    let ctor = format_ident!("{}_object", names::field_name(&o.name));
-    let ctor_doc = format!(
-        " Wraps data already fetched as a [`{}`] object of this client.",
-        o.name
-    );
     quote! {
         #docs
         #[derive(Clone)]
@@ -102,10 +97,13 @@ fn object(api: &Api, o: &DomainObject) -> TokenStream {
             }
         }
 
-        impl crate::Client {
-            #[doc = #ctor_doc]
-            pub fn #ctor(&self, data: impl ::std::convert::Into<::std::sync::Arc<crate::models::#model>>) -> #name {
-                #name::from_shared(data.into(), self.clone())
+        impl crate::objects::private::Sealed for crate::models::#model {}
+
+        impl crate::objects::DomainModel for crate::models::#model {
+            type Object = #name;
+
+            fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> #name {
+                #name::from_shared(data, client)
             }
         }
     }
@@ -211,6 +209,7 @@ fn pending(api: &Api, o: &DomainObject) -> TokenStream {
     let object = ident(&o.name);
     let pending = format_ident!("Pending{}", o.name);
     let ctor = format_ident!("pending_{}", names::field_name(&o.name));
+    let ctor_with = format_ident!("pending_{}_with_id", names::field_name(&o.name));
     let rules = o.events.as_ref().expect("an object with events");
     let creators: Vec<String> = rules
         .creators
@@ -233,6 +232,9 @@ fn pending(api: &Api, o: &DomainObject) -> TokenStream {
     );
     let ctor_doc = format!(
         " A fresh {noun} id to subscribe to before the object is created, so that its first events cannot be missed."
+    );
+    let ctor_with_doc = format!(
+        " The {noun} that will have id `id` (one of your choosing, e.g. a recording's name), to subscribe to before it is created."
     );
     let next_doc = format!(
         " The next event of type `E` about the {noun} that will have this id (see [`Wait`]); registered at once, so create the {noun} afterwards."
@@ -285,6 +287,14 @@ fn pending(api: &Api, o: &DomainObject) -> TokenStream {
             pub fn #ctor(&self) -> #pending {
                 #pending {
                     id: self.new_id(),
+                    client: self.clone(),
+                }
+            }
+
+            #[doc = #ctor_with_doc]
+            pub fn #ctor_with(&self, id: impl ::std::convert::Into<::std::string::String>) -> #pending {
+                #pending {
+                    id: id.into(),
                     client: self.clone(),
                 }
             }

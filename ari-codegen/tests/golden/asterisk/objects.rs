@@ -51,13 +51,11 @@ impl ::serde::Serialize for Channel {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Channel`] object of this client.
-    pub fn channel_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Channel>>,
-    ) -> Channel {
-        Channel::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Channel {}
+impl crate::objects::DomainModel for crate::models::Channel {
+    type Object = Channel;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Channel {
+        Channel::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for Channel {
@@ -165,6 +163,16 @@ impl crate::Client {
             client: self.clone(),
         }
     }
+    /// The channel that will have id `id` (one of your choosing, e.g. a recording's name), to subscribe to before it is created.
+    pub fn pending_channel_with_id(
+        &self,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> PendingChannel {
+        PendingChannel {
+            id: id.into(),
+            client: self.clone(),
+        }
+    }
 }
 /// A bridge: channels mixed or held together.
 ///
@@ -218,13 +226,11 @@ impl ::serde::Serialize for Bridge {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Bridge`] object of this client.
-    pub fn bridge_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Bridge>>,
-    ) -> Bridge {
-        Bridge::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Bridge {}
+impl crate::objects::DomainModel for crate::models::Bridge {
+    type Object = Bridge;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Bridge {
+        Bridge::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for Bridge {
@@ -332,6 +338,16 @@ impl crate::Client {
             client: self.clone(),
         }
     }
+    /// The bridge that will have id `id` (one of your choosing, e.g. a recording's name), to subscribe to before it is created.
+    pub fn pending_bridge_with_id(
+        &self,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> PendingBridge {
+        PendingBridge {
+            id: id.into(),
+            client: self.clone(),
+        }
+    }
 }
 /// A playback of media on a channel or bridge.
 ///
@@ -385,13 +401,11 @@ impl ::serde::Serialize for Playback {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Playback`] object of this client.
-    pub fn playback_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Playback>>,
-    ) -> Playback {
-        Playback::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Playback {}
+impl crate::objects::DomainModel for crate::models::Playback {
+    type Object = Playback;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Playback {
+        Playback::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for Playback {
@@ -504,6 +518,16 @@ impl crate::Client {
             client: self.clone(),
         }
     }
+    /// The playback that will have id `id` (one of your choosing, e.g. a recording's name), to subscribe to before it is created.
+    pub fn pending_playback_with_id(
+        &self,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> PendingPlayback {
+        PendingPlayback {
+            id: id.into(),
+            client: self.clone(),
+        }
+    }
 }
 /// A recording in progress.
 ///
@@ -557,13 +581,14 @@ impl ::serde::Serialize for LiveRecording {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`LiveRecording`] object of this client.
-    pub fn live_recording_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::LiveRecording>>,
+impl crate::objects::private::Sealed for crate::models::LiveRecording {}
+impl crate::objects::DomainModel for crate::models::LiveRecording {
+    type Object = LiveRecording;
+    fn into_object(
+        data: ::std::sync::Arc<Self>,
+        client: crate::Client,
     ) -> LiveRecording {
-        LiveRecording::from_shared(data.into(), self.clone())
+        LiveRecording::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for LiveRecording {
@@ -678,6 +703,16 @@ impl crate::Client {
             client: self.clone(),
         }
     }
+    /// The live recording that will have id `id` (one of your choosing, e.g. a recording's name), to subscribe to before it is created.
+    pub fn pending_live_recording_with_id(
+        &self,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> PendingLiveRecording {
+        PendingLiveRecording {
+            id: id.into(),
+            client: self.clone(),
+        }
+    }
 }
 /// A finished recording in the recordings spool.
 ///
@@ -731,13 +766,14 @@ impl ::serde::Serialize for StoredRecording {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`StoredRecording`] object of this client.
-    pub fn stored_recording_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::StoredRecording>>,
+impl crate::objects::private::Sealed for crate::models::StoredRecording {}
+impl crate::objects::DomainModel for crate::models::StoredRecording {
+    type Object = StoredRecording;
+    fn into_object(
+        data: ::std::sync::Arc<Self>,
+        client: crate::Client,
     ) -> StoredRecording {
-        StoredRecording::from_shared(data.into(), self.clone())
+        StoredRecording::from_shared(data, client)
     }
 }
 /// An endpoint: a technology and resource that channels are made to.
@@ -792,13 +828,11 @@ impl ::serde::Serialize for Endpoint {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Endpoint`] object of this client.
-    pub fn endpoint_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Endpoint>>,
-    ) -> Endpoint {
-        Endpoint::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Endpoint {}
+impl crate::objects::DomainModel for crate::models::Endpoint {
+    type Object = Endpoint;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Endpoint {
+        Endpoint::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for Endpoint {
@@ -914,13 +948,11 @@ impl ::serde::Serialize for DeviceState {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`DeviceState`] object of this client.
-    pub fn device_state_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::DeviceState>>,
-    ) -> DeviceState {
-        DeviceState::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::DeviceState {}
+impl crate::objects::DomainModel for crate::models::DeviceState {
+    type Object = DeviceState;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> DeviceState {
+        DeviceState::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for DeviceState {
@@ -1034,13 +1066,11 @@ impl ::serde::Serialize for Mailbox {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Mailbox`] object of this client.
-    pub fn mailbox_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Mailbox>>,
-    ) -> Mailbox {
-        Mailbox::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Mailbox {}
+impl crate::objects::DomainModel for crate::models::Mailbox {
+    type Object = Mailbox;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Mailbox {
+        Mailbox::from_shared(data, client)
     }
 }
 /// A sound file that can be played.
@@ -1095,13 +1125,11 @@ impl ::serde::Serialize for Sound {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Sound`] object of this client.
-    pub fn sound_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Sound>>,
-    ) -> Sound {
-        Sound::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Sound {}
+impl crate::objects::DomainModel for crate::models::Sound {
+    type Object = Sound;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Sound {
+        Sound::from_shared(data, client)
     }
 }
 /// A Stasis application.
@@ -1156,12 +1184,10 @@ impl ::serde::Serialize for Application {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Application`] object of this client.
-    pub fn application_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Application>>,
-    ) -> Application {
-        Application::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Application {}
+impl crate::objects::DomainModel for crate::models::Application {
+    type Object = Application;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Application {
+        Application::from_shared(data, client)
     }
 }

@@ -51,13 +51,11 @@ impl ::serde::Serialize for Widget {
         ::serde::Serialize::serialize(&*self.data, s)
     }
 }
-impl crate::Client {
-    /// Wraps data already fetched as a [`Widget`] object of this client.
-    pub fn widget_object(
-        &self,
-        data: impl ::std::convert::Into<::std::sync::Arc<crate::models::Widget>>,
-    ) -> Widget {
-        Widget::from_shared(data.into(), self.clone())
+impl crate::objects::private::Sealed for crate::models::Widget {}
+impl crate::objects::DomainModel for crate::models::Widget {
+    type Object = Widget;
+    fn into_object(data: ::std::sync::Arc<Self>, client: crate::Client) -> Widget {
+        Widget::from_shared(data, client)
     }
 }
 impl crate::objects::EventObject for Widget {
@@ -162,6 +160,16 @@ impl crate::Client {
     pub fn pending_widget(&self) -> PendingWidget {
         PendingWidget {
             id: self.new_id(),
+            client: self.clone(),
+        }
+    }
+    /// The widget that will have id `id` (one of your choosing, e.g. a recording's name), to subscribe to before it is created.
+    pub fn pending_widget_with_id(
+        &self,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> PendingWidget {
+        PendingWidget {
+            id: id.into(),
             client: self.clone(),
         }
     }
