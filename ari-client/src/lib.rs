@@ -8,8 +8,10 @@
 //! - [`api`] has one repository per ARI resource (`client.channels()`, `client.bridges()`, …)
 //!   with one method per operation; optional parameters are setters on a builder that
 //!   `.await` sends.
-//! - [`objects`] are the domain objects (`Channel`, `Bridge`, `Playback`, …): data as
-//!   fetched, plus every operation on their id as a method (`channel.answer()`).
+//! - [`objects`] are the domain objects (`Channel`, `Bridge`, `Playback`, …) that every
+//!   operation returns and every handler receives: data as fetched, every operation on
+//!   their id as a method (`channel.answer()`), handlers, and awaitables
+//!   (`channel.next::<E>()`, `playback.finished()`, `channel.wait_for_answer()`).
 //! - [`models`] and [`events`] are the data types of the API.
 
 #![deny(missing_docs)]
@@ -42,3 +44,8 @@ pub use dispatch::{DispatchStats, EventStream, Subscription};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, EventType, ObjectKind};
 pub use timestamp::{ParseTimestampError, Timestamp};
+
+/// The repository's README: its example is compiled as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct RepositoryReadme;
