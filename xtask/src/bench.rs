@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: the end-to-end benchmarks of `ari-client`.
 //!
 //! Runs `cargo bench -p ari-client --bench e2e` (one `harness = false` binary,
-//! `ari-client/benches/e2e.rs`): fake servers on 127.0.0.1, no Asterisk needed. It prints
+//! `ari-client/benches/e2e/`): fake servers on 127.0.0.1, no Asterisk needed. It prints
 //! one line per figure with ours, the baseline measured in the same run, the ratio and
 //! whether the target was met; docs/benchmarks.md explains the figures.
 

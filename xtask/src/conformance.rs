@@ -1,4 +1,4 @@
-//! `cargo xtask conformance`: the conformance suite (`ari-client/tests/conformance.rs`)
+//! `cargo xtask conformance`: the conformance suite (`ari-client/tests/conformance/`)
 //! against the sandbox (or `ARI_URL`), and its summary.
 //!
 //! 1. Like `test`: unless `ARI_URL` is set, install/start the sandbox (stopped again at the

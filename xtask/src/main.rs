@@ -49,7 +49,7 @@ commands:
         time, each with its baseline and target. See docs/benchmarks.md.
 
   conformance [--record] [--root DIR] [--port N] [--user U] [--password P]
-        The conformance suite (ari-client/tests/conformance.rs) against the sandbox (or
+        The conformance suite (ari-client/tests/conformance/) against the sandbox (or
         ARI_URL): every operation this build can serve, every event type that can be
         provoked, hostile ids. Prints what is not covered and why; last line
         `conformance: X/109 operations, Y/45 event types`. --record saves the raw events and
