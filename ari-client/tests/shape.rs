@@ -86,7 +86,11 @@ fn _object_methods(ch: ari_client::objects::Channel, b: ari_client::objects::Bri
     let _ = b.destroy();
 }
 
-fn _objects_of_data(client: ari_client::Client, data: models::Channel, dial: ari_client::events::Dial) {
+fn _objects_of_data(
+    client: ari_client::Client,
+    data: models::Channel,
+    dial: ari_client::events::Dial,
+) {
     let _: objects::Channel = client.object(data);
     let _: objects::Channel = client.object(dial.peer);
     let _: objects::PendingLiveRecording = client.pending_live_recording_with_id("my-recording");
