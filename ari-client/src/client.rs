@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{ClientBuilder, Config};
-use crate::connection::{self, ConnectionState, Control, Parts};
+use crate::connection::{self, ConnectionState, Control, Parts, ResyncHook};
 use crate::dispatch::{DispatchStats, EventStream, Hub, Subscription};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{EventType, ObjectKind};
@@ -49,6 +49,11 @@ struct Shared {
     /// What to do about the first handler or waiter of an object whose end event needs
     /// a subscription; installed by the layer that builds the client.
     on_interest: OnceLock<InterestHook>,
+    /// What a reconnect does to resync; installed by the layer that builds the client.
+    on_reconnect: OnceLock<ResyncHook>,
+    /// The event sources this client subscribed its applications to: `(app, source)`,
+    /// subscribed again after a reconnect.
+    subscriptions: Mutex<std::collections::BTreeSet<(String, String)>>,
     id_prefix: String,
     id_counter: AtomicU64,
 }
@@ -104,6 +109,8 @@ impl Client {
                 running: Mutex::new(None),
                 apps: Mutex::new(Vec::new()),
                 on_interest: OnceLock::new(),
+                on_reconnect: OnceLock::new(),
+                subscriptions: Mutex::default(),
                 id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
             }),
@@ -113,6 +120,32 @@ impl Client {
     /// Installs what happens on the first handler or waiter of an object (once).
     pub(crate) fn set_interest_hook(&self, hook: InterestHook) {
         let _ = self.shared.on_interest.set(hook);
+    }
+
+    /// Installs what a reconnect does to resync (once).
+    pub(crate) fn set_resync_hook(&self, hook: ResyncHook) {
+        let _ = self.shared.on_reconnect.set(hook);
+    }
+
+    /// Remembers that the client subscribed `app` to `source` (to subscribe it again after
+    /// a reconnect).
+    pub(crate) fn remember_subscription(&self, app: &str, source: &str) {
+        self.shared
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((app.to_owned(), source.to_owned()));
+    }
+
+    /// The event sources the client subscribed its applications to.
+    pub(crate) fn subscriptions(&self) -> Vec<(String, String)> {
+        self.shared
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The first handler or waiter of object `id` of kind `kind` was registered.
@@ -267,6 +300,7 @@ impl Client {
                 rest: self.shared.rest.clone(),
                 hub: self.shared.hub.clone(),
                 control: self.shared.control.clone(),
+                resync: self.shared.on_reconnect.get().cloned(),
             };
             *running = Some(tokio::spawn(connection::run(parts, apps, tx)));
             rx

@@ -2,8 +2,11 @@
 //! — to check the server and the credentials (`GET /asterisk/ping`), and to subscribe the
 //! application to the objects whose end events need a subscription.
 
+use std::collections::HashSet;
+
 use crate::client::Client;
 use crate::config::ClientBuilder;
+use crate::connection::Resync;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::ObjectKind;
 
@@ -29,6 +32,16 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let client = Client::from_config(self.into_config()?)?;
         client.set_interest_hook(Box::new(subscribe_on_interest));
+        let weak = client.downgrade();
+        client.set_resync_hook(std::sync::Arc::new(move || {
+            let weak = weak.clone();
+            Box::pin(async move {
+                match weak.upgrade() {
+                    Some(client) => resync(&client).await,
+                    None => Resync::default(),
+                }
+            })
+        }));
         Ok(client)
     }
 
@@ -87,11 +100,94 @@ fn subscribe_on_interest(client: &Client, kind: ObjectKind, id: &str) {
     let id = id.to_owned();
     runtime.spawn(async move {
         match client.applications().subscribe(&app, &event_source).await {
-            Ok(_) => client.hub().mark_subscribed(kind, &id),
+            Ok(_) => {
+                client.remember_subscription(&app, &event_source);
+                client.hub().mark_subscribed(kind, &id);
+            }
             Err(e) => tracing::warn!(
                 %app, %event_source, error = %e.chain(),
                 "could not subscribe the application to an object with handlers; it ends when this client destroys it"
             ),
         }
     });
+}
+
+/// After a reconnect: which of the objects the client tracks still exist? Those that do
+/// not ended while the connection was down (their end events are lost): end them. Then
+/// subscribe the applications again to what the client had subscribed them to (an Asterisk
+/// restart forgets it). A request that fails leaves its objects as they are (logged): the
+/// next reconnect tries again.
+async fn resync(client: &Client) -> Resync {
+    let tracked = client.hub().tracked();
+    let mut ended = Vec::new();
+    let mut channels: Option<HashSet<String>> = None;
+    let mut bridges: Option<HashSet<String>> = None;
+    for (kind, id) in tracked {
+        let exists = match kind {
+            ObjectKind::Channel => {
+                if channels.is_none() {
+                    channels = listed(client.channels().list().await, "channels.list", |c| &c.id);
+                }
+                channels.as_ref().map(|c| c.contains(&id))
+            }
+            ObjectKind::Bridge => {
+                if bridges.is_none() {
+                    bridges = listed(client.bridges().list().await, "bridges.list", |b| &b.id);
+                }
+                bridges.as_ref().map(|b| b.contains(&id))
+            }
+            ObjectKind::Playback => exists(client.playbacks().get(&id).await),
+            ObjectKind::LiveRecording => exists(client.recordings().get_live(&id).await),
+            // kinds that never end need no check
+            _ => Some(true),
+        };
+        if exists == Some(false) {
+            client.hub().lost(kind, &id);
+            ended.push((kind, id));
+        }
+    }
+    client.hub().count_lost(ended.len());
+    // report only once their handlers are released
+    client.hub().drain().await;
+    let mut resubscribed = 0;
+    for (app, source) in client.subscriptions() {
+        match client.applications().subscribe(&app, &source).await {
+            Ok(_) => resubscribed += 1,
+            // its object is gone (a bridge after a restart): nothing to subscribe to
+            Err(e) => tracing::debug!(%app, %source, error = %e, "not subscribed again"),
+        }
+    }
+    if !ended.is_empty() {
+        tracing::warn!(
+            ended = ended.len(),
+            "objects ended while the ARI event connection was down; their handlers are released"
+        );
+    }
+    Resync {
+        ended,
+        resubscribed,
+    }
+}
+
+/// The ids of a listing, or `None` (logged) when it failed.
+fn listed<T>(answer: Result<Vec<T>>, op: &str, id: impl Fn(&T) -> &str) -> Option<HashSet<String>> {
+    match answer {
+        Ok(list) => Some(list.iter().map(|o| id(o).to_owned()).collect()),
+        Err(e) => {
+            tracing::warn!(op, error = %e, "resync: could not list the objects");
+            None
+        }
+    }
+}
+
+/// Whether a `get` found its object (`None`: unknown, logged).
+fn exists<T>(answer: Result<T>) -> Option<bool> {
+    match answer {
+        Ok(_) => Some(true),
+        Err(e) if e.is_not_found() => Some(false),
+        Err(e) => {
+            tracing::warn!(error = %e, "resync: could not check an object");
+            None
+        }
+    }
 }

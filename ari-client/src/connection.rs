@@ -3,16 +3,19 @@
 //! the REST client (for the credentials), the dispatch [`Hub`] and the [`Control`] that
 //! the client shares with it — and knows nothing of the client itself.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::config::Config;
 use crate::dispatch::{Hub, Routed};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::ObjectKind;
 use crate::rest::RestClient;
-use crate::ws::EventSocket;
+use crate::ws::{EventSocket, Incoming, LostCause};
 
 /// The state of the client's event connection, as [`Client::state_changes`](crate::Client::state_changes)
 /// reports it.
@@ -49,9 +52,36 @@ pub enum ConnectionState {
         /// The application that was taken over.
         app: String,
     },
+    /// A reconnect's resync has finished: what the client learned about the objects it
+    /// tracked. Reported by [`Client::state_changes`](crate::Client::state_changes) only,
+    /// after the `Connected` of the reconnect; [`Client::state`](crate::Client::state)
+    /// stays `Connected`.
+    Resynced {
+        /// From the loss of the connection to the new one.
+        downtime: Duration,
+        /// The objects with handlers or waiters that had ended meanwhile (their end events
+        /// were lost with the connection): their handlers are released and their waiters
+        /// got an [`Ended`](crate::ErrorKind::Ended) error.
+        ended: Vec<(ObjectKind, String)>,
+        /// Event sources the application was subscribed to again.
+        resubscribed: usize,
+    },
     /// The event connection ended: shut down, replaced, or the reconnect policy gave up.
     Closed,
 }
+
+/// What a resync finds: the objects that ended while disconnected, and how many event
+/// sources were subscribed to again.
+#[derive(Debug, Default)]
+pub(crate) struct Resync {
+    pub(crate) ended: Vec<(ObjectKind, String)>,
+    pub(crate) resubscribed: usize,
+}
+
+/// Runs a resync after a reconnect (installed by the layer that builds the client, which
+/// can use the REST API).
+pub(crate) type ResyncHook =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Resync> + Send>> + Send + Sync>;
 
 /// What the client and its connection task share: the state, its watchers, and the
 /// shutdown signal.
@@ -83,6 +113,11 @@ impl Control {
         self.state.borrow().clone()
     }
 
+    /// Tells the watchers of state changes about `state` without making it the state.
+    fn report(&self, state: ConnectionState) {
+        let _ = self.changes.send(state);
+    }
+
     /// A receiver of every state change from now on.
     pub(crate) fn changes(&self) -> broadcast::Receiver<ConnectionState> {
         self.changes.subscribe()
@@ -100,6 +135,7 @@ pub(crate) struct Parts {
     pub(crate) rest: RestClient,
     pub(crate) hub: Arc<Hub>,
     pub(crate) control: Arc<Control>,
+    pub(crate) resync: Option<ResyncHook>,
 }
 
 /// Why one connection ended.
@@ -122,8 +158,11 @@ pub(crate) async fn run(
         rest,
         hub,
         control,
+        resync,
     } = parts;
     let mut shutdown = control.shutdown.subscribe();
+    // when the last connection was lost, if one was
+    let mut lost_at: Option<Instant> = None;
     let mut ready = Some(ready);
     let mut attempt = 1u32;
     let result = loop {
@@ -137,6 +176,18 @@ pub(crate) async fn run(
                 attempt = 1;
                 control.set_state(ConnectionState::Connected);
                 tracing::info!(apps = ?apps, "ARI event connection open");
+                if let (Some(since), Some(resync)) = (lost_at.take(), &resync) {
+                    let (resync, control) = (resync.clone(), control.clone());
+                    let downtime = since.elapsed();
+                    tokio::spawn(async move {
+                        let found = resync().await;
+                        control.report(ConnectionState::Resynced {
+                            downtime,
+                            ended: found.ended,
+                            resubscribed: found.resubscribed,
+                        });
+                    });
+                }
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Ok(()));
                 }
@@ -164,6 +215,7 @@ pub(crate) async fn run(
             }
         };
         tracing::warn!(%reason, "ARI event connection lost");
+        lost_at.get_or_insert_with(Instant::now);
         control.set_state(ConnectionState::Disconnected {
             reason: reason.clone(),
         });
@@ -211,13 +263,24 @@ async fn read(
             frame = socket.next() => frame,
         };
         match frame {
-            Ok(frame) => {
+            Ok(Incoming::Text(frame)) => {
                 if let Routed::Replaced(app) = hub.route(frame).await {
                     socket.close().await;
                     return Ended::Replaced(app);
                 }
             }
-            Err(reason) => return Ended::Lost(reason),
+            Ok(Incoming::Binary(bytes)) => {
+                hub.count_binary();
+                tracing::warn!(bytes, "unexpected binary websocket frame skipped");
+            }
+            Err(lost) => {
+                match lost.cause {
+                    LostCause::Oversize => hub.count_bad_frame(true),
+                    LostCause::InvalidUtf8 => hub.count_bad_frame(false),
+                    LostCause::Other => {}
+                }
+                return Ended::Lost(lost.reason);
+            }
         }
     }
 }

@@ -54,6 +54,9 @@ pub enum ErrorKind {
     InvalidArgument,
     /// The websocket connection failed or broke.
     WebSocket,
+    /// The server broke the protocol: an answer that is not HTTP, a websocket upgrade
+    /// answered wrongly.
+    Protocol,
     /// The client was shut down.
     Closed,
     /// The object ended before what was awaited arrived (a channel that hung up while its
@@ -105,6 +108,7 @@ impl ErrorKind {
             Self::InvalidUrl => "invalid URL",
             Self::InvalidArgument => "invalid argument",
             Self::WebSocket => "websocket error",
+            Self::Protocol => "the server broke the protocol",
             Self::Closed => "the client is shut down",
             Self::Ended => "the object ended",
             Self::Failed => "failed",

@@ -211,11 +211,18 @@ async fn a_slow_handler_delays_only_its_own_channel() {
             took
         }
     };
-    let alone = round(false).await;
-    let with_slow = round(true).await;
+    // alternating rounds, medians: the machine's own noise affects both alike
+    let (mut alone, mut with_slow) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        alone.push(round(false).await);
+        with_slow.push(round(true).await);
+    }
+    alone.sort();
+    with_slow.sort();
+    let (alone, with_slow) = (alone[1], with_slow[1]);
     let ratio = alone.as_secs_f64() / with_slow.as_secs_f64();
     eprintln!(
-        "slow handler: 63 channels x {per_channel} events in {alone:?} alone, {with_slow:?} beside a 1 s/event handler: rate ratio {ratio:.2}"
+        "slow handler: 63 channels x {per_channel} events in {alone:?} alone, {with_slow:?} beside a 1 s/event handler (medians of 3 alternating rounds): rate ratio {ratio:.2}"
     );
     assert!(ratio >= 0.9, "the other channels slowed down: {ratio:.2}");
     for c in &up {

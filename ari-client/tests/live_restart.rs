@@ -11,8 +11,10 @@ use ari_client::objects::Channel;
 use ari_client::{Client, ConnectionState};
 use support::{live, unique_app};
 
-/// Restarts Asterisk while the app runs: the client reconnects by itself and a new
-/// call's StasisStart reaches the handler. Needs `ARI_RESTART_CMD` (set by `cargo xtask test`).
+/// Restarts Asterisk while the app runs and a call with a handler and a waiter is up: the
+/// client reconnects by itself, the resync ends the call that vanished (its waiter gets
+/// `Ended`, its handler is released, the state changes report it), and a new call's
+/// StasisStart reaches the handler. Needs `ARI_RESTART_CMD` (set by `cargo xtask test`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_an_asterisk_restart() {
     let Some(live) = live().await else { return };
@@ -40,6 +42,23 @@ async fn survives_an_asterisk_restart() {
     });
     let mut states = client.state_changes();
     client.start([app.as_str()]).await.unwrap();
+    // a call up, with a handler and a waiter, when Asterisk goes away
+    let before = client
+        .channels()
+        .originate("Local/answer@ari-test")
+        .app(&app)
+        .await
+        .unwrap();
+    let before = before
+        .wait_for_answer()
+        .timeout(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(rx.recv().await.as_deref(), Some(before.id.as_str()));
+    before
+        .on_event(|_c: Channel, _e: ari_client::events::ChannelDtmfReceived| async { Ok(()) })
+        .unwrap();
+    let waiter = before.next::<ari_client::events::ChannelDtmfReceived>();
 
     let status = tokio::process::Command::new("bash")
         .arg("-c")
@@ -48,19 +67,25 @@ async fn survives_an_asterisk_restart() {
         .await
         .unwrap();
     assert!(status.success(), "{restart} failed");
-    // see the loss, then the new connection
+    // see the loss, the new connection, then the resync
     let mut saw_loss = false;
-    loop {
+    let ended = loop {
         let state = tokio::time::timeout(Duration::from_secs(30), states.next())
             .await
             .expect("state change within 30 s")
             .expect("client alive");
         match state {
             ConnectionState::Disconnected { .. } => saw_loss = true,
-            ConnectionState::Connected if saw_loss => break,
+            ConnectionState::Resynced { ended, .. } if saw_loss => break ended,
             _ => {}
         }
-    }
+    };
+    // a clean stop hangs the call up first (its end events arrive before the websocket
+    // closes); a crash leaves it to the resync: either way it ended
+    eprintln!("resync after the restart ended {ended:?}");
+    let err = waiter.await.unwrap_err();
+    assert_eq!(err.kind(), ari_client::ErrorKind::Ended, "{err}");
+    assert_eq!(client.stats().object_handlers, 0);
     let id = client.new_id();
     client
         .channels()

@@ -63,6 +63,16 @@ pub struct DispatchStats {
     /// Bytes of frames received and not yet handled (at most the budget, see
     /// [`ClientBuilder::event_budget`](crate::ClientBuilder::event_budget)).
     pub queued_bytes: usize,
+    /// Binary websocket frames (Asterisk sends events as text; logged and skipped).
+    pub binary_frames: u64,
+    /// Frames over the size limit (64 MiB a message, 16 MiB a frame): the connection is
+    /// dropped and comes back.
+    pub oversize_frames: u64,
+    /// Text frames that were not UTF-8: the connection is dropped and comes back.
+    pub invalid_utf8: u64,
+    /// Objects that were gone when the client reconnected (their end events were lost
+    /// with the connection): ended by the resync.
+    pub lost_objects: u64,
 }
 
 #[derive(Default)]
@@ -74,6 +84,10 @@ struct Counters {
     handler_panics: AtomicU64,
     object_handlers: AtomicUsize,
     waiters: AtomicUsize,
+    binary_frames: AtomicU64,
+    oversize_frames: AtomicU64,
+    invalid_utf8: AtomicU64,
+    lost_objects: AtomicU64,
 }
 
 /// Where a type handler runs.
@@ -183,7 +197,33 @@ impl Hub {
             waiters: c.waiters.load(Ordering::Relaxed),
             objects,
             queued_bytes: self.budget.used(),
+            binary_frames: c.binary_frames.load(Ordering::Relaxed),
+            oversize_frames: c.oversize_frames.load(Ordering::Relaxed),
+            invalid_utf8: c.invalid_utf8.load(Ordering::Relaxed),
+            lost_objects: c.lost_objects.load(Ordering::Relaxed),
         }
+    }
+
+    /// A binary frame was received and skipped.
+    pub(crate) fn count_binary(&self) {
+        self.counters.binary_frames.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The connection was dropped for a frame over the limit (`oversize`) or not UTF-8.
+    pub(crate) fn count_bad_frame(&self, oversize: bool) {
+        let counter = if oversize {
+            &self.counters.oversize_frames
+        } else {
+            &self.counters.invalid_utf8
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A resync ended this many lost objects.
+    pub(crate) fn count_lost(&self, n: usize) {
+        self.counters
+            .lost_objects
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// A new stream that receives every event from now on.

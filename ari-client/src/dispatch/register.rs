@@ -360,6 +360,7 @@ impl Hub {
             .entry(object.into())
             .or_insert_with(|| Entry::named(object));
         entry.subscribed |= subscribed;
+        entry.seen = true;
         if entry.idle() {
             table.entries.remove(object);
         }
@@ -389,6 +390,25 @@ impl Hub {
         if !subscribed {
             self.end_without_event(kind, object, EndReason::Destroyed);
         }
+    }
+
+    /// The objects of the kinds that can end that were seen on the server, with handlers,
+    /// waiters or a subscription: what a resync checks after a reconnect.
+    pub(crate) fn tracked(&self) -> Vec<(ObjectKind, String)> {
+        let mut out = Vec::new();
+        for (kind, table) in self.tables() {
+            for (id, entry) in &super::lock(table).entries {
+                if entry.seen && !entry.ending && kind.can_end() {
+                    out.push((kind, id.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The object was gone when the client reconnected: it ends now.
+    pub(crate) fn lost(self: &Arc<Self>, kind: ObjectKind, object: &str) {
+        self.end_without_event(kind, object, EndReason::Lost);
     }
 
     fn end_without_event(self: &Arc<Self>, kind: ObjectKind, object: &str, reason: EndReason) {

@@ -146,6 +146,7 @@ impl Hub {
                 entries.insert(id.as_ref().into(), Entry::named(id));
             }
             let entry = entries.get_mut(&**id).expect("present");
+            entry.seen = true;
             if !entry.waiters.is_empty() {
                 self.serve(entry, kind, ends, &mut decoded, text, &mut deferred);
             }

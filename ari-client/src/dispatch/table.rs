@@ -28,6 +28,9 @@ pub(crate) enum EndReason {
     /// A request that destroys it succeeded, and no end event will come (the application
     /// was not subscribed to it).
     Destroyed,
+    /// It was gone when the client reconnected: it ended while the event connection was
+    /// down, and its end event was lost with the connection.
+    Lost,
 }
 
 impl std::fmt::Display for EndReason {
@@ -36,6 +39,7 @@ impl std::fmt::Display for EndReason {
             EndReason::Event(kind) => write!(f, "{kind}"),
             EndReason::NotCreated => f.write_str("its creation failed"),
             EndReason::Destroyed => f.write_str("it was destroyed"),
+            EndReason::Lost => f.write_str("it was gone when the client reconnected"),
         }
     }
 }
@@ -110,6 +114,9 @@ pub(crate) struct Entry {
     /// The application stays subscribed to it: events after which Asterisk sends nothing
     /// more unless subscribed (a channel's `StasisEnd`) do not end it.
     pub(crate) subscribed: bool,
+    /// It exists on the server: an event named it or a request created it (a pending id
+    /// that was not created yet has handlers but is not seen).
+    pub(crate) seen: bool,
     pub(crate) handlers: Vec<ObjectHandler>,
     pub(crate) waiters: Vec<Waiter>,
     /// Items routed to the lane and not done yet.

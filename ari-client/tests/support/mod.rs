@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod fake;
+
 use std::time::Duration;
 
 use ari_client::Client;

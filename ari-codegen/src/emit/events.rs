@@ -464,6 +464,12 @@ fn object_kind(api: &Api) -> TokenStream {
             None => quote!(ObjectKind::#kind => ::std::option::Option::None,),
         }
     });
+    let can_end = kinds.iter().map(|o| {
+        let kind = ident(&o.name);
+        let rules = o.events.as_ref().expect("filtered");
+        let ends = !rules.ends.is_empty() || !rules.leaves.is_empty();
+        quote!(ObjectKind::#kind => #ends,)
+    });
     let fields_doc = docs::attrs(
         "Where events name objects: `(top-level field, kind, id fields)`, in routing order. An\nid of several fields is their values joined with `/` (an endpoint's `technology/resource`).",
     );
@@ -492,6 +498,14 @@ fn object_kind(api: &Api) -> TokenStream {
             pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
                 match self {
                     #(#sources)*
+                }
+            }
+
+            /// Whether events end objects of this kind (a channel does, an endpoint not).
+            #[allow(dead_code)]
+            pub(crate) fn can_end(self) -> bool {
+                match self {
+                    #(#can_end)*
                 }
             }
 

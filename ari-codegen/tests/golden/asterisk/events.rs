@@ -3190,6 +3190,18 @@ impl ObjectKind {
             ObjectKind::DeviceState => ::std::option::Option::None,
         }
     }
+    /// Whether events end objects of this kind (a channel does, an endpoint not).
+    #[allow(dead_code)]
+    pub(crate) fn can_end(self) -> bool {
+        match self {
+            ObjectKind::Channel => true,
+            ObjectKind::Bridge => true,
+            ObjectKind::Playback => true,
+            ObjectKind::LiveRecording => true,
+            ObjectKind::Endpoint => false,
+            ObjectKind::DeviceState => false,
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {

@@ -232,6 +232,11 @@ impl ObjectKind {
     pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
         match self {}
     }
+    /// Whether events end objects of this kind (a channel does, an endpoint not).
+    #[allow(dead_code)]
+    pub(crate) fn can_end(self) -> bool {
+        match self {}
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {

@@ -372,6 +372,13 @@ impl ObjectKind {
             ObjectKind::Widget => ::std::option::Option::None,
         }
     }
+    /// Whether events end objects of this kind (a channel does, an endpoint not).
+    #[allow(dead_code)]
+    pub(crate) fn can_end(self) -> bool {
+        match self {
+            ObjectKind::Widget => true,
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {

@@ -1,19 +1,19 @@
 //! The events websocket (`GET /ari/events`, operation `events.eventWebsocket`): its URL,
-//! the handshake and its errors, and reading text frames with a keepalive.
+//! the upgrade ([`handshake`]) and its errors, and reading text frames with a keepalive.
 //!
 //! `tokio-tungstenite` stays private to this module: the rest of the runtime sees only
-//! [`EventSocket`], [`Frame`] and the crate's [`Error`].
+//! [`EventSocket`], [`Frame`], [`Incoming`], [`Lost`] and the crate's [`Error`].
+
+mod handshake;
 
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -76,82 +76,73 @@ impl EventSocket {
         apps: &[String],
     ) -> Result<EventSocket> {
         let url = events_url(&config.base_url, apps, config.subscribe_all);
-        let mut request = url.as_str().into_client_request().map_err(|e| {
-            Error::new(ErrorKind::InvalidUrl)
-                .with_operation(OP.name)
-                .with_source(e)
-        })?;
-        let mut auth = HeaderValue::from_bytes(rest.authorization().as_bytes())
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument).with_source(e))?;
-        auth.set_sensitive(true);
-        request.headers_mut().insert(AUTHORIZATION, auth);
-        let connector = if url.starts_with("wss://") {
-            Connector::Rustls(config.tls.clone())
-        } else {
-            Connector::Plain
-        };
+        let target = handshake::Target::parse(&url)?;
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_FRAME));
-        let attempt = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(ws_config),
-            true,
-            Some(connector),
+        let upgrade = handshake::upgrade(
+            OP.name,
+            &target,
+            rest.authorization().as_bytes(),
+            &config.tls,
         );
-        match tokio::time::timeout(config.connect_timeout, attempt).await {
+        match tokio::time::timeout(config.connect_timeout, upgrade).await {
             Err(_) => Err(Error::new(ErrorKind::Timeout)
                 .with_operation(OP.name)
                 .with_message(format!("no websocket within {:?}", config.connect_timeout))),
-            Ok(Err(e)) => Err(handshake_error(e)),
-            Ok(Ok((socket, _response))) => Ok(EventSocket {
-                socket,
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(upgraded)) => Ok(EventSocket {
+                socket: WebSocketStream::from_partially_read(
+                    upgraded.stream,
+                    upgraded.leftover,
+                    Role::Client,
+                    Some(ws_config),
+                )
+                .await,
                 keepalive: config.keepalive,
                 ping_sent: false,
             }),
         }
     }
 
-    /// The next text frame. After `keepalive` without any frame it sends a ping; when that
-    /// ping, too, goes unanswered for `keepalive`, the connection counts as lost. `Err` is
-    /// why the connection ended, in words.
+    /// The next frame worth reporting: a text frame, or a binary frame (which carries no
+    /// event; its size is reported for the stats). After `keepalive` without any frame it
+    /// sends a ping; when that ping, too, goes unanswered for `keepalive`, the connection
+    /// counts as lost. `Err` says why the connection ended.
     ///
     /// Cancel safe: a frame is never lost when the future is dropped.
-    pub(crate) async fn next(&mut self) -> std::result::Result<Frame, String> {
+    pub(crate) async fn next(&mut self) -> std::result::Result<Incoming, Lost> {
         loop {
             let message = match tokio::time::timeout(self.keepalive, self.socket.next()).await {
                 Err(_) if self.ping_sent => {
-                    return Err(format!(
+                    return Err(Lost::other(format!(
                         "no answer from the server for {:?}",
                         self.keepalive * 2
-                    ))
+                    )))
                 }
                 Err(_) => {
                     if let Err(e) = self.socket.send(Message::Ping(Default::default())).await {
-                        return Err(format!("sending a ping failed: {e}"));
+                        return Err(Lost::other(format!("sending a ping failed: {e}")));
                     }
                     self.ping_sent = true;
                     continue;
                 }
-                Ok(None) => return Err("the server closed the connection (EOF)".into()),
-                Ok(Some(Err(e))) => return Err(format!("websocket error: {e}")),
+                Ok(None) => return Err(Lost::other("the server closed the connection (EOF)")),
+                Ok(Some(Err(e))) => return Err(Lost::of(e)),
                 Ok(Some(Ok(message))) => message,
             };
             self.ping_sent = false;
             match message {
-                Message::Text(text) => return Ok(Frame(text)),
+                Message::Text(text) => return Ok(Incoming::Text(Frame(text))),
+                Message::Binary(data) => return Ok(Incoming::Binary(data.len())),
                 Message::Close(frame) => {
                     let why = frame.map_or_else(
                         || "no close code".to_owned(),
                         |f| format!("code {}, {:?}", u16::from(f.code), f.reason.as_str()),
                     );
-                    return Err(format!("the server closed the websocket ({why})"));
-                }
-                Message::Binary(data) => {
-                    tracing::warn!(
-                        bytes = data.len(),
-                        "unexpected binary websocket frame ignored"
-                    );
+                    return Err(Lost::other(format!(
+                        "the server closed the websocket ({why})"
+                    )));
                 }
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
@@ -164,34 +155,51 @@ impl EventSocket {
     }
 }
 
-fn handshake_error(e: tungstenite::Error) -> Error {
-    let op = OP.name;
-    match e {
-        tungstenite::Error::Http(response) => {
-            let status = response.status().as_u16();
-            let message = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
-            if status == 401 {
-                Error::status(status, op, None, message)
-            } else {
-                Error::new(ErrorKind::NotAri)
-                    .with_operation(op)
-                    .with_message(format!("the events websocket answered HTTP {status}"))
-            }
+/// A frame the socket received.
+pub(crate) enum Incoming {
+    /// A text frame: one event.
+    Text(Frame),
+    /// A binary frame of this many bytes: Asterisk sends none on the events websocket.
+    Binary(usize),
+}
+
+/// Why the connection ended.
+#[derive(Debug)]
+pub(crate) struct Lost {
+    pub(crate) reason: String,
+    pub(crate) cause: LostCause,
+}
+
+/// What kind of loss, for the stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LostCause {
+    /// A frame or message over the size limit.
+    Oversize,
+    /// A text frame that is not UTF-8.
+    InvalidUtf8,
+    /// Anything else: EOF, a close frame, a silent server, an I/O error.
+    Other,
+}
+
+impl Lost {
+    fn other(reason: impl Into<String>) -> Self {
+        Lost {
+            reason: reason.into(),
+            cause: LostCause::Other,
         }
-        tungstenite::Error::Tls(e) => Error::new(ErrorKind::Tls).with_operation(op).with_source(e),
-        tungstenite::Error::Io(e) => Error::new(ErrorKind::Connect)
-            .with_operation(op)
-            .with_source(e),
-        tungstenite::Error::Url(e) => Error::new(ErrorKind::InvalidUrl)
-            .with_operation(op)
-            .with_source(e),
-        other => Error::new(ErrorKind::WebSocket)
-            .with_operation(op)
-            .with_source(other),
+    }
+
+    fn of(e: WsError) -> Self {
+        let cause = match &e {
+            WsError::Capacity(CapacityError::MessageTooLong { .. })
+            | WsError::Capacity(CapacityError::TooManyHeaders) => LostCause::Oversize,
+            WsError::Utf8(_) => LostCause::InvalidUtf8,
+            _ => LostCause::Other,
+        };
+        Lost {
+            reason: format!("websocket error: {e}"),
+            cause,
+        }
     }
 }
 

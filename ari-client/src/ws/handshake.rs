@@ -1,0 +1,316 @@
+//! The websocket upgrade, done here rather than by tungstenite: tungstenite logs the raw
+//! handshake request at `trace` level, `Authorization` header included (marking the header
+//! sensitive does not stop that), so the request — the one place the credentials travel on
+//! the event connection — is written by this module and handed to no logger. tungstenite
+//! gets the socket after the `101 Switching Protocols`.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::MaybeTlsStream;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The longest response head (status line and headers) accepted.
+const MAX_HEAD: usize = 16 * 1024;
+/// The longest error body read for its message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Where to connect, from a `ws://` or `wss://` URL.
+pub(super) struct Target {
+    tls: bool,
+    host: String,
+    port: u16,
+    /// Path and query.
+    resource: String,
+}
+
+impl Target {
+    pub(super) fn parse(url: &str) -> Result<Target> {
+        let invalid = |why: &str| Error::new(ErrorKind::InvalidUrl).with_message(why.to_owned());
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("wss://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("ws://") {
+            (false, rest)
+        } else {
+            return Err(invalid("the events URL is not ws:// or wss://"));
+        };
+        let (authority, resource) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (host, port) = match authority.rsplit_once(':') {
+            // an IPv6 literal without a port is `[::1]`
+            Some((host, port)) if !port.contains(']') => (
+                host,
+                port.parse()
+                    .map_err(|_| invalid("the port of the events URL is not a number"))?,
+            ),
+            _ => (authority, if tls { 443 } else { 80 }),
+        };
+        if host.is_empty() {
+            return Err(invalid("no host in the events URL"));
+        }
+        Ok(Target {
+            tls,
+            host: host.to_owned(),
+            port,
+            resource: if resource.is_empty() {
+                "/".into()
+            } else {
+                resource.to_owned()
+            },
+        })
+    }
+
+    /// The `Host` header's value.
+    fn host_header(&self) -> String {
+        match (self.tls, self.port) {
+            (true, 443) | (false, 80) => self.host.clone(),
+            (_, port) => format!("{}:{port}", self.host),
+        }
+    }
+}
+
+/// What the upgrade gives: the stream after the response head, and what was read of the
+/// websocket's first frames with it.
+pub(super) struct Upgraded {
+    pub(super) stream: MaybeTlsStream<TcpStream>,
+    pub(super) leftover: Vec<u8>,
+}
+
+/// Why an upgrade failed before a response.
+fn io_error(op: &'static str, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Connect)
+        .with_operation(op)
+        .with_source(e)
+}
+
+/// Connects and upgrades to a websocket. `authorization` is the `Authorization` header's
+/// value; it is written to the socket and nowhere else.
+pub(super) async fn upgrade(
+    op: &'static str,
+    target: &Target,
+    authorization: &[u8],
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+) -> Result<Upgraded> {
+    let tcp = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))
+        .await
+        .map_err(|e| io_error(op, e))?;
+    // events are small and latency counts
+    let _ = tcp.set_nodelay(true);
+    let mut stream = if target.tls {
+        let name = rustls::pki_types::ServerName::try_from(
+            target.host.trim_matches(['[', ']']).to_owned(),
+        )
+        .map_err(|e| {
+            Error::new(ErrorKind::InvalidUrl)
+                .with_operation(op)
+                .with_source(e)
+        })?;
+        let connector = tokio_rustls::TlsConnector::from(tls.clone());
+        let tls = connector.connect(name, tcp).await.map_err(|e| {
+            let kind = if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+                ErrorKind::Tls
+            } else {
+                ErrorKind::Connect
+            };
+            Error::new(kind).with_operation(op).with_source(e)
+        })?;
+        MaybeTlsStream::Rustls(tls)
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    let key = base64::engine::general_purpose::STANDARD.encode(
+        [
+            crate::random::u64().to_le_bytes(),
+            crate::random::u64().to_le_bytes(),
+        ]
+        .concat(),
+    );
+    let mut request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: ",
+        target.resource,
+        target.host_header()
+    )
+    .into_bytes();
+    request.extend_from_slice(authorization);
+    request.extend_from_slice(b"\r\n\r\n");
+    stream
+        .write_all(&request)
+        .await
+        .map_err(|e| io_error(op, e))?;
+    // the request holds the credentials: gone before anything can fail and be reported
+    drop(request);
+    let (head, mut rest) = read_head(op, &mut stream).await?;
+    let response = Head::parse(op, &head)?;
+    if response.status != 101 {
+        let body = read_body(&mut stream, &mut rest, response.content_length).await;
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
+        return Err(if response.status == 401 {
+            Error::status(401, op, None, message)
+        } else {
+            Error::new(ErrorKind::NotAri)
+                .with_operation(op)
+                .with_message(format!(
+                    "the events websocket answered HTTP {}",
+                    response.status
+                ))
+        });
+    }
+    let accepted = response.header("sec-websocket-accept").unwrap_or_default();
+    if accepted != derive_accept_key(key.as_bytes()) {
+        return Err(Error::new(ErrorKind::Protocol)
+            .with_operation(op)
+            .with_message("the websocket upgrade was answered with a wrong Sec-WebSocket-Accept"));
+    }
+    Ok(Upgraded {
+        stream,
+        leftover: rest,
+    })
+}
+
+/// Reads up to the end of the response head; returns the head and what came after it.
+async fn read_head(
+    op: &'static str,
+    stream: &mut MaybeTlsStream<TcpStream>,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Ok((buf, rest));
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(Error::new(ErrorKind::Protocol)
+                .with_operation(op)
+                .with_message(format!(
+                    "the upgrade's response head is over {MAX_HEAD} bytes"
+                )));
+        }
+        let n = stream.read(&mut chunk).await.map_err(|e| io_error(op, e))?;
+        if n == 0 {
+            return Err(Error::new(ErrorKind::Protocol)
+                .with_operation(op)
+                .with_message(
+                    "the server closed the connection before answering the websocket upgrade",
+                ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The error body after a refused upgrade, for its message: bounded in size and time.
+async fn read_body(
+    stream: &mut MaybeTlsStream<TcpStream>,
+    have: &mut Vec<u8>,
+    length: Option<usize>,
+) -> Vec<u8> {
+    let want = length.unwrap_or(0).min(MAX_ERROR_BODY);
+    let mut chunk = [0u8; 1024];
+    while have.len() < want {
+        let read = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut chunk)).await;
+        match read {
+            Ok(Ok(n)) if n > 0 => have.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    have.truncate(want);
+    std::mem::take(have)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+struct Head {
+    status: u16,
+    headers: Vec<(String, String)>,
+    content_length: Option<usize>,
+}
+
+impl Head {
+    fn parse(op: &'static str, head: &[u8]) -> Result<Head> {
+        let garbage = || {
+            Error::new(ErrorKind::Protocol)
+                .with_operation(op)
+                .with_message("the websocket upgrade was answered with something that is not HTTP")
+        };
+        let text = std::str::from_utf8(head).map_err(|_| garbage())?;
+        let mut lines = text.split("\r\n");
+        let status_line = lines.next().ok_or_else(garbage)?;
+        let mut parts = status_line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default();
+        let status = parts.next().and_then(|s| s.parse().ok());
+        let (true, Some(status)) = (version.starts_with("HTTP/1."), status) else {
+            return Err(garbage());
+        };
+        let mut headers = Vec::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':').ok_or_else(garbage)?;
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let content_length = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok());
+        Ok(Head {
+            status,
+            headers,
+            content_length,
+        })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_of_events_urls() {
+        let t = Target::parse("ws://127.0.0.1:8088/ari/events?app=a").unwrap();
+        assert_eq!((t.tls, t.host.as_str(), t.port), (false, "127.0.0.1", 8088));
+        assert_eq!(t.resource, "/ari/events?app=a");
+        assert_eq!(t.host_header(), "127.0.0.1:8088");
+        let t = Target::parse("wss://pbx.example/ari/events").unwrap();
+        assert_eq!((t.tls, t.port), (true, 443));
+        assert_eq!(t.host_header(), "pbx.example");
+        let t = Target::parse("ws://[::1]:9/x").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("[::1]", 9));
+        assert!(Target::parse("http://h/x").is_err());
+        assert!(Target::parse("ws://:80/x").is_err());
+    }
+
+    #[test]
+    fn response_heads() {
+        let h = Head::parse(
+            "op",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: abc\r\n",
+        )
+        .unwrap();
+        assert_eq!(h.status, 101);
+        assert_eq!(h.header("sec-websocket-accept"), Some("abc"));
+        let h = Head::parse("op", b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 42\r\n").unwrap();
+        assert_eq!((h.status, h.content_length), (401, Some(42)));
+        for garbage in [
+            &b"SSH-2.0-OpenSSH\r\n"[..],
+            b"HTTP/1.1 abc\r\n",
+            b"\xff\xfe",
+        ] {
+            let e = Head::parse("op", garbage).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Protocol);
+        }
+    }
+}
