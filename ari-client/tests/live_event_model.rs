@@ -128,7 +128,7 @@ async fn cross_channel_waits(threads: usize) {
 }
 
 /// One channel's handler takes 1 s per event; the other 63 channels' events are handled
-/// at (nearly) the pace they have without it.
+/// without waiting behind it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_handler_delays_only_its_own_channel() {
     let Some(live) = live().await else { return };
@@ -165,8 +165,11 @@ async fn a_slow_handler_delays_only_its_own_channel() {
     let slow_id = channels[0].clone();
     let per_channel = 10;
     let fast = 63 * per_channel;
-    // one round: every channel gets `per_channel` ChannelVarset events; the time until
-    // the 63 fast channels' events are all handled
+    // one round: every channel gets `per_channel` ChannelVarset events. Measured: the
+    // tail, from the last REST call's answer to the last fast channel's event handled.
+    // Asterisk has queued every event by the time it answers, so the tail is the
+    // client's own delay; a fast channel that waited behind even one of the slow
+    // handler's 1 s events would make it at least 1 s, whatever the machine's load.
     let round = |slow: bool| {
         let (up, handled, slow_id) = (up.clone(), handled.clone(), slow_id.clone());
         async move {
@@ -190,7 +193,6 @@ async fn a_slow_handler_delays_only_its_own_channel() {
                     .unwrap(),
                 );
             }
-            let t0 = Instant::now();
             for i in 0..per_channel {
                 let sets = up.iter().map(|c| {
                     let c = c.clone();
@@ -200,31 +202,34 @@ async fn a_slow_handler_delays_only_its_own_channel() {
                     r.unwrap();
                 }
             }
+            let sent = Instant::now();
             eventually("the fast channels' events", Duration::from_secs(30), || {
                 handled.load(Ordering::SeqCst) >= fast
             })
             .await;
-            let took = t0.elapsed();
+            let tail = sent.elapsed();
             for s in subs {
                 s.unsubscribe();
             }
-            took
+            tail
         }
     };
-    // alternating rounds, medians: the machine's own noise affects both alike
     let (mut alone, mut with_slow) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         alone.push(round(false).await);
         with_slow.push(round(true).await);
     }
-    alone.sort();
-    with_slow.sort();
-    let (alone, with_slow) = (alone[1], with_slow[1]);
-    let ratio = alone.as_secs_f64() / with_slow.as_secs_f64();
-    eprintln!(
-        "slow handler: 63 channels x {per_channel} events in {alone:?} alone, {with_slow:?} beside a 1 s/event handler (medians of 3 alternating rounds): rate ratio {ratio:.2}"
+    let (alone, with_slow) = (
+        alone.into_iter().max().unwrap(),
+        with_slow.into_iter().max().unwrap(),
     );
-    assert!(ratio >= 0.9, "the other channels slowed down: {ratio:.2}");
+    eprintln!(
+        "slow handler: 63 channels x {per_channel} events; longest tail after the last REST answer {alone:?} alone, {with_slow:?} beside a 1 s/event handler (3 rounds each)"
+    );
+    assert!(
+        with_slow < Duration::from_secs(1),
+        "a fast channel waited behind the slow handler: tail {with_slow:?}"
+    );
     for c in &up {
         c.hangup().await.unwrap();
     }
