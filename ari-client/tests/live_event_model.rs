@@ -21,11 +21,11 @@ use tokio::sync::{mpsc, oneshot};
 /// Waits until no handler or waiter is left, and returns the stats.
 async fn all_released(client: &Client) -> ari_client::DispatchStats {
     eventually(
-        "every handler and waiter released",
+        "every handler, waiter and object released",
         Duration::from_secs(10),
         || {
             let s = client.stats();
-            s.object_handlers == 0 && s.waiters == 0
+            s.object_handlers == 0 && s.waiters == 0 && s.objects == 0
         },
     )
     .await;

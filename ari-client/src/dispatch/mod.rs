@@ -58,7 +58,8 @@ pub struct DispatchStats {
     pub object_handlers: usize,
     /// Waiters registered now (`next`, `finished`, object streams).
     pub waiters: usize,
-    /// Objects the dispatcher tracks now (with handlers, waiters or queued events).
+    /// Objects the dispatcher tracks now: with handlers, waiters or queued events, or
+    /// subscribed to until their end event.
     pub objects: usize,
     /// Bytes of frames received and not yet handled (at most the budget, see
     /// [`ClientBuilder::event_budget`](crate::ClientBuilder::event_budget)).

@@ -424,6 +424,7 @@ impl Hub {
             .waiters
             .fetch_sub(failed.len(), Ordering::Relaxed);
         let life = entry.life;
+        entry.subscribed = false;
         match reason {
             // another request may create an object with this id: a new life
             EndReason::NotCreated => entry.life += 1,

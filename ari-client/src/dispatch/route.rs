@@ -154,7 +154,9 @@ impl Hub {
             let release = ends && !entry.handlers.is_empty();
             let end_life = (ends && !entry.ending).then_some(entry.life);
             if ends {
+                // the subscription ends with the object: nothing keeps the entry
                 entry.ending = true;
+                entry.subscribed = false;
             }
             if handled || release || entry.active() {
                 let work = Work::Event {
