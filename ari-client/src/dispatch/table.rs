@@ -11,11 +11,11 @@ use crate::events::{Event, EventKind};
 use crate::handler::ErasedHandler;
 use crate::ws::Frame;
 
-/// How many ended objects one table shard remembers (16,384 per kind), so that a late
-/// handler or waiter on one is answered rather than left waiting forever; the newest
-/// [`TOMB_EVENTS`] of them (256 per kind) keep their end event too (a late `finished()`
-/// returns it).
-pub(crate) const TOMBSTONES: usize = 1024;
+/// How many ended objects one table shard remembers (4,096 per kind, 240 KB when full), so
+/// that a late handler or waiter on one is answered rather than left waiting forever; the
+/// newest [`TOMB_EVENTS`] of them (256 per kind) keep their end event too (a late
+/// `finished()` returns it).
+pub(crate) const TOMBSTONES: usize = 256;
 pub(crate) const TOMB_EVENTS: usize = 16;
 
 /// Why an object's handlers and waiters were released.
@@ -185,23 +185,25 @@ impl Tombs {
         self.keys.hash_one(id)
     }
 
-    /// Remembers that `id` ended; the oldest tombstone goes when there are too many.
+    /// Remembers that `id` ended; the oldest tombstone goes when there are too many (first,
+    /// so that the collections never grow past their bound).
     pub(crate) fn bury(&mut self, id: &str, tomb: Tomb) {
         let key = self.key(id);
-        if self.ended.insert(key, (tomb.reason, tomb.seq)).is_none() {
+        if !self.ended.contains_key(&key) {
+            if self.order.len() == TOMBSTONES {
+                if let Some(old) = self.order.pop_front() {
+                    self.ended.remove(&old);
+                }
+            }
             self.order.push_back(key);
         }
+        self.ended.insert(key, (tomb.reason, tomb.seq));
         self.events.retain(|(k, _)| *k != key);
         if let Some(frame) = tomb.frame {
-            self.events.push_back((key, frame));
-            if self.events.len() > TOMB_EVENTS {
+            if self.events.len() == TOMB_EVENTS {
                 self.events.pop_front();
             }
-        }
-        while self.order.len() > TOMBSTONES {
-            if let Some(old) = self.order.pop_front() {
-                self.ended.remove(&old);
-            }
+            self.events.push_back((key, frame));
         }
     }
 
@@ -224,5 +226,45 @@ impl Tombs {
             self.order.retain(|o| *o != key);
             self.events.retain(|(k, _)| *k != key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tomb(seq: u64, text: Option<&str>) -> Tomb {
+        Tomb {
+            reason: EndReason::Destroyed,
+            frame: text.map(Into::into),
+            seq,
+        }
+    }
+
+    #[test]
+    fn tombstones_keep_the_newest_and_never_outgrow_their_bound() {
+        let mut tombs = Tombs::default();
+        let extra = 10;
+        for i in 0..TOMBSTONES + extra {
+            tombs.bury(&format!("c-{i}"), tomb(i as u64, Some(&format!("end {i}"))));
+        }
+        assert_eq!(tombs.ended.len(), TOMBSTONES);
+        assert_eq!(tombs.order.len(), TOMBSTONES);
+        assert!(tombs.order.capacity() < 2 * TOMBSTONES);
+        assert_eq!(tombs.events.len(), TOMB_EVENTS);
+        assert!(tombs.get("c-0").is_none());
+        assert!(tombs.get(&format!("c-{}", extra - 1)).is_none());
+        let oldest = tombs.get(&format!("c-{extra}")).expect("kept");
+        assert_eq!((oldest.seq, oldest.frame), (extra as u64, None));
+        let newest = TOMBSTONES + extra - 1;
+        let last = tombs.get(&format!("c-{newest}")).expect("kept");
+        assert_eq!(last.frame.as_deref(), Some(&*format!("end {newest}")));
+        // burying an id again updates it in place
+        tombs.bury(&format!("c-{extra}"), tomb(7, None));
+        assert_eq!(tombs.ended.len(), TOMBSTONES);
+        assert_eq!(tombs.get(&format!("c-{extra}")).unwrap().seq, 7);
+        tombs.revive(&format!("c-{newest}"));
+        assert!(tombs.get(&format!("c-{newest}")).is_none());
+        assert_eq!(tombs.order.len(), TOMBSTONES - 1);
     }
 }
