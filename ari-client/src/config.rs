@@ -68,6 +68,9 @@ impl ReconnectPolicy {
 /// The default of [`ClientBuilder::event_budget`].
 pub(crate) const DEFAULT_EVENT_BUDGET: usize = 4 << 20;
 
+/// The default of [`ClientBuilder::max_response_bytes`]: 64 MiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+
 /// The settings of a client, checked and fixed when it is built.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -85,6 +88,8 @@ pub(crate) struct Config {
     pub(crate) keepalive: Duration,
     pub(crate) event_budget: usize,
     pub(crate) queue_capacity: usize,
+    /// The largest REST response body read (`ClientBuilder::max_response_bytes`).
+    pub(crate) max_response_bytes: usize,
 }
 
 impl fmt::Debug for Config {
@@ -115,6 +120,7 @@ pub struct ClientBuilder {
     keepalive: Duration,
     event_budget: usize,
     queue_capacity: usize,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -128,6 +134,7 @@ impl fmt::Debug for ClientBuilder {
             .field("extra_roots", &self.extra_roots.len())
             .field("apps", &self.apps)
             .field("reconnect", &self.reconnect)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +155,7 @@ impl ClientBuilder {
             keepalive: Duration::from_secs(30),
             event_budget: DEFAULT_EVENT_BUDGET,
             queue_capacity: 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -239,6 +247,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest REST response body the client reads, in bytes (default 64 MiB).
+    ///
+    /// Every response body is held in memory whole before it is decoded or returned, so
+    /// this bounds what one response can cost. The default holds `GET /channels` with
+    /// more than 50,000 channels (a channel is some 400 bytes of JSON, measured on the
+    /// sandbox; twice that with `pretty = yes` in `ari.conf` or a few channel variables),
+    /// or a stored recording of 70 minutes as 8 kHz 16-bit WAV
+    /// (`recordings.getStoredFile`, 16,000 bytes a second). A larger body fails
+    /// with [`ErrorKind::ResponseTooLarge`]: at once when its `Content-Length` says so,
+    /// else as soon as more than `bytes` arrived, and nothing more of it is read. Error
+    /// responses are read up to 64 KiB for Asterisk's message. The websocket's events
+    /// have their own bounds (see [`event_budget`](Self::event_budget)).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
         let base_url = normalize_base(&self.url)?;
@@ -256,6 +281,7 @@ impl ClientBuilder {
             keepalive: self.keepalive,
             event_budget: self.event_budget,
             queue_capacity: self.queue_capacity,
+            max_response_bytes: self.max_response_bytes,
         })
     }
 
@@ -365,5 +391,18 @@ mod tests {
     fn debug_hides_the_password() {
         let b = ClientBuilder::new("http://h", "user", "s3cret");
         assert!(!format!("{b:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn the_body_limit_reaches_the_config() {
+        let c = ClientBuilder::new("http://h", "u", "p")
+            .into_config()
+            .unwrap();
+        assert_eq!(c.max_response_bytes, 64 << 20);
+        let c = ClientBuilder::new("http://h", "u", "p")
+            .max_response_bytes(1000)
+            .into_config()
+            .unwrap();
+        assert_eq!(c.max_response_bytes, 1000);
     }
 }

@@ -48,6 +48,19 @@ pub enum ErrorKind {
     UnexpectedStatus,
     /// A response or event body did not decode into its type.
     Decode,
+    /// A response body ended before all of it arrived: the connection closed or broke
+    /// after fewer bytes than its `Content-Length` (or before a chunked body's last
+    /// chunk). What arrived is dropped; the request may or may not have taken effect.
+    Truncated,
+    /// The server's answer is not HTTP the client can read: a garbage status line, a
+    /// malformed header or chunk, a head larger than the HTTP stack accepts, or a
+    /// connection that closed before any answer.
+    Protocol,
+    /// A response body is larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (default 64 MiB). It is refused as soon as its `Content-Length` says so, or as soon
+    /// as that many bytes arrived; nothing more is read or kept.
+    ResponseTooLarge,
     /// The URL given to the client is not usable.
     InvalidUrl,
     /// An argument cannot be sent as given (for example an id that is empty or `..`).
@@ -102,6 +115,9 @@ impl ErrorKind {
             Self::Server => "server error",
             Self::UnexpectedStatus => "unexpected HTTP status",
             Self::Decode => "could not decode the server's JSON",
+            Self::Truncated => "the response ended before all of its body arrived",
+            Self::Protocol => "the server's answer is not valid HTTP",
+            Self::ResponseTooLarge => "the response body is larger than the configured limit",
             Self::InvalidUrl => "invalid URL",
             Self::InvalidArgument => "invalid argument",
             Self::WebSocket => "websocket error",
