@@ -63,7 +63,12 @@ pub enum ErrorKind {
     ResponseTooLarge,
     /// The URL given to the client is not usable.
     InvalidUrl,
-    /// An argument cannot be sent as given (for example an id that is empty or `..`).
+    /// An argument cannot be sent as given, and nothing was sent: an id that is empty,
+    /// `.` or `..`, or an id, name or value (in the path or the query) with a control
+    /// character, U+0000–U+001F or U+007F. Asterisk reads them as C strings: a NUL cuts
+    /// them short, so `"victim\0anything"` would name `victim`. The message names the
+    /// parameter and shows the value escaped, cut at 64 characters. Every other
+    /// character (`/`, `%`, `?`, spaces, non-ASCII) is sent percent-encoded, as given.
     InvalidArgument,
     /// The websocket connection failed or broke.
     WebSocket,

@@ -300,3 +300,62 @@ async fn asterisks_own_error_page_is_not_given_the_operations_reason() {
         "channels.hangup: bad request (HTTP 400): Request line too long"
     );
 }
+
+/// Counts the requests that reach it; answers each with `204`.
+async fn counting_server() -> (String, Arc<AtomicU64>) {
+    serve(|mut tcp, count| async move {
+        count.fetch_add(1, Ordering::Relaxed);
+        let _ = tcp
+            .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_before_anything_is_sent() {
+    let (url, requests) = counting_server().await;
+    let c = client(&url, None);
+    for bad in [
+        "v\0",
+        "v\0anything",
+        "v\r\n",
+        "\n",
+        "\t",
+        "v\u{7f}",
+        "\u{1b}[2J",
+    ] {
+        let results = [
+            c.channels().hangup(bad).await.err(),
+            c.channels().get(bad).await.err(),
+            c.bridges().destroy(bad).await.err(),
+            c.bridges().get(bad).await.err(),
+            c.channels().play(bad, "sound:beep").await.err(),
+            c.channels().play("ok", bad).await.err(),
+            c.channels()
+                .originate("Local/answer@ari-test")
+                .app(bad)
+                .await
+                .err(),
+            c.channels()
+                .originate("Local/answer@ari-test")
+                .app("ok")
+                .app_args(bad)
+                .await
+                .err(),
+            c.bridges().add_channel("b", ["ok", bad]).await.err(),
+            c.recordings().get_stored_file(bad).await.err(),
+        ];
+        for (n, e) in results.into_iter().enumerate() {
+            let e = e.unwrap_or_else(|| panic!("call {n} with {bad:?} succeeded"));
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "call {n}: {e:?}");
+            assert_eq!(e.http_status(), None);
+            assert!(e.operation().is_some(), "{e:?}");
+            assert!(e.message().unwrap().contains("control characters"), "{e}");
+        }
+    }
+    assert_eq!(requests.load(Ordering::Relaxed), 0, "a request was sent");
+    // the server does count what it gets
+    c.channels().hangup("ok").await.unwrap();
+    assert_eq!(requests.load(Ordering::Relaxed), 1);
+}
