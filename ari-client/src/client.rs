@@ -98,6 +98,7 @@ impl Client {
             config.base_url.clone(),
             &config.user,
             &config.password,
+            config.max_response_bytes,
         );
         let hub = Arc::new(Hub::new(config.event_budget, config.queue_capacity));
         Ok(Client {

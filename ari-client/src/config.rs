@@ -72,6 +72,9 @@ impl ReconnectPolicy {
 /// The default of [`ClientBuilder::event_budget`].
 pub(crate) const DEFAULT_EVENT_BUDGET: usize = 4 << 20;
 
+/// The default of [`ClientBuilder::max_response_bytes`]: 64 MiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+
 /// The settings of a client, checked and fixed when it is built.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -89,6 +92,8 @@ pub(crate) struct Config {
     pub(crate) keepalive: Duration,
     pub(crate) event_budget: usize,
     pub(crate) queue_capacity: usize,
+    /// The largest REST response body read (`ClientBuilder::max_response_bytes`).
+    pub(crate) max_response_bytes: usize,
 }
 
 impl fmt::Debug for Config {
@@ -119,12 +124,13 @@ pub struct ClientBuilder {
     keepalive: Duration,
     event_budget: usize,
     queue_capacity: usize,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("url", &self.url)
+            .field("url", &redact_url(&self.url))
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("request_timeout", &self.request_timeout)
@@ -132,6 +138,7 @@ impl fmt::Debug for ClientBuilder {
             .field("extra_roots", &self.extra_roots.len())
             .field("apps", &self.apps)
             .field("reconnect", &self.reconnect)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +159,7 @@ impl ClientBuilder {
             keepalive: Duration::from_secs(30),
             event_budget: DEFAULT_EVENT_BUDGET,
             queue_capacity: 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -243,6 +251,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest REST response body the client reads, in bytes (default 64 MiB).
+    ///
+    /// Every response body is held in memory whole before it is decoded or returned, so
+    /// this bounds what one response can cost. The default holds `GET /channels` with
+    /// more than 50,000 channels (a channel is some 400 bytes of JSON, measured on the
+    /// sandbox; twice that with `pretty = yes` in `ari.conf` or a few channel variables),
+    /// or a stored recording of 70 minutes as 8 kHz 16-bit WAV
+    /// (`recordings.getStoredFile`, 16,000 bytes a second). A larger body fails
+    /// with [`ErrorKind::ResponseTooLarge`]: at once when its `Content-Length` says so,
+    /// else as soon as more than `bytes` arrived, and nothing more of it is read. Error
+    /// responses are read up to 64 KiB for Asterisk's message. The websocket's events
+    /// have their own bounds (see [`event_budget`](Self::event_budget)).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
         let base_url = normalize_base(&self.url)?;
@@ -260,6 +285,7 @@ impl ClientBuilder {
             keepalive: self.keepalive,
             event_budget: self.event_budget,
             queue_capacity: self.queue_capacity,
+            max_response_bytes: self.max_response_bytes,
         })
     }
 
@@ -287,9 +313,12 @@ impl ClientBuilder {
 
 /// The ARI base URL (`http(s)://host:port/ari`, no trailing slash) of what the user gave:
 /// with or without `/ari`, with or without a trailing slash.
+///
+/// Errors show the URL as [`redact_url`] writes it: never its credentials or query.
 pub(crate) fn normalize_base(url: &str) -> Result<String> {
-    let invalid =
-        |why: &str| Error::new(ErrorKind::InvalidUrl).with_message(format!("{url:?}: {why}"));
+    let invalid = |why: &str| {
+        Error::new(ErrorKind::InvalidUrl).with_message(format!("{:?}: {why}", redact_url(url)))
+    };
     let parsed = reqwest::Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https"));
@@ -300,7 +329,12 @@ pub(crate) fn normalize_base(url: &str) -> Result<String> {
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(invalid("no query or fragment allowed"));
     }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
+    if !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.path().to_ascii_lowercase().contains("api_key")
+    {
+        // an `api_key` in the path is a query mistyped (`&` for `?`); it would be shown
+        // wherever the base URL is
         return Err(invalid("give credentials separately, not in the URL"));
     }
     let mut base = parsed.to_string();
@@ -311,6 +345,59 @@ pub(crate) fn normalize_base(url: &str) -> Result<String> {
         base.push_str("/ari");
     }
     Ok(base)
+}
+
+/// What replaces a secret in a URL that is shown.
+const REDACTED: &str = "<redacted>";
+
+/// A URL as the user gave it, fit to be shown in an error or `Debug` output: the user
+/// information (`user:password@`), the query and the fragment (`?api_key=user:password`,
+/// or any other), and any `api_key=` value elsewhere are replaced with `<redacted>`.
+///
+/// It works on the text, not on a parsed URL, so that a URL that does not parse (which
+/// is what errors show) is redacted too; when unsure it takes out too much, never too
+/// little: everything up to the last `@` after the scheme is user information.
+pub(crate) fn redact_url(url: &str) -> String {
+    let url = url.trim();
+    // a scheme is letters, digits, `+`, `-`, `.`: a `://` in a password is no scheme
+    let (scheme, rest) = match url.find("://") {
+        Some(i)
+            if i > 0
+                && url[..i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+        {
+            url.split_at(i + 3)
+        }
+        _ => ("", url),
+    };
+    let mut out = String::from(scheme);
+    let rest = match rest.rfind('@') {
+        Some(at) => {
+            out.push_str(REDACTED);
+            &rest[at..]
+        }
+        None => rest,
+    };
+    let (before, query) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], Some(&rest[i..i + 1])),
+        None => (rest, None),
+    };
+    // `api_key=…` outside a query (a mistyped `&` for `?`): its value goes up to `&` or `;`
+    let mut tail = before;
+    while let Some(i) = tail.to_ascii_lowercase().find("api_key=") {
+        let start = i + "api_key=".len();
+        out.push_str(&tail[..start]);
+        out.push_str(REDACTED);
+        tail = &tail[start..];
+        tail = &tail[tail.find(['&', ';']).unwrap_or(tail.len())..];
+    }
+    out.push_str(tail);
+    if let Some(mark) = query {
+        out.push_str(mark);
+        out.push_str(REDACTED);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -369,5 +456,95 @@ mod tests {
     fn debug_hides_the_password() {
         let b = ClientBuilder::new("http://h", "user", "s3cret");
         assert!(!format!("{b:?}").contains("s3cret"));
+    }
+
+    /// URLs with a password (`pw` is always `s3cret`) in every place one can be put.
+    const SECRET_URLS: &[&str] = &[
+        "http://user:s3cret@127.0.0.1:8088/ari",
+        "http://user:s3cret@127.0.0.1:8088",
+        "https://s3cret@pbx.example/ari",
+        "http://user:s3cret@",
+        "http://user:s3cret@host:badport/ari",
+        "ftp://user:s3cret@host/ari",
+        "user:s3cret@127.0.0.1:8088",
+        "user:p://s3cret@127.0.0.1:8088",
+        "user:p://x:s3cret@127.0.0.1:8088",
+        "http://user:p/s3cret@host/ari",
+        "http://user:p?s3cret@host/ari",
+        "http://user:p#s3cret@host/ari",
+        "http://u%3As3cret@host/ari",
+        "http://127.0.0.1:8088/ari?api_key=user:s3cret",
+        "http://127.0.0.1:8088/ari/?x=1&api_key=user:s3cret",
+        "http://127.0.0.1:8088/ari#api_key=user:s3cret",
+        "http://127.0.0.1:8088/ari&api_key=user:s3cret",
+        "http://127.0.0.1:8088/ari;API_KEY=user:s3cret;x",
+        "http://127.0.0.1:8088/ari?token=s3cret",
+        " http://user:s3cret@127.0.0.1:8088/ari ",
+    ];
+
+    #[test]
+    fn invalid_urls_never_show_credentials_or_queries() {
+        for url in SECRET_URLS {
+            let e = normalize_base(url).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{url}");
+            for shown in [e.to_string(), format!("{e:?}"), e.chain()] {
+                assert!(!shown.contains("s3cret"), "{url}: {shown}");
+            }
+        }
+        let e = normalize_base("http://user:s3cret@127.0.0.1:8088/ari").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid URL: \"http://<redacted>@127.0.0.1:8088/ari\": give credentials separately, not in the URL"
+        );
+        let e = normalize_base("http://127.0.0.1:8088/ari?api_key=user:s3cret").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid URL: \"http://127.0.0.1:8088/ari?<redacted>\": no query or fragment allowed"
+        );
+    }
+
+    #[test]
+    fn builder_debug_never_shows_credentials_in_the_url() {
+        for url in SECRET_URLS {
+            let b = ClientBuilder::new(url, "user", "other-s3cret");
+            let shown = format!("{b:?}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+            // nor when it fails to build
+            let e = b.into_config().unwrap_err();
+            assert!(!format!("{e} {e:?}").contains("s3cret"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn redaction_keeps_what_is_not_secret() {
+        for (url, want) in [
+            ("http://127.0.0.1:8088/ari", "http://127.0.0.1:8088/ari"),
+            (
+                "http://u:p@h:1/ari?a=1#f",
+                "http://<redacted>@h:1/ari?<redacted>",
+            ),
+            ("h/x#frag", "h/x#<redacted>"),
+            (
+                "http://h/ari&api_key=u:p&x=1",
+                "http://h/ari&api_key=<redacted>&x=1",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_body_limit_reaches_the_config() {
+        let c = ClientBuilder::new("http://h", "u", "p")
+            .into_config()
+            .unwrap();
+        assert_eq!(c.max_response_bytes, 64 << 20);
+        let c = ClientBuilder::new("http://h", "u", "p")
+            .max_response_bytes(1000)
+            .into_config()
+            .unwrap();
+        assert_eq!(c.max_response_bytes, 1000);
     }
 }

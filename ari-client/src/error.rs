@@ -15,7 +15,9 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The server could not be reached (refused, unreachable, DNS failure).
+    /// The server could not be reached (refused, unreachable, DNS failure), or it closed
+    /// the connection before it answered (Asterisk does so when its `sessionlimit`, 100
+    /// HTTP sessions by default, is reached).
     Connect,
     /// The request or the connection attempt took longer than the configured timeout.
     Timeout,
@@ -48,15 +50,30 @@ pub enum ErrorKind {
     UnexpectedStatus,
     /// A response or event body did not decode into its type.
     Decode,
+    /// A response body ended before all of it arrived: the connection closed or broke
+    /// after fewer bytes than its `Content-Length` (or before a chunked body's last
+    /// chunk). What arrived is dropped; the request may or may not have taken effect.
+    Truncated,
+    /// The server broke the protocol: an answer that is not HTTP the client can read (a
+    /// garbage status line, a malformed header or chunk, a head larger than the HTTP stack
+    /// accepts), or a websocket upgrade answered wrongly.
+    Protocol,
+    /// A response body is larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (default 64 MiB). It is refused as soon as its `Content-Length` says so, or as soon
+    /// as that many bytes arrived; nothing more is read or kept.
+    ResponseTooLarge,
     /// The URL given to the client is not usable.
     InvalidUrl,
-    /// An argument cannot be sent as given (for example an id that is empty or `..`).
+    /// An argument cannot be sent as given, and nothing was sent: an id that is empty,
+    /// `.` or `..`, or an id, name or value (in the path or the query) with a control
+    /// character, U+0000–U+001F or U+007F. Asterisk reads them as C strings: a NUL cuts
+    /// them short, so `"victim\0anything"` would name `victim`. The message names the
+    /// parameter and shows the value escaped, cut at 64 characters. Every other
+    /// character (`/`, `%`, `?`, spaces, non-ASCII) is sent percent-encoded, as given.
     InvalidArgument,
     /// The websocket connection failed or broke.
     WebSocket,
-    /// The server broke the protocol: an answer that is not HTTP, a websocket upgrade
-    /// answered wrongly.
-    Protocol,
     /// The client was shut down.
     Closed,
     /// The object ended before what was awaited arrived (a channel that hung up while its
@@ -105,6 +122,8 @@ impl ErrorKind {
             Self::Server => "server error",
             Self::UnexpectedStatus => "unexpected HTTP status",
             Self::Decode => "could not decode the server's JSON",
+            Self::Truncated => "the response ended before all of its body arrived",
+            Self::ResponseTooLarge => "the response body is larger than the configured limit",
             Self::InvalidUrl => "invalid URL",
             Self::InvalidArgument => "invalid argument",
             Self::WebSocket => "websocket error",

@@ -2,8 +2,10 @@
 //!
 //! Generated code describes each call with a static `Operation` and builds a `Request`:
 //! the path with every segment percent-encoded, query parameters (multi-value ones
-//! comma-joined), and at most one JSON body. The `RestClient` sends it and maps the
-//! answer: a JSON model, `()` for no content, raw bytes for binary responses, or an
+//! comma-joined), and at most one JSON body. Every segment and query value is checked
+//! first: control characters are refused (see `check_value`) before anything is sent.
+//! The `RestClient` sends the request and maps the answer: a JSON model, `()` for no
+//! content, raw bytes for binary responses (each body read up to a limit), or an
 //! [`Error`] that carries the operation's documented reason for the status.
 
 mod transport;
@@ -53,15 +55,62 @@ impl Operation {
     }
 }
 
-/// One path segment, percent-encoded so that it cannot add, remove or change segments.
+/// The most characters of a refused value that an error message shows (escaped).
+const SHOWN_CHARS: usize = 64;
+
+/// What a refused value looks like in an error message: its first [`SHOWN_CHARS`]
+/// characters, escaped with `{:?}` (so that control characters and bidirectional
+/// overrides are visible and cannot forge log lines), and its length when it is longer.
+/// A value may be a secret's neighbour (an app argument, a variable): the message never
+/// holds more than this.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
+/// Refuses a value that Asterisk would not see as it was given.
+///
+/// Asterisk reads ids, names and values as C strings: a NUL cuts them short
+/// (`bridges.destroy("victim\0")` destroyed the bridge `victim`, measured), and the other
+/// control characters (U+0000–U+001F, U+007F: CR, LF, tab, escape, …) end up in its logs,
+/// its dialplan variables and its events. They are refused before anything is sent, with
+/// [`ErrorKind::InvalidArgument`] and a message naming the parameter. Everything else —
+/// `%`, `/`, spaces, non-ASCII, bidirectional controls — is sent percent-encoded, and
+/// reaches Asterisk as given.
+///
+/// `what` names the parameter ("path parameter `channelId`", "query parameter `app`[1]"),
+/// made only for an error.
+fn check_value(op: &'static str, what: impl FnOnce() -> String, value: &str) -> Result<()> {
+    // bytes of a multi-byte UTF-8 character are all >= 0x80: none is taken for a control
+    let Some(at) = value.bytes().position(|b| b.is_ascii_control()) else {
+        return Ok(());
+    };
+    let c = value.as_bytes()[at];
+    Err(Error::new(ErrorKind::InvalidArgument)
+        .with_operation(op)
+        .with_message(format!(
+            "{} cannot contain control characters (U+{:04X} at byte {at}): {}",
+            what(),
+            u32::from(c),
+            shown(value)
+        )))
+}
+
+/// One path segment of a request for `op`, percent-encoded so that it cannot add, remove
+/// or change segments.
 ///
 /// Empty, `.` and `..` segments would address another resource after URL normalisation,
-/// so they are refused with [`ErrorKind::InvalidArgument`].
-pub(crate) fn segment(name: &'static str, value: &str) -> Result<String> {
+/// and control characters would reach Asterisk cut short (see [`check_value`]): all are
+/// refused with [`ErrorKind::InvalidArgument`].
+pub(crate) fn segment(op: &'static Operation, name: &'static str, value: &str) -> Result<String> {
     if value.is_empty() || value == "." || value == ".." {
         return Err(Error::new(ErrorKind::InvalidArgument)
+            .with_operation(op.name)
             .with_message(format!("path parameter `{name}` cannot be {value:?}")));
     }
+    check_value(op.name, || format!("path parameter `{name}`"), value)?;
     Ok(utf8_percent_encode(value, ENCODE).to_string())
 }
 
@@ -93,36 +142,82 @@ impl Request {
         self.query.push('=');
     }
 
-    fn push_encoded(&mut self, value: impl Display) {
-        // `Display` output is encoded as it is written, without an intermediate String
+    /// Writes `value` percent-encoded, as its `Display` output is produced (no intermediate
+    /// `String`); `false`, with part of it written, when that output has a control character.
+    fn push_encoded(&mut self, value: &impl Display) -> bool {
         struct Encoder<'a>(&'a mut String);
         impl fmt::Write for Encoder<'_> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
+                if s.bytes().any(|b| b.is_ascii_control()) {
+                    return Err(fmt::Error);
+                }
                 for part in utf8_percent_encode(s, ENCODE) {
                     self.0.push_str(part);
                 }
                 Ok(())
             }
         }
-        // writing into a String cannot fail
-        let _ = write!(Encoder(&mut self.query), "{value}");
+        write!(Encoder(&mut self.query), "{value}").is_ok()
     }
 
-    /// Adds `name=value` to the query string.
-    pub(crate) fn query(&mut self, name: &str, value: impl Display) {
+    /// The error for a refused query value, the query as it was before the parameter.
+    fn refuse(
+        &mut self,
+        len: usize,
+        name: &str,
+        value: &impl Display,
+        index: Option<usize>,
+    ) -> Error {
+        self.query.truncate(len);
+        // once more, into a String, only to say what was refused: no panic when a
+        // `Display` fails of its own accord, as `to_string` would
+        let mut text = String::new();
+        let _ = write!(text, "{value}");
+        let what = match index {
+            Some(i) => format!("query parameter `{name}`[{i}]"),
+            None => format!("query parameter `{name}`"),
+        };
+        match check_value(self.op.name, || what, &text) {
+            Err(e) => e,
+            Ok(()) => Error::new(ErrorKind::InvalidArgument)
+                .with_operation(self.op.name)
+                .with_message(format!("query parameter `{name}` could not be written")),
+        }
+    }
+
+    /// Adds `name=value` to the query string, percent-encoded.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] when the value has a control character (see
+    /// [`check_value`]); the request is left as it was.
+    pub(crate) fn query(&mut self, name: &str, value: impl Display) -> Result<()> {
+        let len = self.query.len();
         self.start_param(name);
-        self.push_encoded(value);
+        if !self.push_encoded(&value) {
+            return Err(self.refuse(len, name, &value, None));
+        }
+        Ok(())
     }
 
-    /// Adds a multi-value parameter as Asterisk reads it: one comma-joined value.
-    pub(crate) fn query_list<T: Display>(&mut self, name: &str, values: &[T]) {
+    /// Adds a multi-value parameter as Asterisk reads it: one comma-joined value, each
+    /// part percent-encoded.
+    ///
+    /// # Errors
+    ///
+    /// As [`query`](Self::query), for any of the values.
+    pub(crate) fn query_list<T: Display>(&mut self, name: &str, values: &[T]) -> Result<()> {
+        let len = self.query.len();
         self.start_param(name);
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 self.query.push(',');
             }
-            self.push_encoded(value);
+            if !self.push_encoded(value) {
+                return Err(self.refuse(len, name, value, Some(i)));
+            }
         }
+        Ok(())
     }
 
     /// Sets the JSON body.
@@ -149,30 +244,114 @@ mod tests {
 
     #[test]
     fn hostile_segments_are_encoded() {
-        assert_eq!(segment("id", "a/b").unwrap(), "a%2Fb");
-        assert_eq!(segment("id", "a+b c").unwrap(), "a%2Bb%20c");
-        assert_eq!(segment("id", "x?y#z%").unwrap(), "x%3Fy%23z%25");
-        assert_eq!(segment("id", "é").unwrap(), "%C3%A9");
-        assert_eq!(segment("id", "call-1;2").unwrap(), "call-1%3B2");
-        assert_eq!(segment("id", "a.b_c~d").unwrap(), "a.b_c~d");
+        let seg = |v: &str| segment(&OP, "id", v);
+        assert_eq!(seg("a/b").unwrap(), "a%2Fb");
+        assert_eq!(seg("a+b c").unwrap(), "a%2Bb%20c");
+        assert_eq!(seg("x?y#z%").unwrap(), "x%3Fy%23z%25");
+        assert_eq!(seg("é").unwrap(), "%C3%A9");
+        assert_eq!(seg("call-1;2").unwrap(), "call-1%3B2");
+        assert_eq!(seg("a.b_c~d").unwrap(), "a.b_c~d");
+        // percent-encoding in an id is the id's own text: it is encoded again
+        assert_eq!(seg("%00").unwrap(), "%2500");
+        assert_eq!(seg("victim%2Fx").unwrap(), "victim%252Fx");
+        assert_eq!(seg("../victim").unwrap(), "..%2Fvictim");
+        // bidirectional overrides and other non-ASCII are not control characters here
+        assert_eq!(seg("v\u{202e}").unwrap(), "v%E2%80%AE");
+        assert_eq!(seg("\u{85}").unwrap(), "%C2%85");
         for bad in ["", ".", ".."] {
-            let e = segment("id", bad).unwrap_err();
+            let e = seg(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert_eq!(e.operation(), Some("test.op"));
         }
+    }
+
+    #[test]
+    fn control_characters_in_segments_are_refused() {
+        for c in (0u8..0x20).chain([0x7f]) {
+            let value = format!("victim{}anything", char::from(c));
+            let e = segment(&OP, "bridgeId", &value).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{c:#x}");
+            assert_eq!(e.operation(), Some("test.op"));
+            let msg = e.message().unwrap();
+            assert!(msg.contains("`bridgeId`"), "{msg}");
+            assert!(msg.contains(&format!("U+{c:04X} at byte 6")), "{msg}");
+            // escaped, never raw
+            assert!(!msg.contains(char::from(c)), "{msg:?}");
+        }
+        let e = segment(&OP, "id", "victim\0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "test.op: invalid argument: path parameter `id` cannot contain control characters (U+0000 at byte 6): \"victim\\0\""
+        );
+    }
+
+    #[test]
+    fn refused_values_are_shown_truncated() {
+        let secret = format!("{}\n{}", "a".repeat(70), "s3cret".repeat(1000));
+        let e = segment(&OP, "id", &secret).unwrap_err();
+        let msg = e.message().unwrap();
+        assert!(!msg.contains("s3cret"), "{msg}");
+        assert!(
+            msg.contains(&format!("\"{}\"… (6071 bytes)", "a".repeat(64))),
+            "{msg}"
+        );
+        // a cut never falls inside a character
+        let wide = format!("{}\0", "é".repeat(100));
+        let msg = segment(&OP, "id", &wide).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!("\"{}\"… (201 bytes)", "é".repeat(64))),
+            "{msg}"
+        );
     }
 
     #[test]
     fn query_is_encoded_and_lists_are_comma_joined() {
         let mut r = Request::new(&OP, "/x".into());
-        r.query("media", "sound:hello world&x=1");
-        r.query("timeout", 30);
-        r.query("early", true);
-        r.query_list("media", &["a,b", "c"]);
-        r.query_list::<&str>("empty", &[]);
+        r.query("media", "sound:hello world&x=1").unwrap();
+        r.query("timeout", 30).unwrap();
+        r.query("early", true).unwrap();
+        r.query_list("media", &["a,b", "c"]).unwrap();
+        r.query_list::<&str>("empty", &[]).unwrap();
+        r.query("pct", "%00%2F").unwrap();
         assert_eq!(
             r.query,
-            "?media=sound%3Ahello%20world%26x%3D1&timeout=30&early=true&media=a%2Cb,c&empty="
+            "?media=sound%3Ahello%20world%26x%3D1&timeout=30&early=true&media=a%2Cb,c&empty=&pct=%2500%252F"
         );
+    }
+
+    #[test]
+    fn control_characters_in_query_values_are_refused_and_leave_the_query_as_it_was() {
+        let mut r = Request::new(&OP, "/x".into());
+        r.query("a", 1).unwrap();
+        for bad in ["x\0", "\r\n", "tab\there", "del\u{7f}", "\u{1b}[31m"] {
+            let e = r.query("app", bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert_eq!(e.operation(), Some("test.op"));
+            assert!(
+                e.message().unwrap().contains("query parameter `app`"),
+                "{e}"
+            );
+            let e = r.query_list("app", &["fine", bad]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+            assert!(
+                e.message()
+                    .unwrap()
+                    .contains("query parameter `app`[1] cannot"),
+                "{e}"
+            );
+        }
+        assert_eq!(r.query, "?a=1");
+        // a Display written in pieces: the position is the value's own
+        struct Pieces;
+        impl Display for Pieces {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("abc")?;
+                f.write_str("d\0e")
+            }
+        }
+        let e = r.query("p", Pieces).unwrap_err();
+        assert!(e.message().unwrap().contains("U+0000 at byte 4"), "{e}");
+        assert_eq!(r.query, "?a=1");
     }
 
     #[test]

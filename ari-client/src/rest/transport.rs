@@ -22,13 +22,21 @@ struct Inner {
     base: String,
     user: String,
     authorization: HeaderValue,
+    /// The largest successful response body read (`ClientBuilder::max_response_bytes`).
+    max_response_bytes: usize,
 }
+
+/// The most of an error response's body that is read for its `{"message": …}`. Asterisk's
+/// error bodies are a line of JSON; a longer one is not read, and the error has the
+/// status and the documented reason without the message.
+const MAX_ERROR_BODY: usize = 64 << 10;
 
 impl fmt::Debug for RestClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RestClient")
             .field("base", &self.inner.base)
             .field("user", &self.inner.user)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -42,8 +50,15 @@ struct ErrorBody {
 }
 
 impl RestClient {
-    /// A client for the ARI base `base` (`http(s)://host:port/ari`) with Basic credentials.
-    pub(crate) fn new(http: reqwest::Client, base: String, user: &str, password: &str) -> Self {
+    /// A client for the ARI base `base` (`http(s)://host:port/ari`) with Basic credentials,
+    /// reading successful response bodies of at most `max_response_bytes`.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base: String,
+        user: &str,
+        password: &str,
+        max_response_bytes: usize,
+    ) -> Self {
         use base64::Engine as _;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut authorization = HeaderValue::from_str(&format!("Basic {token}"))
@@ -55,6 +70,7 @@ impl RestClient {
                 base,
                 user: user.to_owned(),
                 authorization,
+                max_response_bytes,
             }),
         }
     }
@@ -89,15 +105,24 @@ impl RestClient {
             .await
             .map_err(|e| transport_error(e).with_operation(op.name))?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(e).with_operation(op.name))?;
         if (200..300).contains(&status) {
-            return Ok(body);
+            return read_body(response, self.inner.max_response_bytes)
+                .await
+                .map_err(|e| e.with_operation(op.name));
         }
-        let message = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
+        // the status says what happened: a body that is too long, or broken, only loses
+        // Asterisk's message
+        let body = read_body(response, MAX_ERROR_BODY.min(self.inner.max_response_bytes))
+            .await
+            .ok();
+        if let Some(message) = body.as_deref().and_then(http_error_page) {
+            // Asterisk's HTTP server refused the request before ARI saw it (a request
+            // line longer than some 8 kB is "400 Request line too long"): the
+            // operation's documented reason for the status would mislead
+            return Err(Error::status(status, op.name, None, Some(message)));
+        }
+        let message = body
+            .and_then(|body| serde_json::from_slice::<ErrorBody>(&body).ok())
             .map(|b| b.message);
         Err(Error::status(status, op.name, op.reason(status), message))
     }
@@ -124,8 +149,127 @@ impl RestClient {
     }
 }
 
+/// The text of an HTML error page of Asterisk's HTTP server (`<p>Request line too
+/// long</p>`), at most 200 characters of it; ARI's own errors are JSON.
+fn http_error_page(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?.trim_start();
+    let head = text
+        .chars()
+        .take(14)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !head.starts_with("<!doctype html") && !head.starts_with("<html") {
+        return None;
+    }
+    let start = text.find("<p>")? + 3;
+    let end = start + text[start..].find("</p>")?;
+    let message: String = text[start..end].trim().chars().take(200).collect();
+    Some(message)
+}
+
+/// Reads a response body of at most `limit` bytes, chunk by chunk: refused at once when its
+/// `Content-Length` is larger, and as soon as more arrived, so that a huge or endless body
+/// costs at most `limit` bytes of memory.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<bytes::Bytes> {
+    let announced = response.content_length();
+    if let Some(len) = announced.filter(|&len| len > limit as u64) {
+        return Err(too_large(format!(
+            "Content-Length {len} bytes, over the limit of {limit} bytes"
+        )));
+    }
+    // most bodies arrive in one chunk: no copy then
+    let Some(first) = next_chunk(&mut response, 0, announced).await? else {
+        return Ok(bytes::Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(too_large(format!(
+            "more than the limit of {limit} bytes arrived"
+        )));
+    }
+    let Some(mut chunk) = next_chunk(&mut response, first.len(), announced).await? else {
+        return Ok(first);
+    };
+    let mut body = Vec::new();
+    // what the server announced (not more than the limit), else what is here
+    let want = announced
+        .map_or(0, |len| len as usize)
+        .max(first.len() + chunk.len());
+    grow(&mut body, want.min(limit), limit)?;
+    body.extend_from_slice(&first);
+    drop(first);
+    loop {
+        let len = body.len() + chunk.len();
+        if len > limit {
+            return Err(too_large(format!(
+                "more than the limit of {limit} bytes arrived"
+            )));
+        }
+        grow(&mut body, len, limit)?;
+        body.extend_from_slice(&chunk);
+        match next_chunk(&mut response, body.len(), announced).await? {
+            Some(c) => chunk = c,
+            None => return Ok(body.into()),
+        }
+    }
+}
+
+/// The next chunk of the body, after `received` bytes of it; a failure says how far it got.
+async fn next_chunk(
+    response: &mut reqwest::Response,
+    received: usize,
+    announced: Option<u64>,
+) -> Result<Option<bytes::Bytes>> {
+    response.chunk().await.map_err(|e| {
+        let e = transport_error(e);
+        let of = announced.map_or(String::new(), |len| format!(" of {len}"));
+        let detail = format!("{received}{of} bytes");
+        let message = match e.message() {
+            Some(m) => format!("{detail}: {m}"),
+            None => detail,
+        };
+        e.with_message(message)
+    })
+}
+
+/// Makes room for `len` bytes in `body`: at least doubling, never beyond `limit`, and
+/// an error rather than an abort when the memory is not there.
+fn grow(body: &mut Vec<u8>, len: usize, limit: usize) -> Result<()> {
+    if len <= body.capacity() {
+        return Ok(());
+    }
+    let target = len.max(body.capacity().saturating_mul(2)).min(limit);
+    body.try_reserve_exact(target - body.len()).map_err(|e| {
+        Error::new(ErrorKind::ResponseTooLarge)
+            .with_message(format!("no memory for a body of {target} bytes"))
+            .with_source(e)
+    })
+}
+
+fn too_large(what: String) -> Error {
+    Error::new(ErrorKind::ResponseTooLarge)
+        .with_message(format!("{what} (ClientBuilder::max_response_bytes)"))
+}
+
 /// Maps a `reqwest` failure to our kinds, keeping it as the opaque source.
+///
+/// What reqwest 0.13 (hyper 1) reports, measured with a fake server
+/// (`tests/rest_faults.rs`):
+///
+/// | the server | reqwest | kind |
+/// | --- | --- | --- |
+/// | refuses the connection | `is_connect()` | `Connect` |
+/// | answers a garbage status line (`GARBAGE`, `HTTP/1.1 abc`, an SSH banner, a bare JSON text) | `is_request()`, source `hyper::Error(Parse(Version))` or `Parse(Status)`, no I/O error | `Protocol` |
+/// | answers a malformed header or `Content-Length` | `is_request()`, `hyper::Error(Parse(Header(…)))` | `Protocol` |
+/// | answers a head larger than hyper's buffer (some 400 kB) | `is_request()`, `hyper::Error(Parse(TooLarge))` | `Protocol` |
+/// | closes the connection before a complete head | `is_request()`, `hyper::Error(IncompleteMessage)` | `Protocol` |
+/// | sends fewer body bytes than its `Content-Length`, or stops inside a chunked body | `is_decode()` (from `chunk()`), sources `is_body()` and `hyper::Error(Body, io::Error(UnexpectedEof))` | `Truncated` |
+/// | sends a malformed chunk size line | `is_decode()`, `hyper::Error(Body, io::Error(InvalidInput))` | `Protocol` |
+/// | stalls in the body past the request timeout | `is_decode()`, `is_timeout()` | `Timeout` |
+///
+/// hyper's own error kinds are not public types of a crate this one depends on, so the
+/// decision rests on reqwest's flags and on the [`std::io::Error`] in the source chain.
 pub(crate) fn transport_error(e: reqwest::Error) -> Error {
+    let io = io_cause(&e);
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
     } else if has_tls_cause(&e) {
@@ -135,11 +279,52 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
     } else if e.is_builder() {
         ErrorKind::InvalidUrl
     } else if e.is_decode() {
-        ErrorKind::Decode
-    } else {
+        // reading the body after the head arrived (`Response::chunk` reports every
+        // failure as `is_decode`): the connection ended or broke mid-body, or a chunk
+        // was malformed
+        match io {
+            Some(std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) => {
+                ErrorKind::Protocol
+            }
+            _ => ErrorKind::Truncated,
+        }
+    } else if io.is_some() {
+        // the connection broke while the request was sent or the head awaited
         ErrorKind::Connect
+    } else {
+        // connected, and hyper refused what came back, or nothing came back
+        ErrorKind::Protocol
     };
-    Error::new(kind).with_source(BoxError::from(e.without_url()))
+    let mut error = Error::new(kind);
+    if matches!(kind, ErrorKind::Protocol | ErrorKind::Truncated) {
+        // what hyper found ("invalid HTTP version parsed", "connection closed before
+        // message completed"), for logs that show only the error itself
+        error = error.with_message(innermost(&e).to_string());
+    }
+    error.with_source(BoxError::from(e.without_url()))
+}
+
+/// The last error of the source chain: the one that says what was found.
+fn innermost<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur
+}
+
+/// The kind of the first I/O error in the source chain.
+fn io_cause(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn has_tls_cause(e: &(dyn std::error::Error + 'static)) -> bool {

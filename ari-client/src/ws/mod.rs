@@ -47,18 +47,18 @@ impl From<String> for Frame {
 }
 
 /// The websocket URL of the `/events` endpoint for a normalized base URL.
-pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> String {
+pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> Result<String> {
     let (ws_scheme, rest) = match base.split_once("://") {
         Some(("https", rest)) => ("wss://", rest),
         Some((_, rest)) => ("ws://", rest),
         None => ("ws://", base),
     };
     let mut req = rest::Request::new(&OP, String::new());
-    req.query_list("app", apps);
+    req.query_list("app", apps)?;
     if subscribe_all {
-        req.query("subscribeAll", true);
+        req.query("subscribeAll", true)?;
     }
-    format!("{ws_scheme}{rest}/events{}", req.query)
+    Ok(format!("{ws_scheme}{rest}/events{}", req.query))
 }
 
 /// An open events websocket.
@@ -75,7 +75,7 @@ impl EventSocket {
         rest: &RestClient,
         apps: &[String],
     ) -> Result<EventSocket> {
-        let url = events_url(&config.base_url, apps, config.subscribe_all);
+        let url = events_url(&config.base_url, apps, config.subscribe_all)?;
         let target = handshake::Target::parse(&url)?;
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
@@ -211,12 +211,20 @@ mod tests {
     fn events_url_joins_apps() {
         let apps = vec!["hello".to_owned(), "b c".to_owned()];
         assert_eq!(
-            events_url("http://127.0.0.1:8088/ari", &apps, false),
+            events_url("http://127.0.0.1:8088/ari", &apps, false).unwrap(),
             "ws://127.0.0.1:8088/ari/events?app=hello,b%20c"
         );
         assert_eq!(
-            events_url("https://h/ari", &apps[..1], true),
+            events_url("https://h/ari", &apps[..1], true).unwrap(),
             "wss://h/ari/events?app=hello&subscribeAll=true"
         );
+    }
+
+    #[test]
+    fn app_names_with_control_characters_are_refused() {
+        let apps = vec!["hello".to_owned(), "victim\0".to_owned()];
+        let e = events_url("http://127.0.0.1:8088/ari", &apps, false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(e.operation(), Some("events.eventWebsocket"));
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use ari_client::models::RecordIfExists;
+use ari_client::ErrorKind;
 use serde_json::json;
 
 use crate::suite::Suite;
@@ -15,7 +16,7 @@ fn hostile(prefix: &str, what: &str) -> String {
 }
 
 /// Ids with `/ + ? # %`, a space and non-ASCII reach Asterisk intact; look-alike ids do not
-/// reach another object.
+/// reach another object; ids with control characters are refused before sending.
 pub(crate) async fn hostile_ids(s: &mut Suite) {
     let c = s.client.clone();
     let ch = c.channels();
@@ -107,8 +108,26 @@ pub(crate) async fn hostile_ids(s: &mut Suite) {
         format!("{victim} "),
         format!("./{victim}"),
         format!("../channels/{victim}"),
+        // Asterisk reads ids as C strings: these would address the victim, so the client
+        // refuses them before sending (tests/live_hostile.rs has the whole list)
+        format!("{victim}\0"),
+        format!("{victim}\0anything"),
+        format!("{victim}\r\n"),
     ];
     let mut leaks = Vec::new();
+    for probe in probes
+        .iter()
+        .filter(|p| p.contains(|c: char| c.is_ascii_control()))
+    {
+        let e = ch.hangup(probe).await.err();
+        if e.as_ref()
+            .is_none_or(|e| e.kind() != ErrorKind::InvalidArgument)
+        {
+            leaks.push(format!(
+                "hangup {probe:?} was not refused before sending: {e:?}"
+            ));
+        }
+    }
     for probe in &probes {
         if let Ok(x) = ch.get(probe).await {
             leaks.push(format!("GET channel {probe:?} returned channel {:?}", x.id));

@@ -520,7 +520,7 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
                     .find(|p| p.kind == ParamKind::Path && p.api_name == *api_name)
                     .expect("validated: every template has a path parameter");
                 let name = ident(&p.name);
-                fmt_args.push(quote!(crate::rest::segment(#api_name, &self.#name)?));
+                fmt_args.push(quote!(crate::rest::segment(&OP, #api_name, &self.#name)?));
             }
         }
     }
@@ -535,8 +535,8 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
         let api = &p.api_name;
         let stmt = match p.kind {
             ParamKind::Path => continue,
-            ParamKind::Query if p.multi => quote!(req.query_list(#api, v.as_slice());),
-            ParamKind::Query => quote!(req.query(#api, v);),
+            ParamKind::Query if p.multi => quote!(req.query_list(#api, v.as_slice())?;),
+            ParamKind::Query => quote!(req.query(#api, v)?;),
             ParamKind::Body => match p.body {
                 Some(BodyShape::Wrapped(key)) => {
                     quote!(req.json_body(&crate::api::Wrapped(#key, v))?;)

@@ -202,7 +202,7 @@ impl ApplicationGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/applications/{}", crate ::rest::segment("applicationName", & self
+                "/applications/{}", crate ::rest::segment(& OP, "applicationName", & self
                 .application_name) ?
             ),
         );
@@ -247,13 +247,13 @@ impl ApplicationSubscribe {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/applications/{}/subscription", crate ::rest::segment("applicationName",
-                & self.application_name) ?
+                "/applications/{}/subscription", crate ::rest::segment(& OP,
+                "applicationName", & self.application_name) ?
             ),
         );
         {
             let v = &self.event_source;
-            req.query_list("eventSource", v.as_slice());
+            req.query_list("eventSource", v.as_slice())?;
         }
         self.client
             .rest()
@@ -297,13 +297,13 @@ impl ApplicationUnsubscribe {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/applications/{}/subscription", crate ::rest::segment("applicationName",
-                & self.application_name) ?
+                "/applications/{}/subscription", crate ::rest::segment(& OP,
+                "applicationName", & self.application_name) ?
             ),
         );
         {
             let v = &self.event_source;
-            req.query_list("eventSource", v.as_slice());
+            req.query_list("eventSource", v.as_slice())?;
         }
         self.client
             .rest()
@@ -352,8 +352,8 @@ impl ApplicationFilter {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/applications/{}/eventFilter", crate ::rest::segment("applicationName",
-                & self.application_name) ?
+                "/applications/{}/eventFilter", crate ::rest::segment(& OP,
+                "applicationName", & self.application_name) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.filter {

@@ -335,9 +335,10 @@ impl AsteriskGetObject {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment("configClass",
-                & self.config_class) ?, crate ::rest::segment("objectType", & self
-                .object_type) ?, crate ::rest::segment("id", & self.id) ?
+                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(& OP,
+                "configClass", & self.config_class) ?, crate ::rest::segment(& OP,
+                "objectType", & self.object_type) ?, crate ::rest::segment(& OP, "id", &
+                self.id) ?
             ),
         );
         self.client.rest().json::<::std::vec::Vec<crate::models::ConfigTuple>>(req).await
@@ -392,9 +393,10 @@ impl AsteriskUpdateObject {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment("configClass",
-                & self.config_class) ?, crate ::rest::segment("objectType", & self
-                .object_type) ?, crate ::rest::segment("id", & self.id) ?
+                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(& OP,
+                "configClass", & self.config_class) ?, crate ::rest::segment(& OP,
+                "objectType", & self.object_type) ?, crate ::rest::segment(& OP, "id", &
+                self.id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.fields {
@@ -436,9 +438,10 @@ impl AsteriskDeleteObject {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment("configClass",
-                & self.config_class) ?, crate ::rest::segment("objectType", & self
-                .object_type) ?, crate ::rest::segment("id", & self.id) ?
+                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(& OP,
+                "configClass", & self.config_class) ?, crate ::rest::segment(& OP,
+                "objectType", & self.object_type) ?, crate ::rest::segment(& OP, "id", &
+                self.id) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -484,7 +487,7 @@ impl AsteriskGetInfo {
             ::std::string::String::from("/asterisk/info"),
         );
         if let ::std::option::Option::Some(v) = &self.only {
-            req.query_list("only", v.as_slice());
+            req.query_list("only", v.as_slice())?;
         }
         self.client.rest().json::<crate::models::AsteriskInfo>(req).await
     }
@@ -576,7 +579,7 @@ impl AsteriskGetModule {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment("moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -609,7 +612,7 @@ impl AsteriskLoadModule {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment("moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -645,7 +648,7 @@ impl AsteriskUnloadModule {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment("moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -681,7 +684,7 @@ impl AsteriskReloadModule {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment("moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -751,13 +754,13 @@ impl AsteriskAddLog {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/logging/{}", crate ::rest::segment("logChannelName", & self
-                .log_channel_name) ?
+                "/asterisk/logging/{}", crate ::rest::segment(& OP, "logChannelName", &
+                self.log_channel_name) ?
             ),
         );
         {
             let v = &self.configuration;
-            req.query("configuration", v);
+            req.query("configuration", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -788,8 +791,8 @@ impl AsteriskDeleteLog {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/logging/{}", crate ::rest::segment("logChannelName", & self
-                .log_channel_name) ?
+                "/asterisk/logging/{}", crate ::rest::segment(& OP, "logChannelName", &
+                self.log_channel_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -821,8 +824,8 @@ impl AsteriskRotateLog {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/asterisk/logging/{}/rotate", crate ::rest::segment("logChannelName", &
-                self.log_channel_name) ?
+                "/asterisk/logging/{}/rotate", crate ::rest::segment(& OP,
+                "logChannelName", & self.log_channel_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -857,7 +860,7 @@ impl AsteriskGetGlobalVar {
         );
         {
             let v = &self.variable;
-            req.query("variable", v);
+            req.query("variable", v)?;
         }
         self.client.rest().json::<crate::models::Variable>(req).await
     }
@@ -902,10 +905,10 @@ impl AsteriskSetGlobalVar {
         );
         {
             let v = &self.variable;
-            req.query("variable", v);
+            req.query("variable", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
-            req.query("value", v);
+            req.query("value", v)?;
         }
         self.client.rest().empty(req).await
     }

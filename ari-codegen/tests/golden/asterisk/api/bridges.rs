@@ -584,13 +584,13 @@ impl BridgeCreate {
             ::std::string::String::from("/bridges"),
         );
         if let ::std::option::Option::Some(v) = &self.kind {
-            req.query("type", v);
+            req.query("type", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.bridge_id {
-            req.query("bridgeId", v);
+            req.query("bridgeId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.name {
-            req.query("name", v);
+            req.query("name", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(v)?;
@@ -685,14 +685,15 @@ impl BridgeCreateWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
+                ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.kind {
-            req.query("type", v);
+            req.query("type", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.name {
-            req.query("name", v);
+            req.query("name", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
@@ -740,7 +741,8 @@ impl BridgeGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
+                ?
             ),
         );
         self.client
@@ -779,7 +781,8 @@ impl BridgeDestroy {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
+                ?
             ),
         );
         let result = self.client.rest().empty(req).await;
@@ -824,13 +827,13 @@ impl BridgeGetBridgeVar {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/variable", crate ::rest::segment("bridgeId", & self
+                "/bridges/{}/variable", crate ::rest::segment(& OP, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
         {
             let v = &self.variable;
-            req.query("variable", v);
+            req.query("variable", v)?;
         }
         self.client.rest().json::<crate::models::Variable>(req).await
     }
@@ -885,19 +888,19 @@ impl BridgeSetBridgeVar {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/variable", crate ::rest::segment("bridgeId", & self
+                "/bridges/{}/variable", crate ::rest::segment(& OP, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
         {
             let v = &self.variable;
-            req.query("variable", v);
+            req.query("variable", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
-            req.query("value", v);
+            req.query("value", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.report_events {
-            req.query("report_events", v);
+            req.query("report_events", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -933,13 +936,13 @@ impl BridgeGetBridgeVars {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/variables", crate ::rest::segment("bridgeId", & self
+                "/bridges/{}/variables", crate ::rest::segment(& OP, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
         {
             let v = &self.variables;
-            req.query_list("variables", v.as_slice());
+            req.query_list("variables", v.as_slice())?;
         }
         self.client.rest().json::<crate::models::Variables>(req).await
     }
@@ -975,7 +978,7 @@ impl BridgeSetBridgeVars {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/variables", crate ::rest::segment("bridgeId", & self
+                "/bridges/{}/variables", crate ::rest::segment(& OP, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1058,25 +1061,25 @@ impl BridgeAddChannel {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/addChannel", crate ::rest::segment("bridgeId", & self
+                "/bridges/{}/addChannel", crate ::rest::segment(& OP, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
         {
             let v = &self.channel;
-            req.query_list("channel", v.as_slice());
+            req.query_list("channel", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.role {
-            req.query("role", v);
+            req.query("role", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.absorb_dtmf {
-            req.query("absorbDTMF", v);
+            req.query("absorbDTMF", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.mute {
-            req.query("mute", v);
+            req.query("mute", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.inhibit_connected_line_updates {
-            req.query("inhibitConnectedLineUpdates", v);
+            req.query("inhibitConnectedLineUpdates", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -1113,13 +1116,13 @@ impl BridgeRemoveChannel {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/removeChannel", crate ::rest::segment("bridgeId", & self
-                .bridge_id) ?
+                "/bridges/{}/removeChannel", crate ::rest::segment(& OP, "bridgeId", &
+                self.bridge_id) ?
             ),
         );
         {
             let v = &self.channel;
-            req.query_list("channel", v.as_slice());
+            req.query_list("channel", v.as_slice())?;
         }
         self.client.rest().empty(req).await
     }
@@ -1155,8 +1158,9 @@ impl BridgeSetVideoSource {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/videoSource/{}", crate ::rest::segment("bridgeId", & self
-                .bridge_id) ?, crate ::rest::segment("channelId", & self.channel_id) ?
+                "/bridges/{}/videoSource/{}", crate ::rest::segment(& OP, "bridgeId", &
+                self.bridge_id) ?, crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -1188,7 +1192,7 @@ impl BridgeClearVideoSource {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/videoSource", crate ::rest::segment("bridgeId", & self
+                "/bridges/{}/videoSource", crate ::rest::segment(& OP, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1235,11 +1239,12 @@ impl BridgeStartMoh {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/moh", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}/moh", crate ::rest::segment(& OP, "bridgeId", & self
+                .bridge_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.moh_class {
-            req.query("mohClass", v);
+            req.query("mohClass", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -1273,7 +1278,8 @@ impl BridgeStopMoh {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/moh", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}/moh", crate ::rest::segment(& OP, "bridgeId", & self
+                .bridge_id) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -1359,27 +1365,28 @@ impl BridgePlay {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/play", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}/play", crate ::rest::segment(& OP, "bridgeId", & self
+                .bridge_id) ?
             ),
         );
         {
             let v = &self.media;
-            req.query_list("media", v.as_slice());
+            req.query_list("media", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.announcer_format {
-            req.query("announcer_format", v);
+            req.query("announcer_format", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.lang {
-            req.query("lang", v);
+            req.query("lang", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.offsetms {
-            req.query("offsetms", v);
+            req.query("offsetms", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.skipms {
-            req.query("skipms", v);
+            req.query("skipms", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.playback_id {
-            req.query("playbackId", v);
+            req.query("playbackId", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
@@ -1468,25 +1475,26 @@ impl BridgePlayWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/play/{}", crate ::rest::segment("bridgeId", & self
-                .bridge_id) ?, crate ::rest::segment("playbackId", & self.playback_id) ?
+                "/bridges/{}/play/{}", crate ::rest::segment(& OP, "bridgeId", & self
+                .bridge_id) ?, crate ::rest::segment(& OP, "playbackId", & self
+                .playback_id) ?
             ),
         );
         {
             let v = &self.media;
-            req.query_list("media", v.as_slice());
+            req.query_list("media", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.announcer_format {
-            req.query("announcer_format", v);
+            req.query("announcer_format", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.lang {
-            req.query("lang", v);
+            req.query("lang", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.offsetms {
-            req.query("offsetms", v);
+            req.query("offsetms", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.skipms {
-            req.query("skipms", v);
+            req.query("skipms", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
@@ -1595,35 +1603,35 @@ impl BridgeRecord {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}/record", crate ::rest::segment("bridgeId", & self.bridge_id)
-                ?
+                "/bridges/{}/record", crate ::rest::segment(& OP, "bridgeId", & self
+                .bridge_id) ?
             ),
         );
         {
             let v = &self.name;
-            req.query("name", v);
+            req.query("name", v)?;
         }
         {
             let v = &self.format;
-            req.query("format", v);
+            req.query("format", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.recorder_format {
-            req.query("recorder_format", v);
+            req.query("recorder_format", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.max_duration_seconds {
-            req.query("maxDurationSeconds", v);
+            req.query("maxDurationSeconds", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.max_silence_seconds {
-            req.query("maxSilenceSeconds", v);
+            req.query("maxSilenceSeconds", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.if_exists {
-            req.query("ifExists", v);
+            req.query("ifExists", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.beep {
-            req.query("beep", v);
+            req.query("beep", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.terminate_on {
-            req.query("terminateOn", v);
+            req.query("terminateOn", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;

@@ -1134,46 +1134,46 @@ impl ChannelOriginate {
         );
         {
             let v = &self.endpoint;
-            req.query("endpoint", v);
+            req.query("endpoint", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.extension {
-            req.query("extension", v);
+            req.query("extension", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.context {
-            req.query("context", v);
+            req.query("context", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.priority {
-            req.query("priority", v);
+            req.query("priority", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.label {
-            req.query("label", v);
+            req.query("label", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app {
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app_args {
-            req.query("appArgs", v);
+            req.query("appArgs", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.caller_id {
-            req.query("callerId", v);
+            req.query("callerId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.timeout {
-            req.query("timeout", v);
+            req.query("timeout", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
         if let ::std::option::Option::Some(v) = &self.channel_id {
-            req.query("channelId", v);
+            req.query("channelId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.other_channel_id {
-            req.query("otherChannelId", v);
+            req.query("otherChannelId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.originator {
-            req.query("originator", v);
+            req.query("originator", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.formats {
-            req.query("formats", v);
+            req.query("formats", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
@@ -1302,26 +1302,26 @@ impl ChannelCreate {
         );
         {
             let v = &self.endpoint;
-            req.query("endpoint", v);
+            req.query("endpoint", v)?;
         }
         {
             let v = &self.app;
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app_args {
-            req.query("appArgs", v);
+            req.query("appArgs", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.channel_id {
-            req.query("channelId", v);
+            req.query("channelId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.other_channel_id {
-            req.query("otherChannelId", v);
+            req.query("otherChannelId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.originator {
-            req.query("originator", v);
+            req.query("originator", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.formats {
-            req.query("formats", v);
+            req.query("formats", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
@@ -1369,7 +1369,8 @@ impl ChannelGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}", crate ::rest::segment("channelId", & self.channel_id) ?
+                "/channels/{}", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?
             ),
         );
         self.client
@@ -1549,48 +1550,49 @@ impl ChannelOriginateWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}", crate ::rest::segment("channelId", & self.channel_id) ?
+                "/channels/{}", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?
             ),
         );
         {
             let v = &self.endpoint;
-            req.query("endpoint", v);
+            req.query("endpoint", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.extension {
-            req.query("extension", v);
+            req.query("extension", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.context {
-            req.query("context", v);
+            req.query("context", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.priority {
-            req.query("priority", v);
+            req.query("priority", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.label {
-            req.query("label", v);
+            req.query("label", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app {
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app_args {
-            req.query("appArgs", v);
+            req.query("appArgs", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.caller_id {
-            req.query("callerId", v);
+            req.query("callerId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.timeout {
-            req.query("timeout", v);
+            req.query("timeout", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
         if let ::std::option::Option::Some(v) = &self.other_channel_id {
-            req.query("otherChannelId", v);
+            req.query("otherChannelId", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.originator {
-            req.query("originator", v);
+            req.query("originator", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.formats {
-            req.query("formats", v);
+            req.query("formats", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
@@ -1657,14 +1659,15 @@ impl ChannelHangup {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}", crate ::rest::segment("channelId", & self.channel_id) ?
+                "/channels/{}", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.reason_code {
-            req.query("reason_code", v);
+            req.query("reason_code", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.reason {
-            req.query("reason", v);
+            req.query("reason", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -1740,21 +1743,21 @@ impl ChannelContinueInDialplan {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/continue", crate ::rest::segment("channelId", & self
+                "/channels/{}/continue", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.context {
-            req.query("context", v);
+            req.query("context", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.extension {
-            req.query("extension", v);
+            req.query("extension", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.priority {
-            req.query("priority", v);
+            req.query("priority", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.label {
-            req.query("label", v);
+            req.query("label", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -1800,16 +1803,16 @@ impl ChannelMoveToApp {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/move", crate ::rest::segment("channelId", & self
+                "/channels/{}/move", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.app;
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app_args {
-            req.query("appArgs", v);
+            req.query("appArgs", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -1847,13 +1850,13 @@ impl ChannelRedirect {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/redirect", crate ::rest::segment("channelId", & self
+                "/channels/{}/redirect", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.endpoint;
-            req.query("endpoint", v);
+            req.query("endpoint", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -1888,7 +1891,7 @@ impl ChannelAnswer {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/answer", crate ::rest::segment("channelId", & self
+                "/channels/{}/answer", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1925,7 +1928,7 @@ impl ChannelRing {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/ring", crate ::rest::segment("channelId", & self
+                "/channels/{}/ring", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1962,7 +1965,7 @@ impl ChannelRingStop {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/ring", crate ::rest::segment("channelId", & self
+                "/channels/{}/ring", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1999,7 +2002,7 @@ impl ChannelProgress {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/progress", crate ::rest::segment("channelId", & self
+                "/channels/{}/progress", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2080,24 +2083,24 @@ impl ChannelSendDtmf {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/dtmf", crate ::rest::segment("channelId", & self
+                "/channels/{}/dtmf", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.dtmf {
-            req.query("dtmf", v);
+            req.query("dtmf", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.before {
-            req.query("before", v);
+            req.query("before", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.between {
-            req.query("between", v);
+            req.query("between", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.duration {
-            req.query("duration", v);
+            req.query("duration", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.after {
-            req.query("after", v);
+            req.query("after", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -2140,12 +2143,12 @@ impl ChannelMute {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/mute", crate ::rest::segment("channelId", & self
+                "/channels/{}/mute", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.direction {
-            req.query("direction", v);
+            req.query("direction", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -2188,12 +2191,12 @@ impl ChannelUnmute {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/mute", crate ::rest::segment("channelId", & self
+                "/channels/{}/mute", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.direction {
-            req.query("direction", v);
+            req.query("direction", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -2228,7 +2231,7 @@ impl ChannelHold {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/hold", crate ::rest::segment("channelId", & self
+                "/channels/{}/hold", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2265,7 +2268,7 @@ impl ChannelUnhold {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/hold", crate ::rest::segment("channelId", & self
+                "/channels/{}/hold", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2313,12 +2316,12 @@ impl ChannelStartMoh {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/moh", crate ::rest::segment("channelId", & self.channel_id)
-                ?
+                "/channels/{}/moh", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.moh_class {
-            req.query("mohClass", v);
+            req.query("mohClass", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -2353,8 +2356,8 @@ impl ChannelStopMoh {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/moh", crate ::rest::segment("channelId", & self.channel_id)
-                ?
+                "/channels/{}/moh", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -2390,7 +2393,7 @@ impl ChannelStartSilence {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/silence", crate ::rest::segment("channelId", & self
+                "/channels/{}/silence", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2427,7 +2430,7 @@ impl ChannelStopSilence {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/silence", crate ::rest::segment("channelId", & self
+                "/channels/{}/silence", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2503,25 +2506,25 @@ impl ChannelPlay {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/play", crate ::rest::segment("channelId", & self
+                "/channels/{}/play", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.media;
-            req.query_list("media", v.as_slice());
+            req.query_list("media", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.lang {
-            req.query("lang", v);
+            req.query("lang", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.offsetms {
-            req.query("offsetms", v);
+            req.query("offsetms", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.skipms {
-            req.query("skipms", v);
+            req.query("skipms", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.playback_id {
-            req.query("playbackId", v);
+            req.query("playbackId", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
@@ -2599,22 +2602,23 @@ impl ChannelPlayWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/play/{}", crate ::rest::segment("channelId", & self
-                .channel_id) ?, crate ::rest::segment("playbackId", & self.playback_id) ?
+                "/channels/{}/play/{}", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?, crate ::rest::segment(& OP, "playbackId", & self
+                .playback_id) ?
             ),
         );
         {
             let v = &self.media;
-            req.query_list("media", v.as_slice());
+            req.query_list("media", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.lang {
-            req.query("lang", v);
+            req.query("lang", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.offsetms {
-            req.query("offsetms", v);
+            req.query("offsetms", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.skipms {
-            req.query("skipms", v);
+            req.query("skipms", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Playback>(req).await;
@@ -2712,32 +2716,32 @@ impl ChannelRecord {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/record", crate ::rest::segment("channelId", & self
+                "/channels/{}/record", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.name;
-            req.query("name", v);
+            req.query("name", v)?;
         }
         {
             let v = &self.format;
-            req.query("format", v);
+            req.query("format", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.max_duration_seconds {
-            req.query("maxDurationSeconds", v);
+            req.query("maxDurationSeconds", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.max_silence_seconds {
-            req.query("maxSilenceSeconds", v);
+            req.query("maxSilenceSeconds", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.if_exists {
-            req.query("ifExists", v);
+            req.query("ifExists", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.beep {
-            req.query("beep", v);
+            req.query("beep", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.terminate_on {
-            req.query("terminateOn", v);
+            req.query("terminateOn", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
@@ -2787,13 +2791,13 @@ impl ChannelGetChannelVar {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/variable", crate ::rest::segment("channelId", & self
+                "/channels/{}/variable", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.variable;
-            req.query("variable", v);
+            req.query("variable", v)?;
         }
         self.client.rest().json::<crate::models::Variable>(req).await
     }
@@ -2848,19 +2852,19 @@ impl ChannelSetChannelVar {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/variable", crate ::rest::segment("channelId", & self
+                "/channels/{}/variable", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.variable;
-            req.query("variable", v);
+            req.query("variable", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
-            req.query("value", v);
+            req.query("value", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.report_events {
-            req.query("report_events", v);
+            req.query("report_events", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -2896,13 +2900,13 @@ impl ChannelGetChannelVars {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/variables", crate ::rest::segment("channelId", & self
+                "/channels/{}/variables", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.variables;
-            req.query_list("variables", v.as_slice());
+            req.query_list("variables", v.as_slice())?;
         }
         self.client.rest().json::<crate::models::Variables>(req).await
     }
@@ -2938,7 +2942,7 @@ impl ChannelSetChannelVars {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/variables", crate ::rest::segment("channelId", & self
+                "/channels/{}/variables", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -3014,25 +3018,25 @@ impl ChannelSnoopChannel {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/snoop", crate ::rest::segment("channelId", & self
+                "/channels/{}/snoop", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.spy {
-            req.query("spy", v);
+            req.query("spy", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.whisper {
-            req.query("whisper", v);
+            req.query("whisper", v)?;
         }
         {
             let v = &self.app;
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app_args {
-            req.query("appArgs", v);
+            req.query("appArgs", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.snoop_id {
-            req.query("snoopId", v);
+            req.query("snoopId", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
@@ -3106,22 +3110,22 @@ impl ChannelSnoopChannelWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/snoop/{}", crate ::rest::segment("channelId", & self
-                .channel_id) ?, crate ::rest::segment("snoopId", & self.snoop_id) ?
+                "/channels/{}/snoop/{}", crate ::rest::segment(& OP, "channelId", & self
+                .channel_id) ?, crate ::rest::segment(& OP, "snoopId", & self.snoop_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.spy {
-            req.query("spy", v);
+            req.query("spy", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.whisper {
-            req.query("whisper", v);
+            req.query("whisper", v)?;
         }
         {
             let v = &self.app;
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.app_args {
-            req.query("appArgs", v);
+            req.query("appArgs", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
@@ -3188,15 +3192,15 @@ impl ChannelDial {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/dial", crate ::rest::segment("channelId", & self
+                "/channels/{}/dial", crate ::rest::segment(& OP, "channelId", & self
                 .channel_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.caller {
-            req.query("caller", v);
+            req.query("caller", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.timeout {
-            req.query("timeout", v);
+            req.query("timeout", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -3227,8 +3231,8 @@ impl ChannelRtpStatistics {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/rtp_statistics", crate ::rest::segment("channelId", & self
-                .channel_id) ?
+                "/channels/{}/rtp_statistics", crate ::rest::segment(& OP, "channelId", &
+                self.channel_id) ?
             ),
         );
         self.client.rest().json::<crate::models::RtpStat>(req).await
@@ -3382,39 +3386,39 @@ impl ChannelExternalMedia {
             ::std::string::String::from("/channels/externalMedia"),
         );
         if let ::std::option::Option::Some(v) = &self.channel_id {
-            req.query("channelId", v);
+            req.query("channelId", v)?;
         }
         {
             let v = &self.app;
-            req.query("app", v);
+            req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
         if let ::std::option::Option::Some(v) = &self.external_host {
-            req.query("external_host", v);
+            req.query("external_host", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.encapsulation {
-            req.query("encapsulation", v);
+            req.query("encapsulation", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.transport {
-            req.query("transport", v);
+            req.query("transport", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.connection_type {
-            req.query("connection_type", v);
+            req.query("connection_type", v)?;
         }
         {
             let v = &self.format;
-            req.query("format", v);
+            req.query("format", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.direction {
-            req.query("direction", v);
+            req.query("direction", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.data {
-            req.query("data", v);
+            req.query("data", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.transport_data {
-            req.query("transport_data", v);
+            req.query("transport_data", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Channel>(req).await;
@@ -3465,13 +3469,13 @@ impl ChannelTransferProgress {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/channels/{}/transfer_progress", crate ::rest::segment("channelId", &
-                self.channel_id) ?
+                "/channels/{}/transfer_progress", crate ::rest::segment(& OP,
+                "channelId", & self.channel_id) ?
             ),
         );
         {
             let v = &self.states;
-            req.query("states", v);
+            req.query("states", v)?;
         }
         self.client.rest().empty(req).await
     }

@@ -142,7 +142,7 @@ impl DeviceStateGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/deviceStates/{}", crate ::rest::segment("deviceName", & self
+                "/deviceStates/{}", crate ::rest::segment(& OP, "deviceName", & self
                 .device_name) ?
             ),
         );
@@ -186,13 +186,13 @@ impl DeviceStateUpdate {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/deviceStates/{}", crate ::rest::segment("deviceName", & self
+                "/deviceStates/{}", crate ::rest::segment(& OP, "deviceName", & self
                 .device_name) ?
             ),
         );
         {
             let v = &self.device_state;
-            req.query("deviceState", v);
+            req.query("deviceState", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -226,7 +226,7 @@ impl DeviceStateDelete {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/deviceStates/{}", crate ::rest::segment("deviceName", & self
+                "/deviceStates/{}", crate ::rest::segment(& OP, "deviceName", & self
                 .device_name) ?
             ),
         );

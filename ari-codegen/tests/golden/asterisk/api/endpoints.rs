@@ -282,14 +282,14 @@ impl EndpointSendMessage {
         );
         {
             let v = &self.to;
-            req.query("to", v);
+            req.query("to", v)?;
         }
         {
             let v = &self.from;
-            req.query("from", v);
+            req.query("from", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.body {
-            req.query("body", v);
+            req.query("body", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
@@ -364,18 +364,18 @@ impl EndpointRefer {
         );
         {
             let v = &self.to;
-            req.query("to", v);
+            req.query("to", v)?;
         }
         {
             let v = &self.from;
-            req.query("from", v);
+            req.query("from", v)?;
         }
         {
             let v = &self.refer_to;
-            req.query("refer_to", v);
+            req.query("refer_to", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.to_self {
-            req.query("to_self", v);
+            req.query("to_self", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
@@ -408,7 +408,9 @@ impl EndpointListByTech {
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
             &OP,
-            ::std::format!("/endpoints/{}", crate ::rest::segment("tech", & self.tech) ?),
+            ::std::format!(
+                "/endpoints/{}", crate ::rest::segment(& OP, "tech", & self.tech) ?
+            ),
         );
         self.client
             .rest()
@@ -457,8 +459,8 @@ impl EndpointGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/endpoints/{}/{}", crate ::rest::segment("tech", & self.tech) ?, crate
-                ::rest::segment("resource", & self.resource) ?
+                "/endpoints/{}/{}", crate ::rest::segment(& OP, "tech", & self.tech) ?,
+                crate ::rest::segment(& OP, "resource", & self.resource) ?
             ),
         );
         self.client
@@ -538,16 +540,16 @@ impl EndpointSendMessageToEndpoint {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/endpoints/{}/{}/sendMessage", crate ::rest::segment("tech", & self
-                .tech) ?, crate ::rest::segment("resource", & self.resource) ?
+                "/endpoints/{}/{}/sendMessage", crate ::rest::segment(& OP, "tech", &
+                self.tech) ?, crate ::rest::segment(& OP, "resource", & self.resource) ?
             ),
         );
         {
             let v = &self.from;
-            req.query("from", v);
+            req.query("from", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.body {
-            req.query("body", v);
+            req.query("body", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
@@ -620,20 +622,20 @@ impl EndpointReferToEndpoint {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/endpoints/{}/{}/refer", crate ::rest::segment("tech", & self.tech) ?,
-                crate ::rest::segment("resource", & self.resource) ?
+                "/endpoints/{}/{}/refer", crate ::rest::segment(& OP, "tech", & self
+                .tech) ?, crate ::rest::segment(& OP, "resource", & self.resource) ?
             ),
         );
         {
             let v = &self.from;
-            req.query("from", v);
+            req.query("from", v)?;
         }
         {
             let v = &self.refer_to;
-            req.query("refer_to", v);
+            req.query("refer_to", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.to_self {
-            req.query("to_self", v);
+            req.query("to_self", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;

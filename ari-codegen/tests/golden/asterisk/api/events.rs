@@ -121,16 +121,16 @@ impl EventUserEvent {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/events/user/{}", crate ::rest::segment("eventName", & self.event_name)
-                ?
+                "/events/user/{}", crate ::rest::segment(& OP, "eventName", & self
+                .event_name) ?
             ),
         );
         {
             let v = &self.application;
-            req.query("application", v);
+            req.query("application", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.source {
-            req.query_list("source", v.as_slice());
+            req.query_list("source", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
@@ -171,11 +171,11 @@ impl EventClaimChannel {
         );
         {
             let v = &self.channel_id;
-            req.query("channelId", v);
+            req.query("channelId", v)?;
         }
         {
             let v = &self.application;
-            req.query("application", v);
+            req.query("application", v)?;
         }
         self.client.rest().empty(req).await
     }

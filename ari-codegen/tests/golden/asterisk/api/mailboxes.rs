@@ -145,7 +145,7 @@ impl MailboxGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/mailboxes/{}", crate ::rest::segment("mailboxName", & self
+                "/mailboxes/{}", crate ::rest::segment(& OP, "mailboxName", & self
                 .mailbox_name) ?
             ),
         );
@@ -187,17 +187,17 @@ impl MailboxUpdate {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/mailboxes/{}", crate ::rest::segment("mailboxName", & self
+                "/mailboxes/{}", crate ::rest::segment(& OP, "mailboxName", & self
                 .mailbox_name) ?
             ),
         );
         {
             let v = &self.old_messages;
-            req.query("oldMessages", v);
+            req.query("oldMessages", v)?;
         }
         {
             let v = &self.new_messages;
-            req.query("newMessages", v);
+            req.query("newMessages", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -228,7 +228,7 @@ impl MailboxDelete {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/mailboxes/{}", crate ::rest::segment("mailboxName", & self
+                "/mailboxes/{}", crate ::rest::segment(& OP, "mailboxName", & self
                 .mailbox_name) ?
             ),
         );

@@ -93,8 +93,8 @@ impl PlaybackGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/playbacks/{}", crate ::rest::segment("playbackId", & self.playback_id)
-                ?
+                "/playbacks/{}", crate ::rest::segment(& OP, "playbackId", & self
+                .playback_id) ?
             ),
         );
         self.client
@@ -133,8 +133,8 @@ impl PlaybackStop {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/playbacks/{}", crate ::rest::segment("playbackId", & self.playback_id)
-                ?
+                "/playbacks/{}", crate ::rest::segment(& OP, "playbackId", & self
+                .playback_id) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -174,13 +174,13 @@ impl PlaybackControl {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/playbacks/{}/control", crate ::rest::segment("playbackId", & self
+                "/playbacks/{}/control", crate ::rest::segment(& OP, "playbackId", & self
                 .playback_id) ?
             ),
         );
         {
             let v = &self.operation;
-            req.query("operation", v);
+            req.query("operation", v)?;
         }
         self.client.rest().empty(req).await
     }

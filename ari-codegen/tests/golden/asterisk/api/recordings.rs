@@ -314,8 +314,8 @@ impl RecordingGetStored {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/stored/{}", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/stored/{}", crate ::rest::segment(& OP, "recordingName", &
+                self.recording_name) ?
             ),
         );
         self.client
@@ -354,8 +354,8 @@ impl RecordingDeleteStored {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/stored/{}", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/stored/{}", crate ::rest::segment(& OP, "recordingName", &
+                self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -390,8 +390,8 @@ impl RecordingGetStoredFile {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/stored/{}/file", crate ::rest::segment("recordingName", &
-                self.recording_name) ?
+                "/recordings/stored/{}/file", crate ::rest::segment(& OP,
+                "recordingName", & self.recording_name) ?
             ),
         );
         self.client.rest().bytes(req).await
@@ -427,13 +427,13 @@ impl RecordingCopyStored {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/stored/{}/copy", crate ::rest::segment("recordingName", &
-                self.recording_name) ?
+                "/recordings/stored/{}/copy", crate ::rest::segment(& OP,
+                "recordingName", & self.recording_name) ?
             ),
         );
         {
             let v = &self.destination_recording_name;
-            req.query("destinationRecordingName", v);
+            req.query("destinationRecordingName", v)?;
         }
         self.client
             .rest()
@@ -471,8 +471,8 @@ impl RecordingGetLive {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/live/{}", crate ::rest::segment(& OP, "recordingName", &
+                self.recording_name) ?
             ),
         );
         self.client
@@ -511,8 +511,8 @@ impl RecordingCancel {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/live/{}", crate ::rest::segment(& OP, "recordingName", &
+                self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -544,8 +544,8 @@ impl RecordingStop {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}/stop", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/live/{}/stop", crate ::rest::segment(& OP, "recordingName",
+                & self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -577,8 +577,8 @@ impl RecordingPause {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}/pause", crate ::rest::segment("recordingName", &
-                self.recording_name) ?
+                "/recordings/live/{}/pause", crate ::rest::segment(& OP, "recordingName",
+                & self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -610,8 +610,8 @@ impl RecordingUnpause {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}/pause", crate ::rest::segment("recordingName", &
-                self.recording_name) ?
+                "/recordings/live/{}/pause", crate ::rest::segment(& OP, "recordingName",
+                & self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -643,8 +643,8 @@ impl RecordingMute {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}/mute", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/live/{}/mute", crate ::rest::segment(& OP, "recordingName",
+                & self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await
@@ -676,8 +676,8 @@ impl RecordingUnmute {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/recordings/live/{}/mute", crate ::rest::segment("recordingName", & self
-                .recording_name) ?
+                "/recordings/live/{}/mute", crate ::rest::segment(& OP, "recordingName",
+                & self.recording_name) ?
             ),
         );
         self.client.rest().empty(req).await

@@ -77,10 +77,10 @@ impl SoundList {
             ::std::string::String::from("/sounds"),
         );
         if let ::std::option::Option::Some(v) = &self.lang {
-            req.query("lang", v);
+            req.query("lang", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            req.query("format", v);
+            req.query("format", v)?;
         }
         self.client
             .rest()
@@ -123,7 +123,7 @@ impl SoundGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/sounds/{}", crate ::rest::segment("soundId", & self.sound_id) ?
+                "/sounds/{}", crate ::rest::segment(& OP, "soundId", & self.sound_id) ?
             ),
         );
         self.client

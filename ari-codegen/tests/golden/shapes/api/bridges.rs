@@ -96,7 +96,7 @@ impl BridgeCreate {
             ::std::string::String::from("/bridges"),
         );
         if let ::std::option::Option::Some(v) = &self.kind {
-            req.query("type", v);
+            req.query("type", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(v)?;
@@ -155,7 +155,8 @@ impl BridgeCreateWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment("bridgeId", & self.bridge_id) ?
+                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
+                ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.variables {

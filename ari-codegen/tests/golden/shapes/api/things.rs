@@ -165,16 +165,16 @@ impl ThingMoveToApp {
         );
         {
             let v = &self.media;
-            req.query_list("media", v.as_slice());
+            req.query_list("media", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.direction {
-            req.query("direction", v);
+            req.query("direction", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.terminate_on {
-            req.query("terminateOn", v);
+            req.query("terminateOn", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.offsetms {
-            req.query("offsetms", v);
+            req.query("offsetms", v)?;
         }
         self.client.rest().empty(req).await
     }
@@ -216,7 +216,8 @@ impl ThingFilter {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/things/{}/filter", crate ::rest::segment("thingId", & self.thing_id) ?
+                "/things/{}/filter", crate ::rest::segment(& OP, "thingId", & self
+                .thing_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.filter {
@@ -266,7 +267,8 @@ impl ThingUpdateObject {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/things/{}/config", crate ::rest::segment("thingId", & self.thing_id) ?
+                "/things/{}/config", crate ::rest::segment(& OP, "thingId", & self
+                .thing_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.fields {
@@ -303,7 +305,8 @@ impl ThingGetFile {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/things/{}/file", crate ::rest::segment("thingId", & self.thing_id) ?
+                "/things/{}/file", crate ::rest::segment(& OP, "thingId", & self
+                .thing_id) ?
             ),
         );
         self.client.rest().bytes(req).await

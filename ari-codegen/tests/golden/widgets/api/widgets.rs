@@ -179,7 +179,7 @@ impl WidgetCreate {
             ::std::string::String::from("/widgets"),
         );
         if let ::std::option::Option::Some(v) = &self.widget_id {
-            req.query("widgetId", v);
+            req.query("widgetId", v)?;
         }
         let since = crate::objects::before_create(&self.client);
         let result = self.client.rest().json::<crate::models::Widget>(req).await;
@@ -224,7 +224,8 @@ impl WidgetGet {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/widgets/{}", crate ::rest::segment("widgetId", & self.widget_id) ?
+                "/widgets/{}", crate ::rest::segment(& OP, "widgetId", & self.widget_id)
+                ?
             ),
         );
         self.client
@@ -263,7 +264,8 @@ impl WidgetCreateWithId {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/widgets/{}", crate ::rest::segment("widgetId", & self.widget_id) ?
+                "/widgets/{}", crate ::rest::segment(& OP, "widgetId", & self.widget_id)
+                ?
             ),
         );
         let since = crate::objects::before_create(&self.client);
@@ -309,7 +311,8 @@ impl WidgetDestroy {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/widgets/{}", crate ::rest::segment("widgetId", & self.widget_id) ?
+                "/widgets/{}", crate ::rest::segment(& OP, "widgetId", & self.widget_id)
+                ?
             ),
         );
         self.client.rest().empty(req).await
@@ -342,12 +345,13 @@ impl WidgetPoke {
         let mut req = crate::rest::Request::new(
             &OP,
             ::std::format!(
-                "/widgets/{}/poke", crate ::rest::segment("widgetId", & self.widget_id) ?
+                "/widgets/{}/poke", crate ::rest::segment(& OP, "widgetId", & self
+                .widget_id) ?
             ),
         );
         {
             let v = &self.times;
-            req.query("times", v);
+            req.query("times", v)?;
         }
         self.client.rest().empty(req).await
     }
