@@ -359,3 +359,42 @@ async fn control_characters_are_refused_before_anything_is_sent() {
     c.channels().hangup("ok").await.unwrap();
     assert_eq!(requests.load(Ordering::Relaxed), 1);
 }
+
+/// An originate refused before sending (a control character in the endpoint) fails like
+/// one Asterisk refused: the pending channel's handler is released and its waiter learns
+/// that the channel was not created, rather than waiting for a channel that never comes.
+#[tokio::test]
+async fn a_create_refused_before_sending_releases_its_pending_object() {
+    let (url, requests) = counting_server().await;
+    let c = client(&url, None);
+    let pending = c.pending_channel();
+    let _sub = pending
+        .on_event(
+            |_c: ari_client::objects::Channel, _e: ari_client::events::StasisStart| async {
+                Ok(())
+            },
+        )
+        .unwrap();
+    let waiter = pending.next::<ari_client::events::StasisStart>();
+    assert_eq!(c.stats().object_handlers, 1);
+    let e = c
+        .channels()
+        .originate_with_id(pending.id(), "Local/answer\0@ari-test")
+        .app("ok")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let waited = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the waiter is answered")
+        .unwrap_err();
+    assert_eq!(waited.kind(), ErrorKind::Ended, "{waited}");
+    // the handler is released by its lane, after what was queued before
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.stats().object_handlers > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(c.stats().object_handlers, 0);
+    assert_eq!(c.stats().waiters, 0);
+    assert_eq!(requests.load(Ordering::Relaxed), 0, "a request was sent");
+}

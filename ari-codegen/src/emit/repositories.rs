@@ -452,8 +452,21 @@ fn response(api: &Api, op: OperationRef) -> (TokenStream, TokenStream) {
             )
         }
     };
-    let since =
-        creates(api, op).then(|| quote!(let since = crate::objects::before_create(&self.client);));
+    // a creator's request that cannot be built fails like one Asterisk refused: what was
+    // registered for the requested id is released
+    let (since, send) = if creates(api, op) {
+        (
+            Some(quote!(let since = crate::objects::before_create(&self.client);)),
+            quote! {
+                match self.request() {
+                    ::std::result::Result::Ok(req) => #send,
+                    ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+                }
+            },
+        )
+    } else {
+        (None, quote!({ let req = self.request()?; #send }))
+    };
     let identity = value.to_string() == "data";
     let call = match (hooks.is_empty(), identity) {
         (true, true) => send,
@@ -570,8 +583,8 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
         impl #builder {
             #(#setters)*
 
-            /// Sends the request.
-            pub async fn send(self) -> crate::Result<#output> {
+            /// The request, with every parameter checked and encoded.
+            fn request(&self) -> crate::Result<crate::rest::Request> {
                 static OP: crate::rest::Operation = crate::rest::Operation {
                     name: #op_name,
                     method: crate::rest::Method::#http,
@@ -580,6 +593,11 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
                 #[allow(unused_mut)]
                 let mut req = crate::rest::Request::new(&OP, #path_expr);
                 #body_stmts
+                ::std::result::Result::Ok(req)
+            }
+
+            /// Sends the request.
+            pub async fn send(self) -> crate::Result<#output> {
                 #call
             }
         }

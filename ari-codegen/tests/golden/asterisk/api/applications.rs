@@ -145,10 +145,8 @@ pub struct ApplicationList {
     client: crate::Client,
 }
 impl ApplicationList {
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::objects::Application>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.list",
             method: crate::rest::Method::Get,
@@ -159,10 +157,19 @@ impl ApplicationList {
             &OP,
             ::std::string::String::from("/applications"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Application>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::objects::Application>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::Application>>(req)
+                .await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -191,8 +198,8 @@ pub struct ApplicationGet {
     application_name: ::std::string::String,
 }
 impl ApplicationGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.get",
             method: crate::rest::Method::Get,
@@ -206,10 +213,14 @@ impl ApplicationGet {
                 .application_name) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Application>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Application>(req).await
+        }
             .map(|data| crate::objects::Application::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -232,8 +243,8 @@ pub struct ApplicationSubscribe {
     event_source: ::std::vec::Vec<::std::string::String>,
 }
 impl ApplicationSubscribe {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.subscribe",
             method: crate::rest::Method::Post,
@@ -255,10 +266,14 @@ impl ApplicationSubscribe {
             let v = &self.event_source;
             req.query_list("eventSource", v.as_slice())?;
         }
-        self.client
-            .rest()
-            .json::<crate::models::Application>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Application>(req).await
+        }
             .map(|data| crate::objects::Application::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -281,8 +296,8 @@ pub struct ApplicationUnsubscribe {
     event_source: ::std::vec::Vec<::std::string::String>,
 }
 impl ApplicationUnsubscribe {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.unsubscribe",
             method: crate::rest::Method::Delete,
@@ -305,10 +320,14 @@ impl ApplicationUnsubscribe {
             let v = &self.event_source;
             req.query_list("eventSource", v.as_slice())?;
         }
-        self.client
-            .rest()
-            .json::<crate::models::Application>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Application>(req).await
+        }
             .map(|data| crate::objects::Application::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -341,8 +360,8 @@ impl ApplicationFilter {
         self.filter = ::std::option::Option::Some(filter.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "applications.filter",
             method: crate::rest::Method::Put,
@@ -359,10 +378,14 @@ impl ApplicationFilter {
         if let ::std::option::Option::Some(v) = &self.filter {
             req.json_body(v)?;
         }
-        self.client
-            .rest()
-            .json::<crate::models::Application>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Application> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Application>(req).await
+        }
             .map(|data| crate::objects::Application::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),

@@ -322,10 +322,8 @@ pub struct AsteriskGetObject {
     id: ::std::string::String,
 }
 impl AsteriskGetObject {
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::ConfigTuple>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.getObject",
             method: crate::rest::Method::Get,
@@ -341,7 +339,19 @@ impl AsteriskGetObject {
                 self.id) ?
             ),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::ConfigTuple>>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::models::ConfigTuple>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::ConfigTuple>>(req)
+                .await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskGetObject {
@@ -376,10 +386,8 @@ impl AsteriskUpdateObject {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::ConfigTuple>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.updateObject",
             method: crate::rest::Method::Put,
@@ -402,7 +410,19 @@ impl AsteriskUpdateObject {
         if let ::std::option::Option::Some(v) = &self.fields {
             req.json_body(&crate::api::Wrapped("fields", v))?;
         }
-        self.client.rest().json::<::std::vec::Vec<crate::models::ConfigTuple>>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::models::ConfigTuple>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::ConfigTuple>>(req)
+                .await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskUpdateObject {
@@ -424,8 +444,8 @@ pub struct AsteriskDeleteObject {
     id: ::std::string::String,
 }
 impl AsteriskDeleteObject {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.deleteObject",
             method: crate::rest::Method::Delete,
@@ -444,7 +464,14 @@ impl AsteriskDeleteObject {
                 self.id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskDeleteObject {
@@ -474,8 +501,8 @@ impl AsteriskGetInfo {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::AsteriskInfo> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.getInfo",
             method: crate::rest::Method::Get,
@@ -489,7 +516,14 @@ impl AsteriskGetInfo {
         if let ::std::option::Option::Some(v) = &self.only {
             req.query_list("only", v.as_slice())?;
         }
-        self.client.rest().json::<crate::models::AsteriskInfo>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::AsteriskInfo> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::AsteriskInfo>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskGetInfo {
@@ -506,8 +540,8 @@ pub struct AsteriskPing {
     client: crate::Client,
 }
 impl AsteriskPing {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::AsteriskPing> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.ping",
             method: crate::rest::Method::Get,
@@ -518,7 +552,14 @@ impl AsteriskPing {
             &OP,
             ::std::string::String::from("/asterisk/ping"),
         );
-        self.client.rest().json::<crate::models::AsteriskPing>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::AsteriskPing> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::AsteriskPing>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskPing {
@@ -535,8 +576,8 @@ pub struct AsteriskListModules {
     client: crate::Client,
 }
 impl AsteriskListModules {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Module>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.listModules",
             method: crate::rest::Method::Get,
@@ -547,7 +588,14 @@ impl AsteriskListModules {
             &OP,
             ::std::string::String::from("/asterisk/modules"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Module>>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Module>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Module>>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskListModules {
@@ -565,8 +613,8 @@ pub struct AsteriskGetModule {
     module_name: ::std::string::String,
 }
 impl AsteriskGetModule {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Module> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.getModule",
             method: crate::rest::Method::Get,
@@ -583,7 +631,14 @@ impl AsteriskGetModule {
                 .module_name) ?
             ),
         );
-        self.client.rest().json::<crate::models::Module>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Module> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Module>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskGetModule {
@@ -601,8 +656,8 @@ pub struct AsteriskLoadModule {
     module_name: ::std::string::String,
 }
 impl AsteriskLoadModule {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.loadModule",
             method: crate::rest::Method::Post,
@@ -616,7 +671,14 @@ impl AsteriskLoadModule {
                 .module_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskLoadModule {
@@ -634,8 +696,8 @@ pub struct AsteriskUnloadModule {
     module_name: ::std::string::String,
 }
 impl AsteriskUnloadModule {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.unloadModule",
             method: crate::rest::Method::Delete,
@@ -652,7 +714,14 @@ impl AsteriskUnloadModule {
                 .module_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskUnloadModule {
@@ -670,8 +739,8 @@ pub struct AsteriskReloadModule {
     module_name: ::std::string::String,
 }
 impl AsteriskReloadModule {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.reloadModule",
             method: crate::rest::Method::Put,
@@ -688,7 +757,14 @@ impl AsteriskReloadModule {
                 .module_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskReloadModule {
@@ -705,10 +781,8 @@ pub struct AsteriskListLogChannels {
     client: crate::Client,
 }
 impl AsteriskListLogChannels {
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::LogChannel>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.listLogChannels",
             method: crate::rest::Method::Get,
@@ -719,7 +793,19 @@ impl AsteriskListLogChannels {
             &OP,
             ::std::string::String::from("/asterisk/logging"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::LogChannel>>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::models::LogChannel>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::LogChannel>>(req)
+                .await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskListLogChannels {
@@ -740,8 +826,8 @@ pub struct AsteriskAddLog {
     configuration: ::std::string::String,
 }
 impl AsteriskAddLog {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.addLog",
             method: crate::rest::Method::Post,
@@ -762,7 +848,14 @@ impl AsteriskAddLog {
             let v = &self.configuration;
             req.query("configuration", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskAddLog {
@@ -780,8 +873,8 @@ pub struct AsteriskDeleteLog {
     log_channel_name: ::std::string::String,
 }
 impl AsteriskDeleteLog {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.deleteLog",
             method: crate::rest::Method::Delete,
@@ -795,7 +888,14 @@ impl AsteriskDeleteLog {
                 self.log_channel_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskDeleteLog {
@@ -813,8 +913,8 @@ pub struct AsteriskRotateLog {
     log_channel_name: ::std::string::String,
 }
 impl AsteriskRotateLog {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.rotateLog",
             method: crate::rest::Method::Put,
@@ -828,7 +928,14 @@ impl AsteriskRotateLog {
                 "logChannelName", & self.log_channel_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskRotateLog {
@@ -846,8 +953,8 @@ pub struct AsteriskGetGlobalVar {
     variable: ::std::string::String,
 }
 impl AsteriskGetGlobalVar {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Variable> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.getGlobalVar",
             method: crate::rest::Method::Get,
@@ -862,7 +969,14 @@ impl AsteriskGetGlobalVar {
             let v = &self.variable;
             req.query("variable", v)?;
         }
-        self.client.rest().json::<crate::models::Variable>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Variable> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Variable>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskGetGlobalVar {
@@ -891,8 +1005,8 @@ impl AsteriskSetGlobalVar {
         self.value = ::std::option::Option::Some(value.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "asterisk.setGlobalVar",
             method: crate::rest::Method::Post,
@@ -910,7 +1024,14 @@ impl AsteriskSetGlobalVar {
         if let ::std::option::Option::Some(v) = &self.value {
             req.query("value", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for AsteriskSetGlobalVar {

@@ -470,8 +470,8 @@ pub struct BridgeList {
     client: crate::Client,
 }
 impl BridgeList {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Bridge>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.list",
             method: crate::rest::Method::Get,
@@ -482,10 +482,14 @@ impl BridgeList {
             &OP,
             ::std::string::String::from("/bridges"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Bridge>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Bridge>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Bridge>>(req).await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -571,8 +575,8 @@ impl BridgeCreate {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.create",
             method: crate::rest::Method::Post,
@@ -595,8 +599,17 @@ impl BridgeCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Bridge>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Bridge>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Bridge,
@@ -674,8 +687,8 @@ impl BridgeCreateWithId {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.createWithId",
             method: crate::rest::Method::Post,
@@ -698,8 +711,17 @@ impl BridgeCreateWithId {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Bridge>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Bridge>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Bridge,
@@ -730,8 +752,8 @@ pub struct BridgeGet {
     bridge_id: ::std::string::String,
 }
 impl BridgeGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.get",
             method: crate::rest::Method::Get,
@@ -745,10 +767,14 @@ impl BridgeGet {
                 ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Bridge>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Bridge> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Bridge>(req).await
+        }
             .map(|data| crate::objects::Bridge::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -770,8 +796,8 @@ pub struct BridgeDestroy {
     bridge_id: ::std::string::String,
 }
 impl BridgeDestroy {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.destroy",
             method: crate::rest::Method::Delete,
@@ -785,7 +811,14 @@ impl BridgeDestroy {
                 ?
             ),
         );
-        let result = self.client.rest().empty(req).await;
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        let result = {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        };
         if result.is_ok() {
             crate::objects::destroyed(
                 &self.client,
@@ -812,8 +845,8 @@ pub struct BridgeGetBridgeVar {
     variable: ::std::string::String,
 }
 impl BridgeGetBridgeVar {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Variable> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.getBridgeVar",
             method: crate::rest::Method::Get,
@@ -835,7 +868,14 @@ impl BridgeGetBridgeVar {
             let v = &self.variable;
             req.query("variable", v)?;
         }
-        self.client.rest().json::<crate::models::Variable>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Variable> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Variable>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeGetBridgeVar {
@@ -873,8 +913,8 @@ impl BridgeSetBridgeVar {
         self.report_events = ::std::option::Option::Some(report_events);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.setBridgeVar",
             method: crate::rest::Method::Post,
@@ -902,7 +942,14 @@ impl BridgeSetBridgeVar {
         if let ::std::option::Option::Some(v) = &self.report_events {
             req.query("report_events", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeSetBridgeVar {
@@ -921,8 +968,8 @@ pub struct BridgeGetBridgeVars {
     variables: ::std::vec::Vec<::std::string::String>,
 }
 impl BridgeGetBridgeVars {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Variables> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.getBridgeVars",
             method: crate::rest::Method::Get,
@@ -944,7 +991,14 @@ impl BridgeGetBridgeVars {
             let v = &self.variables;
             req.query_list("variables", v.as_slice())?;
         }
-        self.client.rest().json::<crate::models::Variables>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Variables> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Variables>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeGetBridgeVars {
@@ -963,8 +1017,8 @@ pub struct BridgeSetBridgeVars {
     variables: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 impl BridgeSetBridgeVars {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.setBridgeVars",
             method: crate::rest::Method::Post,
@@ -986,7 +1040,14 @@ impl BridgeSetBridgeVars {
             let v = &self.variables;
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeSetBridgeVars {
@@ -1045,8 +1106,8 @@ impl BridgeAddChannel {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.addChannel",
             method: crate::rest::Method::Post,
@@ -1081,7 +1142,14 @@ impl BridgeAddChannel {
         if let ::std::option::Option::Some(v) = &self.inhibit_connected_line_updates {
             req.query("inhibitConnectedLineUpdates", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeAddChannel {
@@ -1100,8 +1168,8 @@ pub struct BridgeRemoveChannel {
     channel: ::std::vec::Vec<::std::string::String>,
 }
 impl BridgeRemoveChannel {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.removeChannel",
             method: crate::rest::Method::Post,
@@ -1124,7 +1192,14 @@ impl BridgeRemoveChannel {
             let v = &self.channel;
             req.query_list("channel", v.as_slice())?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeRemoveChannel {
@@ -1143,8 +1218,8 @@ pub struct BridgeSetVideoSource {
     channel_id: ::std::string::String,
 }
 impl BridgeSetVideoSource {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.setVideoSource",
             method: crate::rest::Method::Post,
@@ -1163,7 +1238,14 @@ impl BridgeSetVideoSource {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeSetVideoSource {
@@ -1181,8 +1263,8 @@ pub struct BridgeClearVideoSource {
     bridge_id: ::std::string::String,
 }
 impl BridgeClearVideoSource {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.clearVideoSource",
             method: crate::rest::Method::Delete,
@@ -1196,7 +1278,14 @@ impl BridgeClearVideoSource {
                 .bridge_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeClearVideoSource {
@@ -1225,8 +1314,8 @@ impl BridgeStartMoh {
         self.moh_class = ::std::option::Option::Some(moh_class.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.startMoh",
             method: crate::rest::Method::Post,
@@ -1246,7 +1335,14 @@ impl BridgeStartMoh {
         if let ::std::option::Option::Some(v) = &self.moh_class {
             req.query("mohClass", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeStartMoh {
@@ -1264,8 +1360,8 @@ pub struct BridgeStopMoh {
     bridge_id: ::std::string::String,
 }
 impl BridgeStopMoh {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.stopMoh",
             method: crate::rest::Method::Delete,
@@ -1282,7 +1378,14 @@ impl BridgeStopMoh {
                 .bridge_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeStopMoh {
@@ -1350,8 +1453,8 @@ impl BridgePlay {
         self.playback_id = ::std::option::Option::Some(playback_id.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.play",
             method: crate::rest::Method::Post,
@@ -1388,8 +1491,17 @@ impl BridgePlay {
         if let ::std::option::Option::Some(v) = &self.playback_id {
             req.query("playbackId", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Playback>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
@@ -1460,8 +1572,8 @@ impl BridgePlayWithId {
         self.skipms = ::std::option::Option::Some(skipms);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.playWithId",
             method: crate::rest::Method::Post,
@@ -1496,8 +1608,17 @@ impl BridgePlayWithId {
         if let ::std::option::Option::Some(v) = &self.skipms {
             req.query("skipms", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Playback>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
@@ -1584,8 +1705,8 @@ impl BridgeRecord {
         self.terminate_on = ::std::option::Option::Some(terminate_on);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.record",
             method: crate::rest::Method::Post,
@@ -1633,8 +1754,17 @@ impl BridgeRecord {
         if let ::std::option::Option::Some(v) = &self.terminate_on {
             req.query("terminateOn", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::LiveRecording>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::LiveRecording,

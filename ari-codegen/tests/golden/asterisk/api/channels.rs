@@ -925,8 +925,8 @@ pub struct ChannelList {
     client: crate::Client,
 }
 impl ChannelList {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Channel>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.list",
             method: crate::rest::Method::Get,
@@ -937,10 +937,14 @@ impl ChannelList {
             &OP,
             ::std::string::String::from("/channels"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Channel>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Channel>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Channel>>(req).await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -1117,8 +1121,8 @@ impl ChannelOriginate {
         self.formats = ::std::option::Option::Some(formats.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.originate",
             method: crate::rest::Method::Post,
@@ -1175,8 +1179,17 @@ impl ChannelOriginate {
         if let ::std::option::Option::Some(v) = &self.formats {
             req.query("formats", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Channel>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
@@ -1288,8 +1301,8 @@ impl ChannelCreate {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.create",
             method: crate::rest::Method::Post,
@@ -1326,8 +1339,17 @@ impl ChannelCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Channel>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
@@ -1358,8 +1380,8 @@ pub struct ChannelGet {
     channel_id: ::std::string::String,
 }
 impl ChannelGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.get",
             method: crate::rest::Method::Get,
@@ -1373,10 +1395,14 @@ impl ChannelGet {
                 .channel_id) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Channel>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Channel>(req).await
+        }
             .map(|data| crate::objects::Channel::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -1536,8 +1562,8 @@ impl ChannelOriginateWithId {
         self.formats = ::std::option::Option::Some(formats.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.originateWithId",
             method: crate::rest::Method::Post,
@@ -1594,8 +1620,17 @@ impl ChannelOriginateWithId {
         if let ::std::option::Option::Some(v) = &self.formats {
             req.query("formats", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Channel>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
@@ -1645,8 +1680,8 @@ impl ChannelHangup {
         self.reason = ::std::option::Option::Some(reason);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.hangup",
             method: crate::rest::Method::Delete,
@@ -1669,7 +1704,14 @@ impl ChannelHangup {
         if let ::std::option::Option::Some(v) = &self.reason {
             req.query("reason", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelHangup {
@@ -1728,8 +1770,8 @@ impl ChannelContinueInDialplan {
         self.label = ::std::option::Option::Some(label.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.continueInDialplan",
             method: crate::rest::Method::Post,
@@ -1759,7 +1801,14 @@ impl ChannelContinueInDialplan {
         if let ::std::option::Option::Some(v) = &self.label {
             req.query("label", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelContinueInDialplan {
@@ -1789,8 +1838,8 @@ impl ChannelMoveToApp {
         self.app_args = ::std::option::Option::Some(app_args.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.move",
             method: crate::rest::Method::Post,
@@ -1814,7 +1863,14 @@ impl ChannelMoveToApp {
         if let ::std::option::Option::Some(v) = &self.app_args {
             req.query("appArgs", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelMoveToApp {
@@ -1833,8 +1889,8 @@ pub struct ChannelRedirect {
     endpoint: ::std::string::String,
 }
 impl ChannelRedirect {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.redirect",
             method: crate::rest::Method::Post,
@@ -1858,7 +1914,14 @@ impl ChannelRedirect {
             let v = &self.endpoint;
             req.query("endpoint", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelRedirect {
@@ -1876,8 +1939,8 @@ pub struct ChannelAnswer {
     channel_id: ::std::string::String,
 }
 impl ChannelAnswer {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.answer",
             method: crate::rest::Method::Post,
@@ -1895,7 +1958,14 @@ impl ChannelAnswer {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelAnswer {
@@ -1913,8 +1983,8 @@ pub struct ChannelRing {
     channel_id: ::std::string::String,
 }
 impl ChannelRing {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.ring",
             method: crate::rest::Method::Post,
@@ -1932,7 +2002,14 @@ impl ChannelRing {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelRing {
@@ -1950,8 +2027,8 @@ pub struct ChannelRingStop {
     channel_id: ::std::string::String,
 }
 impl ChannelRingStop {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.ringStop",
             method: crate::rest::Method::Delete,
@@ -1969,7 +2046,14 @@ impl ChannelRingStop {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelRingStop {
@@ -1987,8 +2071,8 @@ pub struct ChannelProgress {
     channel_id: ::std::string::String,
 }
 impl ChannelProgress {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.progress",
             method: crate::rest::Method::Post,
@@ -2006,7 +2090,14 @@ impl ChannelProgress {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelProgress {
@@ -2067,8 +2158,8 @@ impl ChannelSendDtmf {
         self.after = ::std::option::Option::Some(after);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.sendDTMF",
             method: crate::rest::Method::Post,
@@ -2102,7 +2193,14 @@ impl ChannelSendDtmf {
         if let ::std::option::Option::Some(v) = &self.after {
             req.query("after", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelSendDtmf {
@@ -2128,8 +2226,8 @@ impl ChannelMute {
         self.direction = ::std::option::Option::Some(direction);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.mute",
             method: crate::rest::Method::Post,
@@ -2150,7 +2248,14 @@ impl ChannelMute {
         if let ::std::option::Option::Some(v) = &self.direction {
             req.query("direction", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelMute {
@@ -2176,8 +2281,8 @@ impl ChannelUnmute {
         self.direction = ::std::option::Option::Some(direction);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.unmute",
             method: crate::rest::Method::Delete,
@@ -2198,7 +2303,14 @@ impl ChannelUnmute {
         if let ::std::option::Option::Some(v) = &self.direction {
             req.query("direction", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelUnmute {
@@ -2216,8 +2328,8 @@ pub struct ChannelHold {
     channel_id: ::std::string::String,
 }
 impl ChannelHold {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.hold",
             method: crate::rest::Method::Post,
@@ -2235,7 +2347,14 @@ impl ChannelHold {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelHold {
@@ -2253,8 +2372,8 @@ pub struct ChannelUnhold {
     channel_id: ::std::string::String,
 }
 impl ChannelUnhold {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.unhold",
             method: crate::rest::Method::Delete,
@@ -2272,7 +2391,14 @@ impl ChannelUnhold {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelUnhold {
@@ -2301,8 +2427,8 @@ impl ChannelStartMoh {
         self.moh_class = ::std::option::Option::Some(moh_class.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.startMoh",
             method: crate::rest::Method::Post,
@@ -2323,7 +2449,14 @@ impl ChannelStartMoh {
         if let ::std::option::Option::Some(v) = &self.moh_class {
             req.query("mohClass", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelStartMoh {
@@ -2341,8 +2474,8 @@ pub struct ChannelStopMoh {
     channel_id: ::std::string::String,
 }
 impl ChannelStopMoh {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.stopMoh",
             method: crate::rest::Method::Delete,
@@ -2360,7 +2493,14 @@ impl ChannelStopMoh {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelStopMoh {
@@ -2378,8 +2518,8 @@ pub struct ChannelStartSilence {
     channel_id: ::std::string::String,
 }
 impl ChannelStartSilence {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.startSilence",
             method: crate::rest::Method::Post,
@@ -2397,7 +2537,14 @@ impl ChannelStartSilence {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelStartSilence {
@@ -2415,8 +2562,8 @@ pub struct ChannelStopSilence {
     channel_id: ::std::string::String,
 }
 impl ChannelStopSilence {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.stopSilence",
             method: crate::rest::Method::Delete,
@@ -2434,7 +2581,14 @@ impl ChannelStopSilence {
                 .channel_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelStopSilence {
@@ -2491,8 +2645,8 @@ impl ChannelPlay {
         self.playback_id = ::std::option::Option::Some(playback_id.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.play",
             method: crate::rest::Method::Post,
@@ -2526,8 +2680,17 @@ impl ChannelPlay {
         if let ::std::option::Option::Some(v) = &self.playback_id {
             req.query("playbackId", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Playback>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
@@ -2587,8 +2750,8 @@ impl ChannelPlayWithId {
         self.skipms = ::std::option::Option::Some(skipms);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.playWithId",
             method: crate::rest::Method::Post,
@@ -2620,8 +2783,17 @@ impl ChannelPlayWithId {
         if let ::std::option::Option::Some(v) = &self.skipms {
             req.query("skipms", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Playback>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Playback>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Playback,
@@ -2697,8 +2869,8 @@ impl ChannelRecord {
         self.terminate_on = ::std::option::Option::Some(terminate_on);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.record",
             method: crate::rest::Method::Post,
@@ -2743,8 +2915,17 @@ impl ChannelRecord {
         if let ::std::option::Option::Some(v) = &self.terminate_on {
             req.query("terminateOn", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::LiveRecording>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::LiveRecording>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::LiveRecording,
@@ -2776,8 +2957,8 @@ pub struct ChannelGetChannelVar {
     variable: ::std::string::String,
 }
 impl ChannelGetChannelVar {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Variable> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.getChannelVar",
             method: crate::rest::Method::Get,
@@ -2799,7 +2980,14 @@ impl ChannelGetChannelVar {
             let v = &self.variable;
             req.query("variable", v)?;
         }
-        self.client.rest().json::<crate::models::Variable>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Variable> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Variable>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelGetChannelVar {
@@ -2837,8 +3025,8 @@ impl ChannelSetChannelVar {
         self.report_events = ::std::option::Option::Some(report_events);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.setChannelVar",
             method: crate::rest::Method::Post,
@@ -2866,7 +3054,14 @@ impl ChannelSetChannelVar {
         if let ::std::option::Option::Some(v) = &self.report_events {
             req.query("report_events", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelSetChannelVar {
@@ -2885,8 +3080,8 @@ pub struct ChannelGetChannelVars {
     variables: ::std::vec::Vec<::std::string::String>,
 }
 impl ChannelGetChannelVars {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Variables> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.getChannelVars",
             method: crate::rest::Method::Get,
@@ -2908,7 +3103,14 @@ impl ChannelGetChannelVars {
             let v = &self.variables;
             req.query_list("variables", v.as_slice())?;
         }
-        self.client.rest().json::<crate::models::Variables>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Variables> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Variables>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelGetChannelVars {
@@ -2927,8 +3129,8 @@ pub struct ChannelSetChannelVars {
     variables: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 impl ChannelSetChannelVars {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.setChannelVars",
             method: crate::rest::Method::Post,
@@ -2950,7 +3152,14 @@ impl ChannelSetChannelVars {
             let v = &self.variables;
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelSetChannelVars {
@@ -3007,8 +3216,8 @@ impl ChannelSnoopChannel {
         self.snoop_id = ::std::option::Option::Some(snoop_id.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.snoopChannel",
             method: crate::rest::Method::Post,
@@ -3038,8 +3247,17 @@ impl ChannelSnoopChannel {
         if let ::std::option::Option::Some(v) = &self.snoop_id {
             req.query("snoopId", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Channel>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
@@ -3099,8 +3317,8 @@ impl ChannelSnoopChannelWithId {
         self.app_args = ::std::option::Option::Some(app_args.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.snoopChannelWithId",
             method: crate::rest::Method::Post,
@@ -3127,8 +3345,17 @@ impl ChannelSnoopChannelWithId {
         if let ::std::option::Option::Some(v) = &self.app_args {
             req.query("appArgs", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Channel>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
@@ -3178,8 +3405,8 @@ impl ChannelDial {
         self.timeout = ::std::option::Option::Some(timeout);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.dial",
             method: crate::rest::Method::Post,
@@ -3202,7 +3429,14 @@ impl ChannelDial {
         if let ::std::option::Option::Some(v) = &self.timeout {
             req.query("timeout", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelDial {
@@ -3220,8 +3454,8 @@ pub struct ChannelRtpStatistics {
     channel_id: ::std::string::String,
 }
 impl ChannelRtpStatistics {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::RtpStat> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.rtpstatistics",
             method: crate::rest::Method::Get,
@@ -3235,7 +3469,14 @@ impl ChannelRtpStatistics {
                 self.channel_id) ?
             ),
         );
-        self.client.rest().json::<crate::models::RtpStat>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::RtpStat> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::RtpStat>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelRtpStatistics {
@@ -3367,8 +3608,8 @@ impl ChannelExternalMedia {
         self.transport_data = ::std::option::Option::Some(transport_data.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.externalMedia",
             method: crate::rest::Method::Post,
@@ -3420,8 +3661,17 @@ impl ChannelExternalMedia {
         if let ::std::option::Option::Some(v) = &self.transport_data {
             req.query("transport_data", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Channel> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Channel>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Channel>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Channel,
@@ -3453,8 +3703,8 @@ pub struct ChannelTransferProgress {
     states: ::std::string::String,
 }
 impl ChannelTransferProgress {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "channels.transfer_progress",
             method: crate::rest::Method::Post,
@@ -3477,7 +3727,14 @@ impl ChannelTransferProgress {
             let v = &self.states;
             req.query("states", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ChannelTransferProgress {

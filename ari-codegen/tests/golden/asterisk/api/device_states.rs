@@ -85,10 +85,8 @@ pub struct DeviceStateList {
     client: crate::Client,
 }
 impl DeviceStateList {
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::objects::DeviceState>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "deviceStates.list",
             method: crate::rest::Method::Get,
@@ -99,10 +97,19 @@ impl DeviceStateList {
             &OP,
             ::std::string::String::from("/deviceStates"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::DeviceState>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::objects::DeviceState>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::DeviceState>>(req)
+                .await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -131,8 +138,8 @@ pub struct DeviceStateGet {
     device_name: ::std::string::String,
 }
 impl DeviceStateGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::DeviceState> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "deviceStates.get",
             method: crate::rest::Method::Get,
@@ -146,10 +153,14 @@ impl DeviceStateGet {
                 .device_name) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::DeviceState>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::DeviceState> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::DeviceState>(req).await
+        }
             .map(|data| crate::objects::DeviceState::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -172,8 +183,8 @@ pub struct DeviceStateUpdate {
     device_state: crate::models::UpdateDeviceState,
 }
 impl DeviceStateUpdate {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "deviceStates.update",
             method: crate::rest::Method::Put,
@@ -194,7 +205,14 @@ impl DeviceStateUpdate {
             let v = &self.device_state;
             req.query("deviceState", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for DeviceStateUpdate {
@@ -212,8 +230,8 @@ pub struct DeviceStateDelete {
     device_name: ::std::string::String,
 }
 impl DeviceStateDelete {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "deviceStates.delete",
             method: crate::rest::Method::Delete,
@@ -230,7 +248,14 @@ impl DeviceStateDelete {
                 .device_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for DeviceStateDelete {

@@ -184,8 +184,8 @@ pub struct EndpointList {
     client: crate::Client,
 }
 impl EndpointList {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Endpoint>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.list",
             method: crate::rest::Method::Get,
@@ -196,10 +196,17 @@ impl EndpointList {
             &OP,
             ::std::string::String::from("/endpoints"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Endpoint>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Endpoint>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::Endpoint>>(req)
+                .await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -265,8 +272,8 @@ impl EndpointSendMessage {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.sendMessage",
             method: crate::rest::Method::Put,
@@ -294,7 +301,14 @@ impl EndpointSendMessage {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for EndpointSendMessage {
@@ -347,8 +361,8 @@ impl EndpointRefer {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.refer",
             method: crate::rest::Method::Post,
@@ -380,7 +394,14 @@ impl EndpointRefer {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for EndpointRefer {
@@ -398,8 +419,8 @@ pub struct EndpointListByTech {
     tech: ::std::string::String,
 }
 impl EndpointListByTech {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Endpoint>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.listByTech",
             method: crate::rest::Method::Get,
@@ -412,10 +433,17 @@ impl EndpointListByTech {
                 "/endpoints/{}", crate ::rest::segment(& OP, "tech", & self.tech) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Endpoint>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Endpoint>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::Endpoint>>(req)
+                .await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -445,8 +473,8 @@ pub struct EndpointGet {
     resource: ::std::string::String,
 }
 impl EndpointGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Endpoint> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.get",
             method: crate::rest::Method::Get,
@@ -463,10 +491,14 @@ impl EndpointGet {
                 crate ::rest::segment(& OP, "resource", & self.resource) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Endpoint>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Endpoint> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Endpoint>(req).await
+        }
             .map(|data| crate::objects::Endpoint::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -526,8 +558,8 @@ impl EndpointSendMessageToEndpoint {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.sendMessageToEndpoint",
             method: crate::rest::Method::Put,
@@ -554,7 +586,14 @@ impl EndpointSendMessageToEndpoint {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for EndpointSendMessageToEndpoint {
@@ -608,8 +647,8 @@ impl EndpointReferToEndpoint {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "endpoints.referToEndpoint",
             method: crate::rest::Method::Post,
@@ -640,7 +679,14 @@ impl EndpointReferToEndpoint {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for EndpointReferToEndpoint {

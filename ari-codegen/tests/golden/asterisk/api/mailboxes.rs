@@ -90,8 +90,8 @@ pub struct MailboxList {
     client: crate::Client,
 }
 impl MailboxList {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Mailbox>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "mailboxes.list",
             method: crate::rest::Method::Get,
@@ -102,10 +102,14 @@ impl MailboxList {
             &OP,
             ::std::string::String::from("/mailboxes"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Mailbox>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Mailbox>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Mailbox>>(req).await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -134,8 +138,8 @@ pub struct MailboxGet {
     mailbox_name: ::std::string::String,
 }
 impl MailboxGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Mailbox> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "mailboxes.get",
             method: crate::rest::Method::Get,
@@ -149,10 +153,14 @@ impl MailboxGet {
                 .mailbox_name) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Mailbox>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Mailbox> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Mailbox>(req).await
+        }
             .map(|data| crate::objects::Mailbox::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -176,8 +184,8 @@ pub struct MailboxUpdate {
     new_messages: i32,
 }
 impl MailboxUpdate {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "mailboxes.update",
             method: crate::rest::Method::Put,
@@ -199,7 +207,14 @@ impl MailboxUpdate {
             let v = &self.new_messages;
             req.query("newMessages", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for MailboxUpdate {
@@ -217,8 +232,8 @@ pub struct MailboxDelete {
     mailbox_name: ::std::string::String,
 }
 impl MailboxDelete {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "mailboxes.delete",
             method: crate::rest::Method::Delete,
@@ -232,7 +247,14 @@ impl MailboxDelete {
                 .mailbox_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for MailboxDelete {

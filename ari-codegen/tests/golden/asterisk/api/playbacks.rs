@@ -82,8 +82,8 @@ pub struct PlaybackGet {
     playback_id: ::std::string::String,
 }
 impl PlaybackGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "playbacks.get",
             method: crate::rest::Method::Get,
@@ -97,10 +97,14 @@ impl PlaybackGet {
                 .playback_id) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Playback>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Playback> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Playback>(req).await
+        }
             .map(|data| crate::objects::Playback::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -122,8 +126,8 @@ pub struct PlaybackStop {
     playback_id: ::std::string::String,
 }
 impl PlaybackStop {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "playbacks.stop",
             method: crate::rest::Method::Delete,
@@ -137,7 +141,14 @@ impl PlaybackStop {
                 .playback_id) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for PlaybackStop {
@@ -156,8 +167,8 @@ pub struct PlaybackControl {
     operation: crate::models::ControlOperation,
 }
 impl PlaybackControl {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "playbacks.control",
             method: crate::rest::Method::Post,
@@ -182,7 +193,14 @@ impl PlaybackControl {
             let v = &self.operation;
             req.query("operation", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for PlaybackControl {

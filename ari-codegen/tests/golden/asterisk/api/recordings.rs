@@ -257,10 +257,8 @@ pub struct RecordingListStored {
     client: crate::Client,
 }
 impl RecordingListStored {
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::objects::StoredRecording>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.listStored",
             method: crate::rest::Method::Get,
@@ -271,10 +269,19 @@ impl RecordingListStored {
             &OP,
             ::std::string::String::from("/recordings/stored"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::StoredRecording>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::objects::StoredRecording>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::StoredRecording>>(req)
+                .await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -303,8 +310,8 @@ pub struct RecordingGetStored {
     recording_name: ::std::string::String,
 }
 impl RecordingGetStored {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::StoredRecording> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.getStored",
             method: crate::rest::Method::Get,
@@ -318,10 +325,14 @@ impl RecordingGetStored {
                 self.recording_name) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::StoredRecording>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::StoredRecording> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::StoredRecording>(req).await
+        }
             .map(|data| crate::objects::StoredRecording::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -343,8 +354,8 @@ pub struct RecordingDeleteStored {
     recording_name: ::std::string::String,
 }
 impl RecordingDeleteStored {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.deleteStored",
             method: crate::rest::Method::Delete,
@@ -358,7 +369,14 @@ impl RecordingDeleteStored {
                 self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingDeleteStored {
@@ -376,8 +394,8 @@ pub struct RecordingGetStoredFile {
     recording_name: ::std::string::String,
 }
 impl RecordingGetStoredFile {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<u8>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.getStoredFile",
             method: crate::rest::Method::Get,
@@ -394,7 +412,14 @@ impl RecordingGetStoredFile {
                 "recordingName", & self.recording_name) ?
             ),
         );
-        self.client.rest().bytes(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<u8>> {
+        {
+            let req = self.request()?;
+            self.client.rest().bytes(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingGetStoredFile {
@@ -413,8 +438,8 @@ pub struct RecordingCopyStored {
     destination_recording_name: ::std::string::String,
 }
 impl RecordingCopyStored {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::StoredRecording> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.copyStored",
             method: crate::rest::Method::Post,
@@ -435,10 +460,14 @@ impl RecordingCopyStored {
             let v = &self.destination_recording_name;
             req.query("destinationRecordingName", v)?;
         }
-        self.client
-            .rest()
-            .json::<crate::models::StoredRecording>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::StoredRecording> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::StoredRecording>(req).await
+        }
             .map(|data| crate::objects::StoredRecording::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -460,8 +489,8 @@ pub struct RecordingGetLive {
     recording_name: ::std::string::String,
 }
 impl RecordingGetLive {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.getLive",
             method: crate::rest::Method::Get,
@@ -475,10 +504,14 @@ impl RecordingGetLive {
                 self.recording_name) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::LiveRecording>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::LiveRecording> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::LiveRecording>(req).await
+        }
             .map(|data| crate::objects::LiveRecording::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -500,8 +533,8 @@ pub struct RecordingCancel {
     recording_name: ::std::string::String,
 }
 impl RecordingCancel {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.cancel",
             method: crate::rest::Method::Delete,
@@ -515,7 +548,14 @@ impl RecordingCancel {
                 self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingCancel {
@@ -533,8 +573,8 @@ pub struct RecordingStop {
     recording_name: ::std::string::String,
 }
 impl RecordingStop {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.stop",
             method: crate::rest::Method::Post,
@@ -548,7 +588,14 @@ impl RecordingStop {
                 & self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingStop {
@@ -566,8 +613,8 @@ pub struct RecordingPause {
     recording_name: ::std::string::String,
 }
 impl RecordingPause {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.pause",
             method: crate::rest::Method::Post,
@@ -581,7 +628,14 @@ impl RecordingPause {
                 & self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingPause {
@@ -599,8 +653,8 @@ pub struct RecordingUnpause {
     recording_name: ::std::string::String,
 }
 impl RecordingUnpause {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.unpause",
             method: crate::rest::Method::Delete,
@@ -614,7 +668,14 @@ impl RecordingUnpause {
                 & self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingUnpause {
@@ -632,8 +693,8 @@ pub struct RecordingMute {
     recording_name: ::std::string::String,
 }
 impl RecordingMute {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.mute",
             method: crate::rest::Method::Post,
@@ -647,7 +708,14 @@ impl RecordingMute {
                 & self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingMute {
@@ -665,8 +733,8 @@ pub struct RecordingUnmute {
     recording_name: ::std::string::String,
 }
 impl RecordingUnmute {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "recordings.unmute",
             method: crate::rest::Method::Delete,
@@ -680,7 +748,14 @@ impl RecordingUnmute {
                 & self.recording_name) ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for RecordingUnmute {

@@ -64,8 +64,8 @@ impl SoundList {
         self.format = ::std::option::Option::Some(format.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Sound>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "sounds.list",
             method: crate::rest::Method::Get,
@@ -82,10 +82,14 @@ impl SoundList {
         if let ::std::option::Option::Some(v) = &self.format {
             req.query("format", v)?;
         }
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Sound>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Sound>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Sound>>(req).await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -112,8 +116,8 @@ pub struct SoundGet {
     sound_id: ::std::string::String,
 }
 impl SoundGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Sound> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "sounds.get",
             method: crate::rest::Method::Get,
@@ -126,10 +130,14 @@ impl SoundGet {
                 "/sounds/{}", crate ::rest::segment(& OP, "soundId", & self.sound_id) ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Sound>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Sound> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Sound>(req).await
+        }
             .map(|data| crate::objects::Sound::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),

@@ -83,8 +83,8 @@ impl BridgeCreate {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Thing> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.create",
             method: crate::rest::Method::Post,
@@ -101,7 +101,14 @@ impl BridgeCreate {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(v)?;
         }
-        self.client.rest().json::<crate::models::Thing>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Thing> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Thing>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeCreate {
@@ -144,8 +151,8 @@ impl BridgeCreateWithId {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Thing> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "bridges.createWithId",
             method: crate::rest::Method::Post,
@@ -162,7 +169,14 @@ impl BridgeCreateWithId {
         if let ::std::option::Option::Some(v) = &self.variables {
             req.json_body(&crate::api::Wrapped("variables", v))?;
         }
-        self.client.rest().json::<crate::models::Thing>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Thing> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Thing>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for BridgeCreateWithId {

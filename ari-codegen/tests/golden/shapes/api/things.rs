@@ -94,8 +94,8 @@ pub struct ThingList {
     client: crate::Client,
 }
 impl ThingList {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Thing>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "things.list",
             method: crate::rest::Method::Get,
@@ -106,7 +106,14 @@ impl ThingList {
             &OP,
             ::std::string::String::from("/things"),
         );
-        self.client.rest().json::<::std::vec::Vec<crate::models::Thing>>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::models::Thing>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Thing>>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ThingList {
@@ -151,8 +158,8 @@ impl ThingMoveToApp {
         self.offsetms = ::std::option::Option::Some(offsetms);
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "things.move",
             method: crate::rest::Method::Post,
@@ -176,7 +183,14 @@ impl ThingMoveToApp {
         if let ::std::option::Option::Some(v) = &self.offsetms {
             req.query("offsetms", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ThingMoveToApp {
@@ -205,8 +219,8 @@ impl ThingFilter {
         self.filter = ::std::option::Option::Some(filter.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::models::Thing> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "things.filter",
             method: crate::rest::Method::Put,
@@ -223,7 +237,14 @@ impl ThingFilter {
         if let ::std::option::Option::Some(v) = &self.filter {
             req.json_body(v)?;
         }
-        self.client.rest().json::<crate::models::Thing>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::models::Thing> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Thing>(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ThingFilter {
@@ -254,10 +275,8 @@ impl ThingUpdateObject {
         );
         self
     }
-    /// Sends the request.
-    pub async fn send(
-        self,
-    ) -> crate::Result<::std::vec::Vec<crate::models::ConfigTuple>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "things.updateObject",
             method: crate::rest::Method::Put,
@@ -274,7 +293,19 @@ impl ThingUpdateObject {
         if let ::std::option::Option::Some(v) = &self.fields {
             req.json_body(&crate::api::Wrapped("fields", v))?;
         }
-        self.client.rest().json::<::std::vec::Vec<crate::models::ConfigTuple>>(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(
+        self,
+    ) -> crate::Result<::std::vec::Vec<crate::models::ConfigTuple>> {
+        {
+            let req = self.request()?;
+            self.client
+                .rest()
+                .json::<::std::vec::Vec<crate::models::ConfigTuple>>(req)
+                .await
+        }
     }
 }
 impl ::std::future::IntoFuture for ThingUpdateObject {
@@ -294,8 +325,8 @@ pub struct ThingGetFile {
     thing_id: ::std::string::String,
 }
 impl ThingGetFile {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<u8>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "things.getFile",
             method: crate::rest::Method::Get,
@@ -309,7 +340,14 @@ impl ThingGetFile {
                 .thing_id) ?
             ),
         );
-        self.client.rest().bytes(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<u8>> {
+        {
+            let req = self.request()?;
+            self.client.rest().bytes(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for ThingGetFile {

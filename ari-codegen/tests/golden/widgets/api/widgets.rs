@@ -112,8 +112,8 @@ pub struct WidgetList {
     client: crate::Client,
 }
 impl WidgetList {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Widget>> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.list",
             method: crate::rest::Method::Get,
@@ -124,10 +124,14 @@ impl WidgetList {
             &OP,
             ::std::string::String::from("/widgets"),
         );
-        self.client
-            .rest()
-            .json::<::std::vec::Vec<crate::models::Widget>>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<::std::vec::Vec<crate::objects::Widget>> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<::std::vec::Vec<crate::models::Widget>>(req).await
+        }
             .map(|data| {
                 data
                     .into_iter()
@@ -166,8 +170,8 @@ impl WidgetCreate {
         self.widget_id = ::std::option::Option::Some(widget_id.into());
         self
     }
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.create",
             method: crate::rest::Method::Post,
@@ -181,8 +185,17 @@ impl WidgetCreate {
         if let ::std::option::Option::Some(v) = &self.widget_id {
             req.query("widgetId", v)?;
         }
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Widget>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Widget>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Widget,
@@ -213,8 +226,8 @@ pub struct WidgetGet {
     widget_id: ::std::string::String,
 }
 impl WidgetGet {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.get",
             method: crate::rest::Method::Get,
@@ -228,10 +241,14 @@ impl WidgetGet {
                 ?
             ),
         );
-        self.client
-            .rest()
-            .json::<crate::models::Widget>(req)
-            .await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
+        {
+            let req = self.request()?;
+            self.client.rest().json::<crate::models::Widget>(req).await
+        }
             .map(|data| crate::objects::Widget::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -253,8 +270,8 @@ pub struct WidgetCreateWithId {
     widget_id: ::std::string::String,
 }
 impl WidgetCreateWithId {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.createWithId",
             method: crate::rest::Method::Post,
@@ -268,8 +285,17 @@ impl WidgetCreateWithId {
                 ?
             ),
         );
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<crate::objects::Widget> {
         let since = crate::objects::before_create(&self.client);
-        let result = self.client.rest().json::<crate::models::Widget>(req).await;
+        let result = match self.request() {
+            ::std::result::Result::Ok(req) => {
+                self.client.rest().json::<crate::models::Widget>(req).await
+            }
+            ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+        };
         crate::objects::created(
             &self.client,
             crate::ObjectKind::Widget,
@@ -300,8 +326,8 @@ pub struct WidgetDestroy {
     widget_id: ::std::string::String,
 }
 impl WidgetDestroy {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.destroy",
             method: crate::rest::Method::Delete,
@@ -315,7 +341,14 @@ impl WidgetDestroy {
                 ?
             ),
         );
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for WidgetDestroy {
@@ -334,8 +367,8 @@ pub struct WidgetPoke {
     times: i32,
 }
 impl WidgetPoke {
-    /// Sends the request.
-    pub async fn send(self) -> crate::Result<()> {
+    /// The request, with every parameter checked and encoded.
+    fn request(&self) -> crate::Result<crate::rest::Request> {
         static OP: crate::rest::Operation = crate::rest::Operation {
             name: "widgets.poke",
             method: crate::rest::Method::Post,
@@ -353,7 +386,14 @@ impl WidgetPoke {
             let v = &self.times;
             req.query("times", v)?;
         }
-        self.client.rest().empty(req).await
+        ::std::result::Result::Ok(req)
+    }
+    /// Sends the request.
+    pub async fn send(self) -> crate::Result<()> {
+        {
+            let req = self.request()?;
+            self.client.rest().empty(req).await
+        }
     }
 }
 impl ::std::future::IntoFuture for WidgetPoke {
