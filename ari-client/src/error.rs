@@ -68,8 +68,10 @@ pub enum ErrorKind {
     /// An argument cannot be sent as given, and nothing was sent: an id that is empty,
     /// `.` or `..`, or an id, name or value (in the path or the query) with a control
     /// character, U+0000–U+001F or U+007F. Asterisk reads them as C strings: a NUL cuts
-    /// them short, so `"victim\0anything"` would name `victim`. The message names the
-    /// parameter and shows the value escaped, cut at 64 characters. Every other
+    /// them short, so `"victim\0anything"` would name `victim`. A value of a list
+    /// parameter (the apps of `start`, `bridges.addChannel`'s channels, …) cannot contain
+    /// a comma: Asterisk splits lists at commas, even percent-encoded ones. The message
+    /// names the parameter and shows the value escaped, cut at 64 characters. Every other
     /// character (`/`, `%`, `?`, spaces, non-ASCII) is sent percent-encoded, as given.
     InvalidArgument,
     /// The websocket connection failed or broke.

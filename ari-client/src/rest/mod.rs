@@ -143,21 +143,31 @@ impl Request {
     }
 
     /// Writes `value` percent-encoded, as its `Display` output is produced (no intermediate
-    /// `String`); `false`, with part of it written, when that output has a control character.
-    fn push_encoded(&mut self, value: &impl Display) -> bool {
-        struct Encoder<'a>(&'a mut String);
+    /// `String`); `false`, with part of it written, when that output has a control
+    /// character, or a comma in one `item` of a list.
+    fn push_encoded(&mut self, value: &impl Display, item: bool) -> bool {
+        struct Encoder<'a> {
+            out: &'a mut String,
+            item: bool,
+        }
         impl fmt::Write for Encoder<'_> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
-                if s.bytes().any(|b| b.is_ascii_control()) {
+                if s.bytes()
+                    .any(|b| b.is_ascii_control() || (self.item && b == b','))
+                {
                     return Err(fmt::Error);
                 }
                 for part in utf8_percent_encode(s, ENCODE) {
-                    self.0.push_str(part);
+                    self.out.push_str(part);
                 }
                 Ok(())
             }
         }
-        write!(Encoder(&mut self.query), "{value}").is_ok()
+        let mut encoder = Encoder {
+            out: &mut self.query,
+            item,
+        };
+        write!(encoder, "{value}").is_ok()
     }
 
     /// The error for a refused query value, the query as it was before the parameter.
@@ -177,11 +187,15 @@ impl Request {
             Some(i) => format!("query parameter `{name}`[{i}]"),
             None => format!("query parameter `{name}`"),
         };
-        match check_value(self.op.name, || what, &text) {
+        let error = || Error::new(ErrorKind::InvalidArgument).with_operation(self.op.name);
+        match check_value(self.op.name, || what.clone(), &text) {
             Err(e) => e,
-            Ok(()) => Error::new(ErrorKind::InvalidArgument)
-                .with_operation(self.op.name)
-                .with_message(format!("query parameter `{name}` could not be written")),
+            Ok(()) if index.is_some() && text.contains(',') => error().with_message(format!(
+                "{what} cannot contain a comma: Asterisk splits a list's values at commas, \
+                 even percent-encoded ones, so it would read two values: {}",
+                shown(&text)
+            )),
+            Ok(()) => error().with_message(format!("{what} could not be written")),
         }
     }
 
@@ -194,7 +208,7 @@ impl Request {
     pub(crate) fn query(&mut self, name: &str, value: impl Display) -> Result<()> {
         let len = self.query.len();
         self.start_param(name);
-        if !self.push_encoded(&value) {
+        if !self.push_encoded(&value, false) {
             return Err(self.refuse(len, name, &value, None));
         }
         Ok(())
@@ -205,7 +219,9 @@ impl Request {
     ///
     /// # Errors
     ///
-    /// As [`query`](Self::query), for any of the values.
+    /// As [`query`](Self::query), for any of the values, and for a value with a comma:
+    /// Asterisk decodes the query before it splits a list, so `app=a%2Cb` registers the
+    /// applications `a` and `b` (measured on 22.10.1).
     pub(crate) fn query_list<T: Display>(&mut self, name: &str, values: &[T]) -> Result<()> {
         let len = self.query.len();
         self.start_param(name);
@@ -213,7 +229,7 @@ impl Request {
             if i > 0 {
                 self.query.push(',');
             }
-            if !self.push_encoded(value) {
+            if !self.push_encoded(value, true) {
                 return Err(self.refuse(len, name, value, Some(i)));
             }
         }
@@ -310,12 +326,12 @@ mod tests {
         r.query("media", "sound:hello world&x=1").unwrap();
         r.query("timeout", 30).unwrap();
         r.query("early", true).unwrap();
-        r.query_list("media", &["a,b", "c"]).unwrap();
+        r.query_list("media", &["a b", "c"]).unwrap();
         r.query_list::<&str>("empty", &[]).unwrap();
         r.query("pct", "%00%2F").unwrap();
         assert_eq!(
             r.query,
-            "?media=sound%3Ahello%20world%26x%3D1&timeout=30&early=true&media=a%2Cb,c&empty=&pct=%2500%252F"
+            "?media=sound%3Ahello%20world%26x%3D1&timeout=30&early=true&media=a%20b,c&empty=&pct=%2500%252F"
         );
     }
 
@@ -352,6 +368,23 @@ mod tests {
         let e = r.query("p", Pieces).unwrap_err();
         assert!(e.message().unwrap().contains("U+0000 at byte 4"), "{e}");
         assert_eq!(r.query, "?a=1");
+    }
+
+    #[test]
+    fn commas_are_refused_in_list_values_only() {
+        let mut r = Request::new(&OP, "/x".into());
+        r.query("appArgs", "a,b").unwrap();
+        let e = r.query_list("app", &["fine", "victim,other"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            e.message()
+                .unwrap()
+                .contains("query parameter `app`[1] cannot contain a comma"),
+            "{e}"
+        );
+        assert_eq!(r.query, "?appArgs=a%2Cb");
+        r.query_list("app", &["a", "b"]).unwrap();
+        assert_eq!(r.query, "?appArgs=a%2Cb&app=a,b");
     }
 
     #[test]
