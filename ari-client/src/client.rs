@@ -16,6 +16,9 @@ use crate::events::{EventType, ObjectKind};
 use crate::handler;
 use crate::rest::RestClient;
 
+/// How long an idle REST connection stays in the pool.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A connection to one Asterisk's ARI: REST calls, and the event websocket.
 ///
 /// Cheap to clone; every clone is the same client.
@@ -91,6 +94,9 @@ impl Client {
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)
+            // below Asterisk's `session_keep_alive` (http.conf, default 15 s): a pooled
+            // connection is not reused just as Asterisk closes it
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(|e| Error::new(ErrorKind::Tls).with_source(e))?;
         let rest = RestClient::new(
@@ -98,7 +104,7 @@ impl Client {
             config.base_url.clone(),
             &config.user,
             &config.password,
-            config.max_response_bytes,
+            config.limits,
         );
         let hub = Arc::new(Hub::new(config.event_budget, config.queue_capacity));
         Ok(Client {

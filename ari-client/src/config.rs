@@ -75,6 +75,9 @@ pub(crate) const DEFAULT_EVENT_BUDGET: usize = 4 << 20;
 /// The default of [`ClientBuilder::max_response_bytes`]: 64 MiB.
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
+/// The default of [`ClientBuilder::max_concurrent_requests`].
+pub(crate) const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
+
 /// The settings of a client, checked and fixed when it is built.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -92,8 +95,9 @@ pub(crate) struct Config {
     pub(crate) keepalive: Duration,
     pub(crate) event_budget: usize,
     pub(crate) queue_capacity: usize,
-    /// The largest REST response body read (`ClientBuilder::max_response_bytes`).
-    pub(crate) max_response_bytes: usize,
+    /// The REST transport's bounds (`ClientBuilder::max_response_bytes`,
+    /// `ClientBuilder::max_concurrent_requests`).
+    pub(crate) limits: crate::rest::Limits,
 }
 
 impl fmt::Debug for Config {
@@ -125,6 +129,7 @@ pub struct ClientBuilder {
     event_budget: usize,
     queue_capacity: usize,
     max_response_bytes: usize,
+    max_concurrent_requests: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -139,6 +144,7 @@ impl fmt::Debug for ClientBuilder {
             .field("apps", &self.apps)
             .field("reconnect", &self.reconnect)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +166,7 @@ impl ClientBuilder {
             event_budget: DEFAULT_EVENT_BUDGET,
             queue_capacity: 1024,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 
@@ -268,6 +275,31 @@ impl ClientBuilder {
         self
     }
 
+    /// How many REST requests the client has in flight at once (default 32, at least 1);
+    /// more wait for their turn, in order, within their timeout.
+    ///
+    /// Each request in flight holds an HTTP connection, and Asterisk serves at most
+    /// `sessionlimit` of them (`http.conf`, default 100) for all its clients together,
+    /// websockets included. Past it, Asterisk closes new connections unanswered: requests
+    /// fail with [`ErrorKind::Connect`] and, when a websocket cannot get in, events stop
+    /// for a while. The default leaves room for two clients and a websocket or two; more
+    /// concurrency rarely makes more requests per second, since Asterisk serves each
+    /// connection with a thread of its own.
+    ///
+    /// ```
+    /// # fn main() -> ari_client::Result<()> {
+    /// let client = ari_client::Client::builder("http://127.0.0.1:8088", "asterisk", "asterisk")
+    ///     .max_concurrent_requests(8)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_concurrent_requests = requests.max(1);
+        self
+    }
+
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
         let base_url = normalize_base(&self.url)?;
@@ -285,7 +317,10 @@ impl ClientBuilder {
             keepalive: self.keepalive,
             event_budget: self.event_budget,
             queue_capacity: self.queue_capacity,
-            max_response_bytes: self.max_response_bytes,
+            limits: crate::rest::Limits {
+                max_response_bytes: self.max_response_bytes,
+                max_concurrent_requests: self.max_concurrent_requests,
+            },
         })
     }
 
@@ -536,15 +571,18 @@ mod tests {
     }
 
     #[test]
-    fn the_body_limit_reaches_the_config() {
+    fn the_rest_limits_reach_the_config() {
         let c = ClientBuilder::new("http://h", "u", "p")
             .into_config()
             .unwrap();
-        assert_eq!(c.max_response_bytes, 64 << 20);
+        assert_eq!(c.limits.max_response_bytes, 64 << 20);
+        assert_eq!(c.limits.max_concurrent_requests, 32);
         let c = ClientBuilder::new("http://h", "u", "p")
             .max_response_bytes(1000)
+            .max_concurrent_requests(0)
             .into_config()
             .unwrap();
-        assert_eq!(c.max_response_bytes, 1000);
+        assert_eq!(c.limits.max_response_bytes, 1000);
+        assert_eq!(c.limits.max_concurrent_requests, 1);
     }
 }

@@ -52,7 +52,8 @@ impl ClientBuilder {
     ///
     /// [`ErrorKind::Connect`] when the server cannot be reached, [`ErrorKind::Timeout`],
     /// [`ErrorKind::Tls`], [`ErrorKind::Unauthorized`] for refused credentials,
-    /// [`ErrorKind::NotAri`] when something other than ARI answers, and
+    /// [`ErrorKind::NotAri`] when something other than ARI answers (or something that is
+    /// not HTTP), and
     /// [`ErrorKind::InvalidUrl`].
     pub async fn connect(self) -> Result<Client> {
         let client = self.build()?;
@@ -66,7 +67,10 @@ async fn check(client: &Client) -> Result<()> {
     match client.asterisk().ping().await {
         Ok(_) => Ok(()),
         Err(e) => Err(match e.kind() {
-            ErrorKind::NotFound | ErrorKind::Decode | ErrorKind::UnexpectedStatus => {
+            ErrorKind::NotFound
+            | ErrorKind::Decode
+            | ErrorKind::UnexpectedStatus
+            | ErrorKind::Protocol => {
                 let detail = e.to_string();
                 Error::new(ErrorKind::NotAri)
                     .with_message(format!(

@@ -217,7 +217,7 @@ async fn a_body_cut_short_is_truncated() {
 
 #[tokio::test]
 async fn answers_that_are_not_http_are_protocol_errors() {
-    let cases: [(&str, &'static [u8]); 8] = [
+    let cases: [(&str, &'static [u8]); 7] = [
         ("a garbage status line", b"GARBAGE\r\n\r\n"),
         (
             "a status code that is not a number",
@@ -237,7 +237,6 @@ async fn answers_that_are_not_http_are_protocol_errors() {
             "a malformed chunk size",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
         ),
-        ("nothing: the connection closes", b""),
     ];
     let huge_head = format!(
         "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
@@ -397,4 +396,74 @@ async fn a_create_refused_before_sending_releases_its_pending_object() {
     assert_eq!(c.stats().object_handlers, 0);
     assert_eq!(c.stats().waiters, 0);
     assert_eq!(requests.load(Ordering::Relaxed), 0, "a request was sent");
+}
+
+/// A connection closed before any answer — what Asterisk does past its `sessionlimit`, and
+/// to a pooled connection it closes as it is reused — is a `Connect` error that says so.
+#[tokio::test]
+async fn a_connection_closed_before_the_answer_is_a_connect_error() {
+    let url = serve_bytes(b"").await;
+    let e = client(&url, None).asterisk().ping().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e:?}");
+    assert_eq!(e.operation(), Some("asterisk.ping"));
+    assert!(e.to_string().contains("connection closed"), "{e}");
+}
+
+/// No more requests are in flight than `max_concurrent_requests` (default 32), however
+/// many tasks send at once; the others wait their turn and all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_are_bounded() {
+    let (now, peak) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (n, p) = (now.clone(), peak.clone());
+    let (url, _) = serve(move |mut tcp, _| {
+        let (now, peak) = (n.clone(), p.clone());
+        async move {
+            let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(in_flight, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            let _ = tcp
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await;
+        }
+    })
+    .await;
+    for (bound, client) in [
+        (32, client(&url, None)),
+        (
+            5,
+            Client::builder(&url, "asterisk", "asterisk")
+                .max_concurrent_requests(5)
+                .build()
+                .unwrap(),
+        ),
+    ] {
+        peak.store(0, Ordering::SeqCst);
+        let calls = (0..100).map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.channels().hangup(format!("c-{i}")).await })
+        });
+        for call in futures_util::future::join_all(calls).await {
+            call.unwrap().unwrap();
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        println!("bound {bound}: at most {peak} requests in flight");
+        assert!(peak <= bound, "{peak} requests in flight, bound {bound}");
+        assert!(
+            peak >= bound.min(5),
+            "the bound itself was not reached: {peak}"
+        );
+    }
+}
+
+/// `connect` to something that does not speak HTTP (an SSH port, say) says it is not ARI.
+#[tokio::test]
+async fn connecting_to_a_server_that_is_not_http_is_not_ari() {
+    let url = serve_bytes(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    let e = Client::builder(&url, "asterisk", "asterisk")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAri, "{e:?}");
+    assert!(e.to_string().contains("does not answer like ARI"), "{e}");
 }

@@ -16,7 +16,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Error, ErrorKind, Result};
 
-pub(crate) use transport::RestClient;
+pub(crate) use transport::{Limits, RestClient};
 
 /// Characters that stay literal in a path segment or query value: RFC 3986's unreserved set.
 /// Everything else, including `/`, `+`, `?`, `#`, `%`, `,` and spaces, is percent-encoded.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 
 use super::{Method, Request};
 use crate::error::{BoxError, Error, ErrorKind, Result};
@@ -22,8 +23,19 @@ struct Inner {
     base: String,
     user: String,
     authorization: HeaderValue,
+    limits: Limits,
+    /// A permit per request in flight, up to `limits.max_concurrent_requests`.
+    in_flight: Semaphore,
+}
+
+/// The bounds of the REST transport (set by `ClientBuilder`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
     /// The largest successful response body read (`ClientBuilder::max_response_bytes`).
-    max_response_bytes: usize,
+    pub(crate) max_response_bytes: usize,
+    /// How many requests are in flight at once (`ClientBuilder::max_concurrent_requests`);
+    /// the others wait for their turn, in order.
+    pub(crate) max_concurrent_requests: usize,
 }
 
 /// The most of an error response's body that is read for its `{"message": …}`. Asterisk's
@@ -36,7 +48,7 @@ impl fmt::Debug for RestClient {
         f.debug_struct("RestClient")
             .field("base", &self.inner.base)
             .field("user", &self.inner.user)
-            .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
     }
 }
@@ -51,13 +63,13 @@ struct ErrorBody {
 
 impl RestClient {
     /// A client for the ARI base `base` (`http(s)://host:port/ari`) with Basic credentials,
-    /// reading successful response bodies of at most `max_response_bytes`.
+    /// within `limits`.
     pub(crate) fn new(
         http: reqwest::Client,
         base: String,
         user: &str,
         password: &str,
-        max_response_bytes: usize,
+        limits: Limits,
     ) -> Self {
         use base64::Engine as _;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -70,7 +82,8 @@ impl RestClient {
                 base,
                 user: user.to_owned(),
                 authorization,
-                max_response_bytes,
+                limits,
+                in_flight: Semaphore::new(limits.max_concurrent_requests.max(1)),
             }),
         }
     }
@@ -83,6 +96,11 @@ impl RestClient {
     /// Sends the request and returns the successful response's body.
     async fn send(&self, req: Request) -> Result<bytes::Bytes> {
         let op = req.op;
+        // held until the body is read: the connection is busy until then
+        let Ok(_permit) = self.inner.in_flight.acquire().await else {
+            // never closed: only a client that is gone could get here
+            return Err(Error::new(ErrorKind::Closed).with_operation(op.name));
+        };
         let url = format!("{}{}{}", self.inner.base, req.path, req.query);
         let method = match op.method {
             Method::Get => reqwest::Method::GET,
@@ -106,15 +124,18 @@ impl RestClient {
             .map_err(|e| transport_error(e).with_operation(op.name))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
-            return read_body(response, self.inner.max_response_bytes)
+            return read_body(response, self.inner.limits.max_response_bytes)
                 .await
                 .map_err(|e| e.with_operation(op.name));
         }
         // the status says what happened: a body that is too long, or broken, only loses
         // Asterisk's message
-        let body = read_body(response, MAX_ERROR_BODY.min(self.inner.max_response_bytes))
-            .await
-            .ok();
+        let body = read_body(
+            response,
+            MAX_ERROR_BODY.min(self.inner.limits.max_response_bytes),
+        )
+        .await
+        .ok();
         if let Some(message) = body.as_deref().and_then(http_error_page) {
             // Asterisk's HTTP server refused the request before ARI saw it (a request
             // line longer than some 8 kB is "400 Request line too long"): the
@@ -261,13 +282,13 @@ fn too_large(what: String) -> Error {
 /// | answers a garbage status line (`GARBAGE`, `HTTP/1.1 abc`, an SSH banner, a bare JSON text) | `is_request()`, source `hyper::Error(Parse(Version))` or `Parse(Status)`, no I/O error | `Protocol` |
 /// | answers a malformed header or `Content-Length` | `is_request()`, `hyper::Error(Parse(Header(…)))` | `Protocol` |
 /// | answers a head larger than hyper's buffer (some 400 kB) | `is_request()`, `hyper::Error(Parse(TooLarge))` | `Protocol` |
-/// | closes the connection before a complete head | `is_request()`, `hyper::Error(IncompleteMessage)` | `Protocol` |
+/// | closes the connection before a complete head (Asterisk past its `sessionlimit`, a pooled connection closed as it was reused) | `is_request()`, `hyper::Error(IncompleteMessage)` | `Connect` |
 /// | sends fewer body bytes than its `Content-Length`, or stops inside a chunked body | `is_decode()` (from `chunk()`), sources `is_body()` and `hyper::Error(Body, io::Error(UnexpectedEof))` | `Truncated` |
 /// | sends a malformed chunk size line | `is_decode()`, `hyper::Error(Body, io::Error(InvalidInput))` | `Protocol` |
 /// | stalls in the body past the request timeout | `is_decode()`, `is_timeout()` | `Timeout` |
 ///
-/// hyper's own error kinds are not public types of a crate this one depends on, so the
-/// decision rests on reqwest's flags and on the [`std::io::Error`] in the source chain.
+/// The decision rests on reqwest's flags, on the [`std::io::Error`] in the source chain
+/// and on hyper's `is_incomplete_message`.
 pub(crate) fn transport_error(e: reqwest::Error) -> Error {
     let io = io_cause(&e);
     let kind = if e.is_timeout() {
@@ -288,20 +309,35 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
             }
             _ => ErrorKind::Truncated,
         }
-    } else if io.is_some() {
-        // the connection broke while the request was sent or the head awaited
+    } else if io.is_some() || closed_before_answer(&e) {
+        // the connection broke or closed while the request was sent or the head awaited
         ErrorKind::Connect
     } else {
         // connected, and hyper refused what came back, or nothing came back
         ErrorKind::Protocol
     };
     let mut error = Error::new(kind);
-    if matches!(kind, ErrorKind::Protocol | ErrorKind::Truncated) {
+    if matches!(
+        kind,
+        ErrorKind::Protocol | ErrorKind::Truncated | ErrorKind::Connect
+    ) {
         // what hyper found ("invalid HTTP version parsed", "connection closed before
         // message completed"), for logs that show only the error itself
         error = error.with_message(innermost(&e).to_string());
     }
     error.with_source(BoxError::from(e.without_url()))
+}
+
+/// The connection closed before a complete answer's head arrived.
+fn closed_before_answer(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message();
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The last error of the source chain: the one that says what was found.
