@@ -36,7 +36,8 @@ commands:
 
   test [-- <extra cargo test args>]
         Make sure the sandbox runs (unless ARI_URL is set), check the specs for drift
-        (regen --check against it), then run `cargo test --workspace` (every target but the bench binary, plus doc tests).
+        (regen --check against it), then run `cargo test --workspace` (every target but the bench binary, plus doc tests),
+        then a short soak (3 restarts, one SIGKILL, 4 calls/s; not under ARI_URL).
 
   demo [--root DIR] [--port N] [--user U] [--password P]
         The hello example answering a scripted call: start the sandbox (unless ARI_URL is

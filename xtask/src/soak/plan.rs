@@ -30,6 +30,15 @@ impl Options {
     pub(crate) const DEFAULT_RESTARTS: u32 = 20;
     pub(crate) const DEFAULT_RATE: f64 = 10.0;
 
+    /// The short soak `cargo xtask test` runs: 3 restarts (one SIGKILL), 4 calls/s.
+    pub(crate) fn short() -> Self {
+        Options {
+            restarts: 3,
+            rate: 4.0,
+            seed: fresh_seed(),
+        }
+    }
+
     /// `--restarts`, `--rate`, `--seed` (a fresh seed when not given).
     pub(crate) fn from_args(args: &Args) -> Result<Self> {
         let restarts = match args.value("restarts") {
