@@ -7,7 +7,10 @@
 //! 4. `cargo test --workspace --lib --bins --tests --examples`, then `cargo test --workspace --doc`
 //!    (not `--all-targets`: that would run the benchmark binary, which has no harness, in a
 //!    debug build; `cargo xtask bench` runs it).
-//! 5. Stop Asterisk again only if step 1 started it.
+//! 5. Unless `ARI_URL` is set: a short soak (`cargo xtask soak` with 3 restarts, one of them
+//!    SIGKILL, at 4 calls/s), after the cargo tests so that no test sees Asterisk go away;
+//!    a missed target fails the run. It ends with the sandbox started again.
+//! 6. Stop Asterisk again only if step 1 started it.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -17,6 +20,7 @@ use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
 use crate::regen;
 use crate::server::{Caller, Server};
+use crate::soak;
 
 const CALLER: Caller = Caller {
     name: "test",
@@ -80,7 +84,38 @@ fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
         &env,
     )?;
     cargo(&["test", "--workspace", "--doc"], extra, &env)?;
+    short_soak(server)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Step 5: the short soak, on the sandbox only.
+fn short_soak(server: &Server) -> Result<()> {
+    if server.sandbox.is_none() {
+        eprintln!("xtask test: ARI_URL is set: skipping the soak (it restarts Asterisk, which it can do to the sandbox only)");
+        return Ok(());
+    }
+    let options = soak::Options::short();
+    let t = Instant::now();
+    eprintln!(
+        "xtask test: soak --restarts {} --rate {} --seed {}",
+        options.restarts, options.rate, options.seed
+    );
+    let met = soak::soak(server, &options)?;
+    eprintln!(
+        "xtask test: soak: {} ({:.1} s)",
+        if met { "targets met" } else { "targets MISSED" },
+        t.elapsed().as_secs_f64()
+    );
+    if !met {
+        return Err(Error::child(
+            format!(
+                "the soak missed targets (the `soak: target … MISSED` lines; replay with `cargo xtask soak --restarts {} --rate {} --seed {}`)",
+                options.restarts, options.rate, options.seed
+            ),
+            Some(1),
+        ));
+    }
+    Ok(())
 }
 
 fn cargo(args: &[&str], extra: &[String], env: &[(&str, String)]) -> Result<()> {
