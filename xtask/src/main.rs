@@ -66,7 +66,7 @@ commands:
         stats, VmRSS before and after, the errors by kind, min/median/max. Exit 1 when a
         target is missed: 0 panics; 0 object handlers, waiters and objects left; median and
         max ping→registered ≤ 0.5 s; a new call after every restart; no error in calls no
-        restart touched; RSS growth ≤ 10 MiB. Defaults: --restarts 20 --rate 10. Refuses
+        restart touched; RSS growth ≤ 8 MiB. Defaults: --restarts 20 --rate 10. Refuses
         ARI_URL (it cannot restart that Asterisk).
 
   help  Print this text.

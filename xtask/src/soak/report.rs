@@ -14,16 +14,16 @@ use super::restart::Measured;
 /// What a leak-free client may keep once every call has ended is bounded, not proportional
 /// to the calls: the event budget (4 MiB of frames at most, which the allocator may keep
 /// after they were handled) and the tombstones of the kinds of objects the soak ends,
-/// channels and playbacks (16,384 per kind of ~80 bytes each with their map and queue, plus
-/// the newest 256 per kind with their end event's text of ~2 KiB: ≤ 1.8 MiB per kind), and
-/// some slack for the allocator's arenas and the HTTP connection pools: 4 + 2 × 1.8 + 2.4 =
-/// 10 MiB. The objects the client still tracks are counted exactly by the `objects` target;
+/// channels and playbacks (4,096 per kind, some 240 KB with their map and queue, plus the
+/// newest 256 per kind with their end event's text of ~2 KiB: ≤ 0.8 MiB per kind), and
+/// some slack for the allocator's arenas and the HTTP connection pools: 4 + 2 × 0.8 + 2.4 =
+/// 8 MiB. The objects the client still tracks are counted exactly by the `objects` target;
 /// this bound catches what that cannot see, such as frames or tasks kept after their call
 /// (the default run's ~15,000 frames of ~1.5 KiB would be some 20 MiB).
-pub(crate) const RSS_GROWTH_BOUND_MIB: f64 = 10.0;
+pub(crate) const RSS_GROWTH_BOUND_MIB: f64 = 8.0;
 /// How [`RSS_GROWTH_BOUND_MIB`] is made up, for the report.
 const RSS_GROWTH_BOUND_WHY: &str =
-    "4 MiB event budget + 2 × 1.8 MiB tombstones of channels and playbacks + 2.4 MiB allocator and connection pools";
+    "4 MiB event budget + 2 × 0.8 MiB tombstones of channels and playbacks + 2.4 MiB allocator and connection pools";
 
 /// The most the client may take from the first ping to being registered again, in seconds
 /// (median and maximum).
