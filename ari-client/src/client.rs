@@ -54,9 +54,6 @@ struct Shared {
     on_interest: OnceLock<InterestHook>,
     /// What a reconnect does to resync; installed by the layer that builds the client.
     on_reconnect: OnceLock<ResyncHook>,
-    /// The event sources this client subscribed its applications to: `(app, source)`,
-    /// subscribed again after a reconnect.
-    subscriptions: Mutex<std::collections::BTreeSet<(String, String)>>,
     id_prefix: String,
     id_counter: AtomicU64,
 }
@@ -117,7 +114,6 @@ impl Client {
                 apps: Mutex::new(Vec::new()),
                 on_interest: OnceLock::new(),
                 on_reconnect: OnceLock::new(),
-                subscriptions: Mutex::default(),
                 id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
             }),
@@ -132,27 +128,6 @@ impl Client {
     /// Installs what a reconnect does to resync (once).
     pub(crate) fn set_resync_hook(&self, hook: ResyncHook) {
         let _ = self.shared.on_reconnect.set(hook);
-    }
-
-    /// Remembers that the client subscribed `app` to `source` (to subscribe it again after
-    /// a reconnect).
-    pub(crate) fn remember_subscription(&self, app: &str, source: &str) {
-        self.shared
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((app.to_owned(), source.to_owned()));
-    }
-
-    /// The event sources the client subscribed its applications to.
-    pub(crate) fn subscriptions(&self) -> Vec<(String, String)> {
-        self.shared
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
     }
 
     /// The first handler or waiter of object `id` of kind `kind` was registered.

@@ -89,7 +89,10 @@ async fn check(client: &Client) -> Result<()> {
 /// waiter, subscribe the client's application to it, in the background. Without a running
 /// application, or when that fails, the object ends when this client destroys it.
 fn subscribe_on_interest(client: &Client, kind: ObjectKind, id: &str) {
-    let Some(source) = kind.event_source() else {
+    let Some(source) = kind
+        .event_source()
+        .filter(|_| kind.end_needs_subscription())
+    else {
         return;
     };
     let Some(app) = client.current_app() else {
@@ -101,17 +104,13 @@ fn subscribe_on_interest(client: &Client, kind: ObjectKind, id: &str) {
     };
     let client = client.clone();
     let event_source = format!("{source}:{id}");
-    let id = id.to_owned();
     runtime.spawn(async move {
-        match client.applications().subscribe(&app, &event_source).await {
-            Ok(_) => {
-                client.remember_subscription(&app, &event_source);
-                client.hub().mark_subscribed(kind, &id);
-            }
-            Err(e) => tracing::warn!(
+        // on success, the generated subscribe marks the object subscribed
+        if let Err(e) = client.applications().subscribe(&app, &event_source).await {
+            tracing::warn!(
                 %app, %event_source, error = %e.chain(),
                 "could not subscribe the application to an object with handlers; it ends when this client destroys it"
-            ),
+            );
         }
     });
 }
@@ -154,8 +153,12 @@ async fn resync(client: &Client) -> Resync {
     // report only once their handlers are released
     client.hub().drain().await;
     let mut resubscribed = 0;
-    for (app, source) in client.subscriptions() {
-        match client.applications().subscribe(&app, &source).await {
+    for (app, kind, id) in client.hub().app_subscriptions() {
+        let Some(prefix) = kind.event_source() else {
+            continue;
+        };
+        let source = format!("{prefix}:{id}");
+        match client.applications().subscribe(&*app, &source).await {
             Ok(_) => resubscribed += 1,
             // its object is gone (a bridge after a restart): nothing to subscribe to
             Err(e) => tracing::debug!(%app, %source, error = %e, "not subscribed again"),

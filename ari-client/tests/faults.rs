@@ -131,6 +131,99 @@ async fn a_reconnect_ends_the_objects_that_vanished_meanwhile() {
     client.wait().await.unwrap();
 }
 
+/// What the application subscribed to (`applications.subscribe`) is subscribed again after
+/// a reconnect, for the objects that still exist: not a channel that vanished meanwhile,
+/// and not a whole kind (`channel:`), which names no object the client tracks. After
+/// `applications.unsubscribe` nothing is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_subscribes_again_what_the_application_subscribed_to() {
+    let listed = Arc::new(Mutex::new(true));
+    let l = listed.clone();
+    let app_json = r#"{"name":"app","channel_ids":[],"bridge_ids":[],"endpoint_ids":[],"device_names":[],"events_allowed":[],"events_disallowed":[]}"#;
+    let mut fake = fake::start(
+        AUTH,
+        Arc::new(move |seen| {
+            let path = seen.path.as_str();
+            if path == "/ari/channels" {
+                let mut list = vec![fake::channel_json("alive-1")];
+                if *l.lock().unwrap() {
+                    list.push(fake::channel_json("gone-1"));
+                }
+                (200, format!("[{}]", list.join(",")))
+            } else if path == "/ari/bridges" {
+                (200, "[]".into())
+            } else if path.starts_with("/ari/applications/app/subscription?") {
+                (200, app_json.into())
+            } else {
+                (404, r#"{"message":"nope"}"#.into())
+            }
+        }),
+    )
+    .await;
+    let client = client(&fake.url);
+    let mut states = client.state_changes();
+    client.start(["app"]).await.unwrap();
+    let ws = next_socket(&mut fake).await;
+    client
+        .applications()
+        .subscribe(
+            "app",
+            [
+                "channel:alive-1",
+                "channel:gone-1",
+                "endpoint:PJSIP/100",
+                "channel:",
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(client.stats().objects, 3);
+    *listed.lock().unwrap() = false;
+    let before = fake.seen.lock().unwrap().len();
+    drop(ws);
+    let _ws = next_socket(&mut fake).await;
+    let report = loop {
+        let state = tokio::time::timeout(Duration::from_secs(5), states.next())
+            .await
+            .expect("a resync report")
+            .unwrap();
+        if let ConnectionState::Resynced { .. } = state {
+            break state;
+        }
+    };
+    let ConnectionState::Resynced {
+        ended,
+        resubscribed,
+        ..
+    } = report
+    else {
+        unreachable!()
+    };
+    assert_eq!(ended, [(ObjectKind::Channel, "gone-1".to_owned())]);
+    assert_eq!(resubscribed, 2);
+    let mut again: Vec<String> = fake.seen.lock().unwrap()[before..]
+        .iter()
+        .filter(|s| s.method == "POST" && s.path.starts_with("/ari/applications/"))
+        .map(|s| s.path.clone())
+        .collect();
+    again.sort();
+    assert_eq!(
+        again,
+        [
+            "/ari/applications/app/subscription?eventSource=channel%3Aalive-1",
+            "/ari/applications/app/subscription?eventSource=endpoint%3APJSIP%2F100",
+        ]
+    );
+    client
+        .applications()
+        .unsubscribe("app", ["channel:alive-1", "endpoint:PJSIP/100"])
+        .await
+        .unwrap();
+    assert_eq!(client.stats().objects, 0);
+    client.shutdown();
+    client.wait().await.unwrap();
+}
+
 /// Binary frames are skipped and counted; an oversize frame and a text frame that is not
 /// UTF-8 drop the connection, are counted, and the client comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

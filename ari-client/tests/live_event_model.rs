@@ -481,6 +481,81 @@ async fn channel_handlers_get_their_end_events() {
     client.wait().await.unwrap();
 }
 
+/// A channel that entered the app from the dialplan ends, for the client, with its
+/// StasisEnd: Asterisk sends nothing more about it. Subscribed with
+/// `applications.subscribe`, it is followed past StasisEnd to its ChannelDestroyed; after
+/// `applications.unsubscribe` it ends with StasisEnd again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_follows_a_channel_past_stasis_end() {
+    let Some(live) = live().await else { return };
+    let client = live.client().await;
+    let app = unique_app("follow");
+    let (entered, mut inbound) = mpsc::unbounded_channel();
+    client.on_channel_event(move |channel: Channel, _e: StasisStart| {
+        let _ = entered.send(channel);
+        async { Ok(()) }
+    });
+    client.start([app.as_str()]).await.unwrap();
+    // (subscribe, then unsubscribe before leaving): what the channel's handlers see
+    let mut seen = Vec::new();
+    for (subscribe, unsubscribe) in [(false, false), (true, false), (true, true)] {
+        // the ;1 half runs [ari-sip] <app>: Stasis(<app>), then Hangup() once continued
+        client
+            .channels()
+            .originate("Local/answer@ari-test")
+            .context("ari-sip")
+            .extension(&app)
+            .await
+            .unwrap();
+        let channel = tokio::time::timeout(Duration::from_secs(10), inbound.recv())
+            .await
+            .expect("the channel enters the app")
+            .unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let t = tx.clone();
+        channel
+            .on_event(move |_c: Channel, _e: StasisEnd| {
+                let _ = t.send("StasisEnd");
+                async { Ok(()) }
+            })
+            .unwrap();
+        channel
+            .on_event(move |_c: Channel, _e: ChannelDestroyed| {
+                let _ = tx.send("ChannelDestroyed");
+                async { Ok(()) }
+            })
+            .unwrap();
+        if subscribe {
+            client
+                .applications()
+                .subscribe(&app, [format!("channel:{}", channel.id)])
+                .await
+                .unwrap();
+        }
+        if unsubscribe {
+            client
+                .applications()
+                .unsubscribe(&app, [format!("channel:{}", channel.id)])
+                .await
+                .unwrap();
+        }
+        channel.continue_in_dialplan().await.unwrap();
+        let mut got = Vec::new();
+        // the handlers are released after the end: the senders go, and recv() ends
+        while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            got.push(line);
+        }
+        seen.push(got);
+        all_released(&client).await;
+    }
+    eprintln!("dialplan channel, not subscribed / subscribed / unsubscribed again: {seen:?}");
+    assert_eq!(seen[0], ["StasisEnd"]);
+    assert_eq!(seen[1], ["StasisEnd", "ChannelDestroyed"]);
+    assert_eq!(seen[2], ["StasisEnd"]);
+    client.shutdown();
+    client.wait().await.unwrap();
+}
+
 /// A second client registering the same app: the first one is told, in its state and by
 /// `wait`, instead of going deaf.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

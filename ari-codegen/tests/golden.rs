@@ -214,6 +214,25 @@ fn a_table_entry_that_does_not_fit_the_spec_is_an_error() {
                 .created_by("widgets", "poke", "times"),
             "creator widgets.poke has no string parameter `times`",
         ),
+        (
+            ObjectSpec::new("Widget", "Widget", "widgets", "/widgets/{widgetId}")
+                .id("widgetId", "id")
+                .named_by(&["widget"])
+                .end_needs_subscription(),
+            "the end needs a subscription, but no event source is given",
+        ),
+        (
+            ObjectSpec::new("Widget", "Widget", "widgets", "/widgets/{widgetId}")
+                .id("widgetId", "id")
+                .subscribed_by("widgets", "subscribe", "source"),
+            "widgets.subscribe is not in the spec",
+        ),
+        (
+            ObjectSpec::new("Widget", "Widget", "widgets", "/widgets/{widgetId}")
+                .id("widgetId", "id")
+                .subscribed_by("widgets", "poke", "times"),
+            "widgets.poke has no string query parameter `times`",
+        ),
     ];
     for (spec, message) in bad {
         let e = ari_codegen::generate_with(

@@ -366,11 +366,59 @@ impl Hub {
         }
     }
 
-    /// The application is subscribed to the object now (its end event will come).
-    pub(crate) fn mark_subscribed(&self, kind: ObjectKind, object: &str) {
-        if let Some(entry) = self.table(kind, object).entries.get_mut(object) {
+    /// This client subscribed application `app` to the object (`on`), or unsubscribed it.
+    /// While an application is subscribed, Asterisk sends the object's events after it
+    /// leaves the application (a channel's `StasisEnd` does not end it), and the
+    /// subscription is made again after a reconnect.
+    pub(crate) fn app_subscription(&self, kind: ObjectKind, object: &str, app: &str, on: bool) {
+        let mut table = self.table(kind, object);
+        if on {
+            if table.entries.get(object).is_some_and(|e| e.ending) {
+                // its end is on its way to the handlers: this life is over for the client
+                return;
+            }
+            // Asterisk subscribes only to objects that exist
+            table.tombs.revive(object);
+            let entry = table
+                .entries
+                .entry(object.into())
+                .or_insert_with(|| Entry::named(object));
+            entry.seen = true;
             entry.subscribed = true;
+            if !entry.apps.iter().any(|a| &**a == app) {
+                entry.apps.push(app.into());
+            }
+            return;
         }
+        let Some(entry) = table.entries.get_mut(object) else {
+            return;
+        };
+        entry.apps.retain(|a| &**a != app);
+        if entry.apps.is_empty() {
+            entry.subscribed = false;
+        }
+        if entry.idle() {
+            table.entries.remove(object);
+        }
+    }
+
+    /// The subscriptions this client made that are to be made again after a reconnect:
+    /// `(application, kind, id)` of the objects that did not end.
+    pub(crate) fn app_subscriptions(&self) -> Vec<(Arc<str>, ObjectKind, String)> {
+        let mut out = Vec::new();
+        for (kind, table) in self.tables() {
+            for (id, entry) in &super::lock(table).entries {
+                if !entry.ending {
+                    out.extend(
+                        entry
+                            .apps
+                            .iter()
+                            .map(|app| (app.clone(), kind, id.to_string())),
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// A request that was to create the object failed: its handlers (registered before,
@@ -425,6 +473,7 @@ impl Hub {
             .fetch_sub(failed.len(), Ordering::Relaxed);
         let life = entry.life;
         entry.subscribed = false;
+        entry.apps = Vec::new();
         match reason {
             // another request may create an object with this id: a new life
             EndReason::NotCreated => entry.life += 1,

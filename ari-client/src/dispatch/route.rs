@@ -157,6 +157,7 @@ impl Hub {
                 // the subscription ends with the object: nothing keeps the entry
                 entry.ending = true;
                 entry.subscribed = false;
+                entry.apps = Vec::new();
             }
             if handled || release || entry.active() {
                 let work = Work::Event {

@@ -114,6 +114,9 @@ pub(crate) struct Entry {
     /// The application stays subscribed to it: events after which Asterisk sends nothing
     /// more unless subscribed (a channel's `StasisEnd`) do not end it.
     pub(crate) subscribed: bool,
+    /// The applications this client subscribed to it (`applications.subscribe`): they are
+    /// subscribed again after a reconnect, while it lives.
+    pub(crate) apps: Vec<Arc<str>>,
     /// It exists on the server: an event named it or a request created it (a pending id
     /// that was not created yet has handlers but is not seen).
     pub(crate) seen: bool,

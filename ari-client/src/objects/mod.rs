@@ -189,8 +189,25 @@ fn all_events(client: &Client, kind: ObjectKind, id: &str) -> wait::AllEvents {
 /// The first handler or waiter of an object: the client may subscribe its application to
 /// the object so that the object's end event comes (see `Client::interest`).
 fn interest(client: &Client, kind: ObjectKind, id: &str) {
-    if kind.event_source().is_some() {
+    if kind.end_needs_subscription() {
         client.interest(kind, id);
+    }
+}
+
+/// After a request that subscribed application `app` to event sources (`on`), or
+/// unsubscribed it: the objects they name (`channel:<id>`, `bridge:<id>`, …) are tracked
+/// as subscribed. Sources of a whole kind (`channel:`) and of unknown kinds name none.
+pub(crate) fn subscribed(client: &Client, app: &str, sources: &[String], on: bool) {
+    for source in sources {
+        let Some((prefix, id)) = source.split_once(':') else {
+            continue;
+        };
+        let kind = ObjectKind::ALL
+            .into_iter()
+            .find(|k| k.event_source() == Some(prefix));
+        if let (Some(kind), false) = (kind, id.is_empty()) {
+            client.hub().app_subscription(kind, id, app, on);
+        }
     }
 }
 

@@ -464,6 +464,11 @@ fn object_kind(api: &Api) -> TokenStream {
             None => quote!(ObjectKind::#kind => ::std::option::Option::None,),
         }
     });
+    let needs_subscription = kinds.iter().map(|o| {
+        let kind = ident(&o.name);
+        let needs = o.events.as_ref().expect("filtered").end_needs_subscription;
+        quote!(ObjectKind::#kind => #needs,)
+    });
     let can_end = kinds.iter().map(|o| {
         let kind = ident(&o.name);
         let rules = o.events.as_ref().expect("filtered");
@@ -492,12 +497,21 @@ fn object_kind(api: &Api) -> TokenStream {
                 }
             }
 
-            /// The event-source prefix (`bridge` of `bridge:<id>`) when Asterisk sends this
-            /// kind's end event only to applications subscribed to the object.
+            /// The event-source prefix of this kind (`bridge` of `bridge:<id>`), for
+            /// `applications.subscribe`.
             #[allow(dead_code)]
             pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
                 match self {
                     #(#sources)*
+                }
+            }
+
+            /// Whether Asterisk sends this kind's end event only to applications subscribed
+            /// to the object.
+            #[allow(dead_code)]
+            pub(crate) fn end_needs_subscription(self) -> bool {
+                match self {
+                    #(#needs_subscription)*
                 }
             }
 

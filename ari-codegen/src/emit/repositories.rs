@@ -371,7 +371,42 @@ fn creates(api: &Api, op: OperationRef) -> bool {
 fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
     let (_, o) = api.operation(op);
     let mut out = TokenStream::new();
+    // the Rust names of the operation's parameters that fill the object's id
+    let id_params = |object: &DomainObject| -> Vec<_> {
+        object
+            .id
+            .iter()
+            .map(|(template, _)| {
+                let p = o
+                    .params
+                    .iter()
+                    .find(|p| p.kind == ParamKind::Path && p.api_name == *template)
+                    .expect("validated");
+                ident(&p.name)
+            })
+            .collect()
+    };
     for object in &api.objects {
+        if let Some((_, param, subscribes)) = object.subscriptions.iter().find(|(s, ..)| *s == op) {
+            let id = id_params(object);
+            let p = o
+                .params
+                .iter()
+                .find(|p| p.name == *param)
+                .expect("validated");
+            let name = ident(&p.name);
+            let sources = match (p.multi, p.required) {
+                (true, true) => quote!(self.#name.as_slice()),
+                (true, false) => quote!(self.#name.as_deref().unwrap_or_default()),
+                (false, true) => quote!(::std::slice::from_ref(&self.#name)),
+                (false, false) => quote!(self.#name.as_slice()),
+            };
+            out.extend(quote! {
+                if result.is_ok() {
+                    crate::objects::subscribed(&self.client, &[#(self.#id.as_str()),*].join("/"), #sources, #subscribes);
+                }
+            });
+        }
         let Some(events) = &object.events else {
             continue;
         };
@@ -410,14 +445,7 @@ fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
             });
         }
         if events.destroyers.contains(&op) {
-            let id = object.id.iter().map(|(template, _)| {
-                let p = o
-                    .params
-                    .iter()
-                    .find(|p| p.kind == ParamKind::Path && p.api_name == *template)
-                    .expect("validated");
-                ident(&p.name)
-            });
+            let id = id_params(object);
             out.extend(quote! {
                 if result.is_ok() {
                     crate::objects::destroyed(&self.client, crate::ObjectKind::#kind, &[#(self.#id.as_str()),*].join("/"));

@@ -28,6 +28,9 @@ pub struct ObjectSpec {
     pub doc: String,
     /// How events name the object; `None` for objects without events.
     pub events: Option<EventRules>,
+    /// Operations that subscribe this object (an application) to event sources, or
+    /// unsubscribe it: `(resource, nickname, parameter of the sources, subscribes)`.
+    pub subscriptions: Vec<(String, String, String, bool)>,
 }
 
 /// How events name one kind of object, and which ones end it.
@@ -48,10 +51,13 @@ pub struct EventRules {
     pub creators: Vec<(String, String, String)>,
     /// Operations whose success destroys the object: `(resource, nickname)`.
     pub destroyers: Vec<(String, String)>,
-    /// The event-source prefix (`bridge` for `bridge:<id>`) when Asterisk sends the end
-    /// event only to applications subscribed to the object: the runtime subscribes its
-    /// application to such objects once they have handlers or waiters.
+    /// The event-source prefix of such objects (`bridge` for `bridge:<id>`), for
+    /// `applications.subscribe`.
     pub event_source: Option<String>,
+    /// Asterisk sends the end event only to applications subscribed to the object: the
+    /// runtime subscribes its application to such objects once they have handlers or
+    /// waiters.
+    pub end_needs_subscription: bool,
 }
 
 impl ObjectSpec {
@@ -66,6 +72,7 @@ impl ObjectSpec {
             id: Vec::new(),
             doc: String::new(),
             events: None,
+            subscriptions: Vec::new(),
         }
     }
 
@@ -116,10 +123,42 @@ impl ObjectSpec {
         self
     }
 
-    /// Asterisk sends the end event only to applications subscribed to the object, as
-    /// event source `<source>:<id>`.
-    pub fn subscribed_as(mut self, source: &str) -> Self {
+    /// Asterisk names such objects as event source `<source>:<id>` (in
+    /// `applications.subscribe`).
+    pub fn event_source(mut self, source: &str) -> Self {
         self.rules().event_source = Some(source.to_owned());
+        self
+    }
+
+    /// Asterisk sends the end event only to applications subscribed to the object (needs
+    /// [`event_source`](Self::event_source)).
+    pub fn end_needs_subscription(mut self) -> Self {
+        self.rules().end_needs_subscription = true;
+        self
+    }
+
+    /// Operation `resource.nickname` on this object's path subscribes it (an application)
+    /// to the event sources in `param`, of the kinds with an
+    /// [`event_source`](Self::event_source).
+    pub fn subscribed_by(mut self, resource: &str, nickname: &str, param: &str) -> Self {
+        self.subscriptions.push((
+            resource.to_owned(),
+            nickname.to_owned(),
+            param.to_owned(),
+            true,
+        ));
+        self
+    }
+
+    /// Operation `resource.nickname` on this object's path unsubscribes it from the event
+    /// sources in `param`.
+    pub fn unsubscribed_by(mut self, resource: &str, nickname: &str, param: &str) -> Self {
+        self.subscriptions.push((
+            resource.to_owned(),
+            nickname.to_owned(),
+            param.to_owned(),
+            false,
+        ));
         self
     }
 
@@ -135,6 +174,7 @@ pub fn asterisk() -> Vec<ObjectSpec> {
             .id("channelId", "id")
             .doc("A channel: a call leg in Asterisk.")
             .named_by(&["channel", "peer"])
+            .event_source("channel")
             .ended_by(&["ChannelDestroyed"])
             .left_by(&["StasisEnd"])
             .created_by("channels", "originate", "channelId")
@@ -148,7 +188,8 @@ pub fn asterisk() -> Vec<ObjectSpec> {
             .doc("A bridge: channels mixed or held together.")
             .named_by(&["bridge"])
             .ended_by(&["BridgeDestroyed"])
-            .subscribed_as("bridge")
+            .event_source("bridge")
+            .end_needs_subscription()
             .created_by("bridges", "create", "bridgeId")
             .created_by("bridges", "createWithId", "bridgeId")
             .destroyed_by("bridges", "destroy"),
@@ -195,7 +236,8 @@ pub fn asterisk() -> Vec<ObjectSpec> {
         .id("tech", "technology")
         .id("resource", "resource")
         .doc("An endpoint: a technology and resource that channels are made to.")
-        .named_by(&["endpoint"]),
+        .named_by(&["endpoint"])
+        .event_source("endpoint"),
         ObjectSpec::new(
             "DeviceState",
             "DeviceState",
@@ -204,7 +246,8 @@ pub fn asterisk() -> Vec<ObjectSpec> {
         )
         .id("deviceName", "name")
         .doc("A device state controlled through ARI.")
-        .named_by(&["device_state"]),
+        .named_by(&["device_state"])
+        .event_source("deviceState"),
         ObjectSpec::new(
             "Mailbox",
             "Mailbox",
@@ -223,7 +266,9 @@ pub fn asterisk() -> Vec<ObjectSpec> {
             "/applications/{applicationName}",
         )
         .id("applicationName", "name")
-        .doc("A Stasis application."),
+        .doc("A Stasis application.")
+        .subscribed_by("applications", "subscribe", "eventSource")
+        .unsubscribed_by("applications", "unsubscribe", "eventSource"),
     ]
 }
 
@@ -246,6 +291,9 @@ pub struct DomainObject {
     pub methods: Vec<OperationRef>,
     /// How events name it; `None` for objects without events.
     pub events: Option<ObjectEvents>,
+    /// The operations that subscribe it to event sources (`true`) or unsubscribe it, and
+    /// the Rust name of the sources' parameter.
+    pub subscriptions: Vec<(OperationRef, String, bool)>,
 }
 
 /// The resolved [`EventRules`] of one object kind.
@@ -261,8 +309,10 @@ pub struct ObjectEvents {
     pub creators: Vec<(OperationRef, String)>,
     /// The operations whose success destroys it.
     pub destroyers: Vec<OperationRef>,
-    /// The event-source prefix, when its end event needs a subscription.
+    /// The event-source prefix.
     pub event_source: Option<String>,
+    /// Whether its end event comes only with a subscription.
+    pub end_needs_subscription: bool,
 }
 
 impl DomainObject {
@@ -336,6 +386,7 @@ pub(super) fn resolve(api: &Api, specs: &[ObjectSpec]) -> Result<Vec<DomainObjec
             Some(rules) => Some(events(api, spec, &model.name, rules)?),
             None => None,
         };
+        let subscriptions = subscriptions(api, spec)?;
         out.push(DomainObject {
             name: spec.name.clone(),
             model: model.name.clone(),
@@ -345,7 +396,55 @@ pub(super) fn resolve(api: &Api, specs: &[ObjectSpec]) -> Result<Vec<DomainObjec
             doc: spec.doc.clone(),
             methods,
             events,
+            subscriptions,
         });
+    }
+    Ok(out)
+}
+
+/// An operation `resource.nickname` of the spec.
+fn find_operation(api: &Api, resource: &str, nickname: &str) -> Option<OperationRef> {
+    api.resources.iter().enumerate().find_map(|(ri, r)| {
+        let oi = r
+            .operations
+            .iter()
+            .position(|o| r.api_name == *resource && o.api_name == *nickname)?;
+        Some(OperationRef {
+            resource: ri,
+            operation: oi,
+        })
+    })
+}
+
+/// Whether operation `op` takes every path template of the object's id.
+fn binds_id(api: &Api, spec: &ObjectSpec, op: OperationRef) -> bool {
+    spec.id.iter().all(|(template, _)| {
+        api.operation(op)
+            .1
+            .params
+            .iter()
+            .any(|p| p.kind == ParamKind::Path && p.api_name == *template)
+    })
+}
+
+fn subscriptions(api: &Api, spec: &ObjectSpec) -> Result<Vec<(OperationRef, String, bool)>, Error> {
+    let at = |what: String| err(TABLE, format!("/{}/subscriptions", spec.name), what);
+    let mut out = Vec::new();
+    for (resource, nickname, param, subscribes) in &spec.subscriptions {
+        let name = format!("{resource}.{nickname}");
+        let op = find_operation(api, resource, nickname)
+            .ok_or_else(|| at(format!("{name} is not in the spec")))?;
+        if !binds_id(api, spec, op) {
+            return Err(at(format!("{name} does not take the object's id")));
+        }
+        let p = api
+            .operation(op)
+            .1
+            .params
+            .iter()
+            .find(|p| p.api_name == *param && p.kind == ParamKind::Query && p.ty == Type::String)
+            .ok_or_else(|| at(format!("{name} has no string query parameter `{param}`")))?;
+        out.push((op, p.name.clone(), *subscribes));
     }
     Ok(out)
 }
@@ -396,6 +495,11 @@ fn events(
             )));
         }
     }
+    if rules.end_needs_subscription && rules.event_source.is_none() {
+        return Err(at(
+            "the end needs a subscription, but no event source is given".into(),
+        ));
+    }
     for event in rules.ends.iter().chain(&rules.leaves) {
         if !api.events.iter().any(|e| e.api_name == *event) {
             return Err(at(format!("event type `{event}` is not in the spec")));
@@ -437,25 +541,9 @@ fn events(
     let mut destroyers = Vec::new();
     for (resource, nickname) in &rules.destroyers {
         let name = format!("{resource}.{nickname}");
-        let found = api.resources.iter().enumerate().find_map(|(ri, r)| {
-            let oi = r
-                .operations
-                .iter()
-                .position(|o| r.api_name == *resource && o.api_name == *nickname)?;
-            Some(OperationRef {
-                resource: ri,
-                operation: oi,
-            })
-        });
-        let op = found.ok_or_else(|| at(format!("destroyer {name} is not in the spec")))?;
-        let binds = spec.id.iter().all(|(template, _)| {
-            api.operation(op)
-                .1
-                .params
-                .iter()
-                .any(|p| p.kind == ParamKind::Path && p.api_name == *template)
-        });
-        if !binds {
+        let op = find_operation(api, resource, nickname)
+            .ok_or_else(|| at(format!("destroyer {name} is not in the spec")))?;
+        if !binds_id(api, spec, op) {
             return Err(at(format!(
                 "destroyer {name} does not take the object's id"
             )));
@@ -469,5 +557,6 @@ fn events(
         creators,
         destroyers,
         event_source: rules.event_source.clone(),
+        end_needs_subscription: rules.end_needs_subscription,
     })
 }

@@ -3177,17 +3177,30 @@ impl ObjectKind {
             ObjectKind::DeviceState => "DeviceState",
         }
     }
-    /// The event-source prefix (`bridge` of `bridge:<id>`) when Asterisk sends this
-    /// kind's end event only to applications subscribed to the object.
+    /// The event-source prefix of this kind (`bridge` of `bridge:<id>`), for
+    /// `applications.subscribe`.
     #[allow(dead_code)]
     pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
         match self {
-            ObjectKind::Channel => ::std::option::Option::None,
+            ObjectKind::Channel => ::std::option::Option::Some("channel"),
             ObjectKind::Bridge => ::std::option::Option::Some("bridge"),
             ObjectKind::Playback => ::std::option::Option::None,
             ObjectKind::LiveRecording => ::std::option::Option::None,
-            ObjectKind::Endpoint => ::std::option::Option::None,
-            ObjectKind::DeviceState => ::std::option::Option::None,
+            ObjectKind::Endpoint => ::std::option::Option::Some("endpoint"),
+            ObjectKind::DeviceState => ::std::option::Option::Some("deviceState"),
+        }
+    }
+    /// Whether Asterisk sends this kind's end event only to applications subscribed
+    /// to the object.
+    #[allow(dead_code)]
+    pub(crate) fn end_needs_subscription(self) -> bool {
+        match self {
+            ObjectKind::Channel => false,
+            ObjectKind::Bridge => true,
+            ObjectKind::Playback => false,
+            ObjectKind::LiveRecording => false,
+            ObjectKind::Endpoint => false,
+            ObjectKind::DeviceState => false,
         }
     }
     /// Whether events end objects of this kind (a channel does, an endpoint not).

@@ -226,10 +226,16 @@ impl ObjectKind {
     pub fn as_str(self) -> &'static str {
         match self {}
     }
-    /// The event-source prefix (`bridge` of `bridge:<id>`) when Asterisk sends this
-    /// kind's end event only to applications subscribed to the object.
+    /// The event-source prefix of this kind (`bridge` of `bridge:<id>`), for
+    /// `applications.subscribe`.
     #[allow(dead_code)]
     pub(crate) fn event_source(self) -> ::std::option::Option<&'static str> {
+        match self {}
+    }
+    /// Whether Asterisk sends this kind's end event only to applications subscribed
+    /// to the object.
+    #[allow(dead_code)]
+    pub(crate) fn end_needs_subscription(self) -> bool {
         match self {}
     }
     /// Whether events end objects of this kind (a channel does, an endpoint not).

@@ -270,10 +270,19 @@ impl ApplicationSubscribe {
     }
     /// Sends the request.
     pub async fn send(self) -> crate::Result<crate::objects::Application> {
-        {
+        let result = {
             let req = self.request()?;
             self.client.rest().json::<crate::models::Application>(req).await
+        };
+        if result.is_ok() {
+            crate::objects::subscribed(
+                &self.client,
+                &[self.application_name.as_str()].join("/"),
+                self.event_source.as_slice(),
+                true,
+            );
         }
+        result
             .map(|data| crate::objects::Application::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
@@ -324,10 +333,19 @@ impl ApplicationUnsubscribe {
     }
     /// Sends the request.
     pub async fn send(self) -> crate::Result<crate::objects::Application> {
-        {
+        let result = {
             let req = self.request()?;
             self.client.rest().json::<crate::models::Application>(req).await
+        };
+        if result.is_ok() {
+            crate::objects::subscribed(
+                &self.client,
+                &[self.application_name.as_str()].join("/"),
+                self.event_source.as_slice(),
+                false,
+            );
         }
+        result
             .map(|data| crate::objects::Application::from_shared(
                 ::std::sync::Arc::new(data),
                 self.client.clone(),
