@@ -57,10 +57,11 @@ commands:
         `conformance: X/109 operations, Y/45 event types`. --record saves the raw events and
         GET answers into ari-client/tests/fixtures/recorded/.
 
-  soak [--restarts N] [--rate CALLS_PER_S] [--seed S] [--root DIR] [--port N] [--user U] [--password P]
+  soak [--restarts N] [--rate CALLS_PER_S] [--seed S] [--max-outage SECONDS] [--root DIR] [--port N] [--user U] [--password P]
         A call load (Local/dtmf@ari-test into an app of an in-process client: answer, beep,
         digits 1 2 3 #) on the sandbox Asterisk, restarted N times under it (half SIGTERM,
-        half SIGKILL, each after an outage of 0.1-3 s; the plan comes from --seed, printed).
+        half SIGKILL, each after an outage of 0.1 s to --max-outage, default 3 s; the plan
+        comes from --seed, printed).
         Per restart: the outage and, from the first 200 of GET /ari/asterisk/ping, the time
         to the client registered again and to its first new StasisStart. Then the client's
         stats, VmRSS before and after, the errors by kind, min/median/max. Exit 1 when a

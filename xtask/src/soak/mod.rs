@@ -1,6 +1,6 @@
 //! `cargo xtask soak`: a call load on the sandbox Asterisk, restarted N times under it
-//! (half SIGTERM, half SIGKILL, each after a random outage of 0.1-3 s), measuring how the
-//! client copes: how soon after Asterisk answers again the client is registered and
+//! (half SIGTERM, half SIGKILL, each after a random outage of 0.1 s to `--max-outage`, 3 s
+//! by default), measuring how the client copes: how soon after Asterisk answers again the client is registered and
 //! handles a new call, what it has left registered once the calls are over, and how much
 //! its memory grew. Exit 1 when a target is missed.
 //!

@@ -9,10 +9,10 @@ use crate::asterisk::Sandbox;
 use crate::error::{Error, Result};
 
 /// The options of `cargo xtask soak` besides the sandbox's.
-pub(crate) const OPTIONS: &[&str] = &["restarts", "rate", "seed"];
+pub(crate) const OPTIONS: &[&str] = &["restarts", "rate", "seed", "max-outage"];
 
-/// The shortest and longest outage between the old Asterisk's death and the next start.
-const OUTAGE_MS: (u64, u64) = (100, 3000);
+/// The shortest outage between the old Asterisk's death and the next start.
+const MIN_OUTAGE: Duration = Duration::from_millis(100);
 
 /// How a soak runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,12 +23,15 @@ pub(crate) struct Options {
     pub(crate) rate: f64,
     /// The PRNG's seed.
     pub(crate) seed: u64,
+    /// The longest outage (the shortest is 0.1 s).
+    pub(crate) max_outage: Duration,
 }
 
 impl Options {
     /// `cargo xtask soak`'s defaults.
     pub(crate) const DEFAULT_RESTARTS: u32 = 20;
     pub(crate) const DEFAULT_RATE: f64 = 10.0;
+    pub(crate) const DEFAULT_MAX_OUTAGE: Duration = Duration::from_secs(3);
 
     /// The short soak `cargo xtask test` runs: 3 restarts (one SIGKILL), 4 calls/s.
     pub(crate) fn short() -> Self {
@@ -36,10 +39,12 @@ impl Options {
             restarts: 3,
             rate: 4.0,
             seed: fresh_seed(),
+            max_outage: Self::DEFAULT_MAX_OUTAGE,
         }
     }
 
-    /// `--restarts`, `--rate`, `--seed` (a fresh seed when not given).
+    /// `--restarts`, `--rate`, `--seed` (a fresh seed when not given), `--max-outage`
+    /// (seconds).
     pub(crate) fn from_args(args: &Args) -> Result<Self> {
         let restarts = match args.value("restarts") {
             None => Self::DEFAULT_RESTARTS,
@@ -65,10 +70,22 @@ impl Options {
                 .parse()
                 .map_err(|_| Error::usage(format!("--seed must be an unsigned integer: {v:?}")))?,
         };
+        let max_outage = match args.value("max-outage") {
+            None => Self::DEFAULT_MAX_OUTAGE,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && (0.1..=600.0).contains(s))
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| {
+                    Error::usage(format!("--max-outage must be 0.1-600 seconds: {v:?}"))
+                })?,
+        };
         Ok(Options {
             restarts,
             rate,
             seed,
+            max_outage,
         })
     }
 
@@ -123,8 +140,13 @@ pub(crate) struct Restart {
 }
 
 /// The restarts of a run: `restarts / 2` SIGKILL (rounded down) and the rest SIGTERM, in a
-/// shuffled order, each with an outage of 0.1-3 s; the same seed gives the same plan.
-pub(crate) fn plan(restarts: u32, seed: u64) -> Vec<Restart> {
+/// shuffled order, each with an outage from 0.1 s to `max_outage`; the same seed gives
+/// the same plan.
+pub(crate) fn plan(restarts: u32, seed: u64, max_outage: Duration) -> Vec<Restart> {
+    let (min, max) = (
+        MIN_OUTAGE.as_millis() as u64,
+        max_outage.max(MIN_OUTAGE).as_millis() as u64,
+    );
     let mut rng = SplitMix64(seed);
     let kills = restarts / 2;
     let mut stops: Vec<Stop> = (0..restarts)
@@ -139,7 +161,7 @@ pub(crate) fn plan(restarts: u32, seed: u64) -> Vec<Restart> {
         .into_iter()
         .map(|stop| Restart {
             stop,
-            outage: Duration::from_millis(OUTAGE_MS.0 + rng.below(OUTAGE_MS.1 - OUTAGE_MS.0 + 1)),
+            outage: Duration::from_millis(min + rng.below(max - min + 1)),
         })
         .collect()
 }
@@ -179,15 +201,16 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_plan() {
-        assert_eq!(plan(20, 42), plan(20, 42));
-        assert_ne!(plan(20, 42), plan(20, 43));
+        let three = Duration::from_secs(3);
+        assert_eq!(plan(20, 42, three), plan(20, 42, three));
+        assert_ne!(plan(20, 42, three), plan(20, 43, three));
     }
 
     #[test]
     fn half_are_kills_and_outages_stay_in_range() {
         for (restarts, kills) in [(1, 0), (3, 1), (20, 10), (21, 10)] {
             for seed in 0..50 {
-                let p = plan(restarts, seed);
+                let p = plan(restarts, seed, Duration::from_secs(3));
                 assert_eq!(p.len(), restarts as usize);
                 assert_eq!(
                     p.iter().filter(|r| r.stop == Stop::Kill).count(),
@@ -202,9 +225,13 @@ mod tests {
         }
         // the kills do not always come first
         let first_kills = (0..50)
-            .filter(|&s| plan(20, s)[0].stop == Stop::Kill)
+            .filter(|&s| plan(20, s, Duration::from_secs(3))[0].stop == Stop::Kill)
             .count();
         assert!((5..45).contains(&first_kills), "{first_kills}");
+        // long outages, when asked for
+        let long = plan(20, 1, Duration::from_secs(60));
+        assert!(long.iter().all(|r| r.outage <= Duration::from_secs(60)));
+        assert!(long.iter().any(|r| r.outage > Duration::from_secs(3)));
     }
 
     #[test]
@@ -212,7 +239,15 @@ mod tests {
         let all = Options::all_options();
         let o = Options::from_args(
             &Args::parse(
-                &strings(&["--restarts", "3", "--rate=2.5", "--seed", "7"]),
+                &strings(&[
+                    "--restarts",
+                    "3",
+                    "--rate=2.5",
+                    "--seed",
+                    "7",
+                    "--max-outage",
+                    "60",
+                ]),
                 &all,
                 &[],
             )
@@ -224,17 +259,21 @@ mod tests {
             Options {
                 restarts: 3,
                 rate: 2.5,
-                seed: 7
+                seed: 7,
+                max_outage: Duration::from_secs(60),
             }
         );
         let defaults = Options::from_args(&Args::parse(&[], &all, &[]).unwrap()).unwrap();
         assert_eq!(defaults.restarts, 20);
         assert_eq!(defaults.rate, 10.0);
+        assert_eq!(defaults.max_outage, Duration::from_secs(3));
         for bad in [
             &["--restarts", "0"][..],
             &["--rate", "0"],
             &["--rate", "nan"],
             &["--seed", "-1"],
+            &["--max-outage", "0"],
+            &["--max-outage", "1e9"],
         ] {
             let args = Args::parse(&strings(bad), &all, &[]).unwrap();
             assert!(Options::from_args(&args).unwrap_err().is_usage(), "{bad:?}");

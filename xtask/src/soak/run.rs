@@ -27,7 +27,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs the soak against `server`'s sandbox; `Ok(true)` when every target was met.
 pub(crate) async fn soak(server: &Server, control: &Control, options: &Options) -> Result<bool> {
-    let plan = plan::plan(options.restarts, options.seed);
+    let plan = plan::plan(options.restarts, options.seed, options.max_outage);
     let kinds: Vec<&str> = plan
         .iter()
         .map(|r| if r.stop == Stop::Kill { "K" } else { "T" })
