@@ -36,12 +36,23 @@ pub(crate) fn event_type(json: &str) -> Result<Cow<'_, str>, serde_json::Error> 
 
 /// An event of a type this version does not know keeps its raw JSON, whose `type` must
 /// then be the one the text gave: a text with `type` twice is refused (serde's JSON value
-/// would keep the last one, the typed events the first).
+/// would keep the last one, the typed events the first). When the scanner is unsure (an
+/// escaped key may be a second `type`), serde counts, and refuses a `type` given twice.
 pub(crate) fn single_type(json: &str) -> Result<(), serde_json::Error> {
     match crate::scan::occurrences(json, "type") {
-        Some(1) | None => Ok(()),
+        Some(1) => Ok(()),
         Some(_) => Err(serde::de::Error::custom("`type` is given more than once")),
+        None => serde_json::from_str::<TypeTag<'_>>(json).map(drop),
     }
+}
+
+/// `Deserialize for Event`: the text as it came, decoded by [`Event::from_json`], so that
+/// both agree on every text, a `type` or another key given twice included (a JSON value
+/// would keep the last one and hide it). It needs a `serde_json` deserializer: text,
+/// bytes, a reader or a `Value`.
+pub(crate) fn deserialize_event<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
+    let raw = <Box<serde_json::value::RawValue> as serde::Deserialize>::deserialize(d)?;
+    Event::from_json(raw.get()).map_err(serde::de::Error::custom)
 }
 
 /// Writes `type` and then an event's own fields.

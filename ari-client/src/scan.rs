@@ -184,9 +184,10 @@ impl<'a, K: Copy> Head<'a, K> {
 /// The `type` of an event and the ids of the objects it names (`channel.id`, `peer.id`,
 /// `bridge.id`, …, in the order of `fields`; an id of several fields is their values joined
 /// with `/`), in one pass over the top level of the text. `fields_of` gives, for a type,
-/// the bit mask of the `fields` its events can have (`None` for a type it does not
-/// know): the scan stops as soon as the type and all of those are found, so it reads
-/// the snapshot of the last object only up to its id.
+/// the bit mask of the `fields` its events can have: the scan stops as soon as the type
+/// and all of those are found, so it reads the snapshot of the last object only up to
+/// its id. A field the type does not have names nothing, as in the decoded event, which
+/// ignores it.
 ///
 /// The first `type` decides, as for [`Event::from_json`](crate::Event::from_json). `None`
 /// when the scanner is unsure — malformed text, escapes, a key that occurs twice before
@@ -195,7 +196,7 @@ impl<'a, K: Copy> Head<'a, K> {
 pub(crate) fn head<'a, K: Copy>(
     text: &'a str,
     fields: &ObjectFields<K>,
-    fields_of: impl Fn(&str) -> Option<u64>,
+    fields_of: impl Fn(&str) -> u64,
 ) -> Option<Head<'a, K>> {
     if fields.len() > MAX_FIELDS {
         return None;
@@ -210,7 +211,7 @@ pub(crate) fn head<'a, K: Copy>(
     let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
         if k == b"type" {
             twice |= kind_at.replace(value).is_some();
-            wanted = plain_string(text, value).and_then(&fields_of);
+            wanted = plain_string(text, value).map(&fields_of);
         } else if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
             twice |= at[n].replace(value).is_some();
             found |= 1 << n;
@@ -229,10 +230,13 @@ pub(crate) fn head<'a, K: Copy>(
         return None;
     }
     let kind = plain_string(text, kind_at?)?;
+    let mask = wanted?;
     let mut objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] = Default::default();
     let mut count = 0;
     for (n, value) in at.into_iter().take(fields.len()).enumerate() {
-        let Some(value) = value else { continue };
+        let Some(value) = value.filter(|_| mask & 1 << n != 0) else {
+            continue;
+        };
         match b.get(value)? {
             b'{' => {}
             // an absent object written as null: the decoded event has none either
@@ -302,8 +306,12 @@ mod tests {
             ("recording", "LiveRecording", &["name"]),
             ("endpoint", "Endpoint", &["technology", "resource"]),
         ];
-        // type `X` names nothing but a channel: the scan stops at its id
-        let h = head(json, FIELDS, |t| (t == "X").then_some(0b11))?;
+        // type `X` names a channel or a peer, `U` is unknown, the others may name anything
+        let h = head(json, FIELDS, |t| match t {
+            "X" => 0b11,
+            "U" => 0,
+            _ => u64::MAX,
+        })?;
         let objects = h.objects().map(|(k, id)| (k, id.to_owned())).collect();
         Some((h.kind.to_owned(), objects))
     }
@@ -321,16 +329,34 @@ mod tests {
         };
         let cases = [
             (
-                r#"{"type":"X","bridge":{"id":"b1"},"channel":{"name":"a","id":"c1"}}"#,
-                some("X", &[("Channel", "c1"), ("Bridge", "b1")]),
+                r#"{"type":"Y","bridge":{"id":"b1"},"channel":{"name":"a","id":"c1"}}"#,
+                some("Y", &[("Channel", "c1"), ("Bridge", "b1")]),
+            ),
+            // all that `X` can name is found: the scan reads no further
+            (
+                r#"{"type":"X","peer":{"id":"p"},"channel":{"id":"c1"},"bridge":{"id":"#,
+                some("X", &[("Channel", "c1"), ("Channel", "p")]),
             ),
             (
                 r#"{"bridge":{"id":"b1"},"type":"Y"}"#,
                 some("Y", &[("Bridge", "b1")]),
             ),
             (
-                r#"{"type":"X","channel":null,"bridge":{"id":"b1"}}"#,
-                some("X", &[("Bridge", "b1")]),
+                r#"{"type":"Y","channel":null,"bridge":{"id":"b1"}}"#,
+                some("Y", &[("Bridge", "b1")]),
+            ),
+            // fields the type does not have: serde ignores them, so does the scan
+            (
+                r#"{"type":"X","bridge":{"id":"b1"},"channel":{"id":"c1"}}"#,
+                some("X", &[("Channel", "c1")]),
+            ),
+            (
+                r#"{"type":"X","bridge":"not even an object"}"#,
+                some("X", &[]),
+            ),
+            (
+                r#"{"channel":{"id":"c1"},"type":"U","bridge":{"id":"b1"}}"#,
+                some("U", &[]),
             ),
             (
                 r#"{"type":"P","playback":{"id":"p","target_uri":"channel:c9"}}"#,

@@ -19,6 +19,8 @@
 
 mod budget;
 mod lane;
+#[cfg(test)]
+mod properties;
 mod register;
 mod route;
 mod stream;

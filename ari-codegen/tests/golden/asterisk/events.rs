@@ -1002,7 +1002,9 @@ pub const EVENT_TYPES: [&str; 45usize] = [
 /// types this version of the spec does not know.
 ///
 /// Decode with [`Event::from_json`] (fast: reads `type`, then decodes only that
-/// type) or through serde. Serializing writes `type` and the fields back.
+/// type) or through serde with `serde_json` (text, bytes, a reader or a
+/// `Value`), which decodes as `from_json` does. Serializing writes `type` and
+/// the fields back.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -2811,8 +2813,7 @@ impl<'de> ::serde::Deserialize<'de> for Event {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
-        Event::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        crate::events::deserialize_event(d)
     }
 }
 /// The type of an [`Event`], without its data.
@@ -3063,8 +3064,8 @@ impl EventKind {
             EventKind::Unknown => "Unknown",
         }
     }
-    /// The bit mask of the [`OBJECT_FIELDS`] events of this type can have (every bit
-    /// for an unknown type).
+    /// The bit mask of the [`OBJECT_FIELDS`] events of this type can have (none for
+    /// an unknown type, whose decoded event keeps its raw JSON and names no object).
     #[allow(dead_code)]
     pub(crate) fn object_fields(self) -> u64 {
         match self {
@@ -3113,7 +3114,7 @@ impl EventKind {
             EventKind::StasisEnd => 1,
             EventKind::StasisStart => 1,
             EventKind::TextMessageReceived => 32,
-            EventKind::Unknown => u64::MAX,
+            EventKind::Unknown => 0,
         }
     }
     /// Whether an event of this type ends the object of kind `kind` it names.
