@@ -19,7 +19,7 @@
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api connect
+// layers: connection client objects api connect properties
 pub mod api;
 mod client;
 mod config;
@@ -36,6 +36,12 @@ mod rest;
 mod scan;
 mod timestamp;
 mod ws;
+
+/// The properties of the event path that the unit tests and the fuzz targets check (the
+/// `fuzzing` feature): not an API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod properties;
 
 pub use client::{Client, StateChanges};
 pub use config::{ClientBuilder, ReconnectPolicy};

@@ -19,8 +19,6 @@
 
 mod budget;
 mod lane;
-#[cfg(test)]
-mod properties;
 mod register;
 mod route;
 mod stream;
@@ -37,6 +35,8 @@ use crate::handler::ErasedHandler;
 
 pub use register::Subscription;
 pub(crate) use register::{ObjectStream, WaitError};
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use route::fields_of;
 pub(crate) use route::Routed;
 pub use stream::EventStream;
 pub(crate) use table::EndReason;

@@ -32,7 +32,7 @@ type Objects<'a> = [Option<(ObjectKind, Cow<'a, str>)>; scan::MAX_OBJECTS];
 type Deferred = Vec<(mpsc::Sender<Arc<Event>>, Arc<Event>)>;
 
 /// The [`OBJECT_FIELDS`] events of type `name` can have, for the scan.
-pub(super) fn fields_of(name: &str) -> u64 {
+pub(crate) fn fields_of(name: &str) -> u64 {
     EventKind::from_type_name(name).object_fields()
 }
 

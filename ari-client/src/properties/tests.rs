@@ -1,17 +1,10 @@
-//! Properties of the event path that hold for every text a peer may send, checked on
-//! Asterisk's real events (the recorded fixtures) and on seeded mutations of them:
-//!
-//! - decoding never panics;
-//! - an event that decodes encodes back to a text that decodes to the same event;
-//! - `Deserialize for Event` and [`Event::from_json`] agree, on success and on failure;
-//! - an event's type is the text's first `type`, whether its key is escaped or not;
-//! - where the reader's scan is sure, it finds the type and the objects the decoded event
-//!   has, and decoding with the scanned type gives the same event.
+//! Seeded mutations of Asterisk's recorded events, fed to the checks of the event path.
 //!
 //! `ARI_PROPERTY_CASES` sets the number of mutated texts (default 20,000) and
 //! `ARI_PROPERTY_SEED` the seed (default: a fixed one, so a failure repeats).
 
-use crate::events::{Event, EventKind, ObjectKind, OBJECT_FIELDS};
+use super::{event as check, scan as check_scan};
+use crate::events::{Event, OBJECT_FIELDS};
 use crate::scan;
 
 /// Every recorded event, compact, one per line as Asterisk sends them.
@@ -41,87 +34,6 @@ fn fixture_texts() -> Vec<String> {
     }
     assert!(texts.len() > 50, "fixtures missing");
     texts
-}
-
-/// The value of the first top-level `type` of a text, its escapes decoded, if the text
-/// is a JSON object whose first `type` is a string.
-fn first_type(text: &str) -> Option<String> {
-    struct First(Option<String>);
-    impl<'de> serde::Deserialize<'de> for First {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = First;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<First, A::Error> {
-                    let mut first = None;
-                    while let Some(key) = map.next_key::<String>()? {
-                        if key == "type" && first.is_none() {
-                            let value: serde_json::Value = map.next_value()?;
-                            first = Some(value.as_str().map(str::to_owned));
-                        } else {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                    Ok(First(first.flatten()))
-                }
-            }
-            d.deserialize_map(Visitor)
-        }
-    }
-    serde_json::from_str::<First>(text).ok()?.0
-}
-
-fn objects_of(event: &Event) -> Vec<(ObjectKind, String)> {
-    let mut out = Vec::new();
-    event.for_each_object(|kind, id| out.push((kind, id.to_owned())));
-    out
-}
-
-/// Checks every property on one text; panics with the text on a violation. Whether the
-/// text decoded.
-pub(super) fn check(text: &str) -> bool {
-    let decoded = Event::from_json(text);
-    let through_serde = serde_json::from_str::<Event>(text);
-    match (&decoded, &through_serde) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "Deserialize and from_json disagree on {text}"),
-        (Err(_), Err(_)) => {}
-        (a, b) => panic!("Deserialize and from_json disagree on {text}: {a:?} vs {b:?}"),
-    }
-    let Ok(event) = decoded else {
-        return false;
-    };
-    // the first `type` decides, escaped or not
-    assert_eq!(
-        first_type(text).as_deref(),
-        Some(event.type_name()),
-        "the type of {text}"
-    );
-    let encoded = serde_json::to_string(&event).expect("an event encodes");
-    match Event::from_json(&encoded) {
-        Ok(again) => assert_eq!(again, event, "{text} → {encoded} decodes to another event"),
-        Err(e) => panic!("{text} → {encoded} does not decode: {e}"),
-    }
-    if let Some(head) = scan::head(text, OBJECT_FIELDS, super::route::fields_of) {
-        let kind = EventKind::from_type_name(head.kind);
-        assert_eq!(kind, event.kind(), "the scan's type of {text}");
-        let scanned: Vec<(ObjectKind, String)> = head
-            .into_objects()
-            .into_iter()
-            .map_while(|o| o.map(|(k, id)| (k, id.into_owned())))
-            .collect();
-        assert_eq!(scanned, objects_of(&event), "the scan's objects of {text}");
-        match Event::from_json_of(kind, text) {
-            Ok(e) => assert_eq!(e, event, "decoding {text} as its scanned type"),
-            Err(e) => panic!("{text} decodes, but not as its scanned type: {e}"),
-        }
-    }
-    true
 }
 
 /// xorshift64*: a seeded source of choices, the same on every machine.
@@ -252,12 +164,13 @@ fn every_recorded_event_has_the_properties() {
     let mut with_objects = 0;
     for text in fixture_texts() {
         assert!(check(&text), "a recorded event does not decode: {text}");
+        check_scan(&text);
         // Deserialize from a JSON value, as a struct holding an event would
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         let from_value = serde_json::from_value::<Event>(value).unwrap();
         assert_eq!(from_value, Event::from_json(&text).unwrap(), "{text}");
         // Asterisk's own text is never left to serde by the scan
-        let head = scan::head(&text, OBJECT_FIELDS, super::route::fields_of);
+        let head = scan::head(&text, OBJECT_FIELDS, crate::dispatch::fields_of);
         let head = head.unwrap_or_else(|| panic!("the scan is unsure of {text}"));
         with_objects += usize::from(head.into_objects()[0].is_some());
     }
@@ -274,6 +187,7 @@ fn mutated_events_have_the_properties() {
     for _ in 0..cases {
         let original = rng.below(texts.len());
         let text = mutate(&mut rng, &texts[original], &texts);
+        check_scan(&text);
         decoded += u64::from(check(&text));
     }
     // the mutations must keep some events whole, or the properties are checked on errors only

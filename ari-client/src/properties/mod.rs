@@ -1,0 +1,136 @@
+//! Properties of the event path that hold for every text a peer may send, checked on
+//! Asterisk's real events (the recorded fixtures) and on seeded mutations of them:
+//!
+//! - decoding never panics;
+//! - an event that decodes encodes back to a text that decodes to the same event;
+//! - `Deserialize for Event` and [`Event::from_json`] agree, on success and on failure;
+//! - an event's type is the text's first `type`, whether its key is escaped or not;
+//! - where the reader's scan is sure, it finds the type and the objects the decoded event
+//!   has, and decoding with the scanned type gives the same event.
+//!
+//! The checks are here, the inputs elsewhere: the unit tests (`tests.rs`) feed them
+//! seeded mutations in every test run, the fuzz targets (`ari-client/fuzz`, built with
+//! the `fuzzing` feature) coverage-guided ones. Not an API: nothing else may use it.
+
+use crate::events::{Event, EventKind, ObjectKind, OBJECT_FIELDS};
+use crate::scan;
+
+/// What serde reads of a text's top level: the value of its first `type` if that is a
+/// string (escapes decoded), and how many members are named `type`.
+struct TypeMembers {
+    first: Option<String>,
+    count: usize,
+}
+
+impl<'de> serde::Deserialize<'de> for TypeMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TypeMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TypeMembers, A::Error> {
+                let mut members = TypeMembers {
+                    first: None,
+                    count: 0,
+                };
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "type" {
+                        let value: serde_json::Value = map.next_value()?;
+                        if members.count == 0 {
+                            members.first = value.as_str().map(str::to_owned);
+                        }
+                        members.count += 1;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(members)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// The first top-level `type` of a text, if it is a JSON object whose first `type` is a
+/// string.
+fn first_type(text: &str) -> Option<String> {
+    serde_json::from_str::<TypeMembers>(text).ok()?.first
+}
+
+fn objects_of(event: &Event) -> Vec<(ObjectKind, String)> {
+    let mut out = Vec::new();
+    event.for_each_object(|kind, id| out.push((kind, id.to_owned())));
+    out
+}
+
+/// Checks every property of the event path on one text; panics with the text on a
+/// violation. Whether the text decoded.
+pub fn event(text: &str) -> bool {
+    let decoded = Event::from_json(text);
+    let through_serde = serde_json::from_str::<Event>(text);
+    match (&decoded, &through_serde) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "Deserialize and from_json disagree on {text}"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("Deserialize and from_json disagree on {text}: {a:?} vs {b:?}"),
+    }
+    let Ok(event) = decoded else {
+        return false;
+    };
+    // the first `type` decides, escaped or not
+    assert_eq!(
+        first_type(text).as_deref(),
+        Some(event.type_name()),
+        "the type of {text}"
+    );
+    let encoded = serde_json::to_string(&event).expect("an event encodes");
+    match Event::from_json(&encoded) {
+        Ok(again) => assert_eq!(again, event, "{text} → {encoded} decodes to another event"),
+        Err(e) => panic!("{text} → {encoded} does not decode: {e}"),
+    }
+    if let Some(head) = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of) {
+        let kind = EventKind::from_type_name(head.kind);
+        assert_eq!(kind, event.kind(), "the scan's type of {text}");
+        let scanned: Vec<(ObjectKind, String)> = head
+            .into_objects()
+            .into_iter()
+            .map_while(|o| o.map(|(k, id)| (k, id.into_owned())))
+            .collect();
+        assert_eq!(scanned, objects_of(&event), "the scan's objects of {text}");
+        match Event::from_json_of(kind, text) {
+            Ok(e) => assert_eq!(e, event, "decoding {text} as its scanned type"),
+            Err(e) => panic!("{text} decodes, but not as its scanned type: {e}"),
+        }
+    }
+    true
+}
+
+/// Checks the scanner alone on one text: it never panics, and on a text that serde reads
+/// as an object, what the scanner is sure of is what serde reads: the first `type`, and
+/// how many members are named `type`. (The scanner does not validate: on malformed text
+/// its answers mean nothing, and the full decode that follows refuses the text.)
+pub fn scan(text: &str) {
+    let kind = scan::string_field(text, "type");
+    let count = scan::occurrences(text, "type");
+    let _ = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of);
+    let Ok(members) = serde_json::from_str::<TypeMembers>(text) else {
+        return;
+    };
+    if let Some(kind) = kind {
+        assert_eq!(
+            members.first.as_deref(),
+            Some(kind),
+            "the first type of {text}"
+        );
+    }
+    if let Some(count) = count {
+        assert_eq!(members.count, count, "the `type` members of {text}");
+    }
+}
+
+#[cfg(test)]
+mod tests;
