@@ -12,6 +12,7 @@ mod events;
 mod models;
 mod objects;
 mod repositories;
+mod responses;
 mod types;
 
 use proc_macro2::{Ident, Span, TokenStream};
