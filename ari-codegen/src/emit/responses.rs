@@ -75,14 +75,14 @@ fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
             })
             .collect()
     };
+    // a parameter the domain table names (by its Rust name)
+    let param = |name: &str| o.params.iter().find(|p| p.name == name).expect("validated");
     for object in &api.objects {
-        if let Some((_, param, subscribes)) = object.subscriptions.iter().find(|(s, ..)| *s == op) {
+        if let Some((_, param_name, subscribes)) =
+            object.subscriptions.iter().find(|(s, ..)| *s == op)
+        {
             let id = id_params(object);
-            let p = o
-                .params
-                .iter()
-                .find(|p| p.name == *param)
-                .expect("validated");
+            let p = param(param_name);
             let name = ident(&p.name);
             let sources = match (p.multi, p.required) {
                 (true, true) => quote!(self.#name.as_slice()),
@@ -100,12 +100,8 @@ fn lifecycle(api: &Api, op: OperationRef) -> TokenStream {
             continue;
         };
         let kind = ident(&object.name);
-        if let Some((_, param)) = events.creators.iter().find(|(c, _)| *c == op) {
-            let p = o
-                .params
-                .iter()
-                .find(|p| p.name == *param)
-                .expect("validated");
+        if let Some((_, param_name)) = events.creators.iter().find(|(c, _)| *c == op) {
+            let p = param(param_name);
             let name = ident(&p.name);
             let requested = if p.required {
                 quote!(::std::option::Option::Some(self.#name.as_str()))
