@@ -1,7 +1,8 @@
 //! `cargo xtask`: project automation for ari-rs.
 //!
 //! Subcommands are verbs; see [`USAGE`]. Exit codes: 0 success, 1 a check failed
-//! (`regen --check` drift, failing tests), 2 usage or input error, 3 `asterisk status`: not running.
+//! (`regen --check` drift, failing tests, a crash `fuzz` found), 2 usage or input error,
+//! 3 `asterisk status`: not running.
 
 mod args;
 mod asterisk;
@@ -9,6 +10,7 @@ mod bench;
 mod conformance;
 mod demo;
 mod error;
+mod fuzz;
 mod http;
 mod regen;
 mod server;
@@ -70,6 +72,16 @@ commands:
         restart touched; RSS growth ≤ 8 MiB. Defaults: --restarts 20 --rate 10. Refuses
         ARI_URL (it cannot restart that Asterisk).
 
+  fuzz [--target decode|scan|all] [--seconds N]
+        The coverage-guided fuzz targets of ari-client/fuzz (cargo-fuzz, libFuzzer): decode
+        (every way the crate decodes an event agrees, what decodes round-trips) and scan
+        (the websocket frame scanner agrees with serde), each for N seconds, from a corpus
+        in <target dir>/fuzz/corpus/<target> seeded with the recorded fixture events.
+        Installs cargo-fuzz (cargo install cargo-fuzz --locked) when `cargo fuzz` is
+        missing; needs the nightly toolchain. Prints the executions and the corpus of
+        libFuzzer's final stats; exit 1 with the artifact's path when it found a crash.
+        Defaults: --target all --seconds 60. Not part of `test` or CI (stable only).
+
   help  Print this text.
 ";
 
@@ -83,6 +95,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
