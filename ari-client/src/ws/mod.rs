@@ -9,11 +9,10 @@ mod handshake;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -30,7 +29,13 @@ static OP: Operation = Operation {
 const MAX_MESSAGE: usize = 64 << 20;
 const MAX_FRAME: usize = 16 << 20;
 
-/// One text frame as received: one event's JSON.
+/// How much one read of the socket takes at most: some 30 typical events.
+const READ_BUFFER: usize = 16 << 10;
+
+/// One text frame as received: one event's JSON, in memory of its own. (tungstenite's
+/// frames share its read buffer, up to 128 KiB a read: a frame queued behind a busy lane
+/// would keep the whole buffer alive, and the event budget, which counts frames' bytes,
+/// would no longer bound the memory.)
 #[derive(Clone)]
 pub(crate) struct Frame(Utf8Bytes);
 
@@ -63,7 +68,7 @@ pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> Re
 
 /// An open events websocket.
 pub(crate) struct EventSocket {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    socket: WebSocketStream<handshake::Upgraded>,
     keepalive: Duration,
     ping_sent: bool,
 }
@@ -78,6 +83,7 @@ impl EventSocket {
         let url = events_url(&config.base_url, apps, config.subscribe_all)?;
         let target = handshake::Target::parse(&url)?;
         let ws_config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_FRAME));
         let upgrade = handshake::upgrade(
@@ -92,13 +98,8 @@ impl EventSocket {
                 .with_message(format!("no websocket within {:?}", config.connect_timeout))),
             Ok(Err(e)) => Err(e),
             Ok(Ok(upgraded)) => Ok(EventSocket {
-                socket: WebSocketStream::from_partially_read(
-                    upgraded.stream,
-                    upgraded.leftover,
-                    Role::Client,
-                    Some(ws_config),
-                )
-                .await,
+                socket: WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(ws_config))
+                    .await,
                 keepalive: config.keepalive,
                 ping_sent: false,
             }),
@@ -133,7 +134,9 @@ impl EventSocket {
             };
             self.ping_sent = false;
             match message {
-                Message::Text(text) => return Ok(Incoming::Text(Frame(text))),
+                Message::Text(text) => {
+                    return Ok(Incoming::Text(Frame::from(text.as_str().to_owned())))
+                }
                 Message::Binary(data) => return Ok(Incoming::Binary(data.len())),
                 Message::Close(frame) => {
                     let why = frame.map_or_else(
