@@ -9,42 +9,21 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+#[path = "support/recorded.rs"]
+mod recorded;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// Every recorded event: the websocket captures (`events/*.jsonl`), then the events
+/// recorded from real traffic by `cargo xtask conformance --record` (`recorded/events/`).
 fn event_lines() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(fixtures().join("events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (i, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let name = format!("{}:{}", file.file_name().unwrap().to_string_lossy(), i + 1);
-            out.push((name, line.to_owned()));
-        }
-    }
-    // one event per file, recorded from real traffic by `cargo xtask conformance --record`
-    let mut recorded: Vec<_> = std::fs::read_dir(fixtures().join("recorded/events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    recorded.sort();
-    assert!(!recorded.is_empty(), "recorded event fixtures are missing");
-    for file in recorded {
-        let value: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let name = format!("recorded/{}", file.file_name().unwrap().to_string_lossy());
-        out.push((name, value.to_string()));
-    }
+    let out = recorded::recorded_events(&fixtures()).unwrap();
+    assert!(
+        out.iter().any(|(name, _)| name.starts_with("recorded-")),
+        "recorded event fixtures are missing"
+    );
     assert!(out.len() >= 23, "event fixtures are missing");
     out
 }

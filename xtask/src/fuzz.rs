@@ -22,6 +22,10 @@ use std::process::{Command, ExitCode, Stdio};
 use crate::args::Args;
 use crate::error::{Error, Result};
 
+/// The reader of the recorded events that the decoding and property tests use too.
+#[path = "../../ari-client/tests/support/recorded.rs"]
+mod recorded;
+
 /// The fuzz targets, in the order `--target all` runs them (`ari-client/fuzz/fuzz_targets/`).
 const TARGETS: &[&str] = &["decode", "scan"];
 
@@ -170,46 +174,12 @@ fn ensure_cargo_fuzz() -> Result<()> {
     Ok(())
 }
 
-/// Every recorded event, compact as Asterisk sends it, named after where it came from:
-/// `ari-client/tests/fixtures/events/*.jsonl` (one event per line) and
-/// `recorded/events/*.json` (one pretty-printed event per file).
+/// Every recorded event of `ari-client/tests/fixtures`, compact as Asterisk sends it,
+/// named after where it came from.
 fn fixture_events() -> Result<Vec<(String, String)>> {
     let fixtures = crate::workspace_root().join("ari-client/tests/fixtures");
-    let mut events = Vec::new();
-    for (sub, extension) in [("events", "jsonl"), ("recorded/events", "json")] {
-        let dir = fixtures.join(sub);
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())))?;
-        let mut paths = Vec::new();
-        for entry in entries {
-            let path = entry
-                .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())))?
-                .path();
-            if path.extension().is_some_and(|e| e == extension) {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if extension == "jsonl" {
-                for (n, line) in text.lines().enumerate() {
-                    if !line.trim().is_empty() {
-                        events.push((format!("{stem}-{}", n + 1), line.to_owned()));
-                    }
-                }
-            } else {
-                let value: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-                events.push((stem, value.to_string()));
-            }
-        }
-    }
+    let events = recorded::recorded_events(&fixtures)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", fixtures.display())))?;
     if events.is_empty() {
         return Err(Error::new(format!(
             "no recorded events in {}",

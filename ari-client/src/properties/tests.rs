@@ -7,31 +7,17 @@ use super::{event as check, scan as check_scan};
 use crate::events::{Event, OBJECT_FIELDS};
 use crate::scan;
 
-/// Every recorded event, compact, one per line as Asterisk sends them.
+#[path = "../../tests/support/recorded.rs"]
+mod recorded;
+
+/// Every recorded event, compact as Asterisk sends them.
 fn fixture_texts() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut texts = Vec::new();
-    for sub in ["events", "recorded/events"] {
-        let mut paths: Vec<_> = std::fs::read_dir(dir.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(path).unwrap();
-            if text.trim_start().starts_with('{') && !text.contains("}\n{") {
-                // one pretty-printed event per file: compact it as Asterisk sends it
-                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-                texts.push(value.to_string());
-            } else {
-                texts.extend(
-                    text.lines()
-                        .filter(|l| !l.trim().is_empty())
-                        .map(str::to_owned),
-                );
-            }
-        }
-    }
+    let texts: Vec<String> = recorded::recorded_events(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
     assert!(texts.len() > 50, "fixtures missing");
     texts
 }

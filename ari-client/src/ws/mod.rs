@@ -33,9 +33,9 @@ const MAX_FRAME: usize = 16 << 20;
 const READ_BUFFER: usize = 16 << 10;
 
 /// One text frame as received: one event's JSON, in memory of its own. (tungstenite's
-/// frames share its read buffer, up to 128 KiB a read: a frame queued behind a busy lane
-/// would keep the whole buffer alive, and the event budget, which counts frames' bytes,
-/// would no longer bound the memory.)
+/// frames share its read buffer, [`READ_BUFFER`] or more a read: a frame queued behind a
+/// busy lane would keep the whole buffer alive, and the event budget, which counts
+/// frames' bytes, would no longer bound the memory.)
 #[derive(Clone)]
 pub(crate) struct Frame(Utf8Bytes);
 
