@@ -25,6 +25,37 @@ impl<T: Serialize + ?Sized> Serialize for Wrapped<'_, T> {
 
 include!(concat!(env!("OUT_DIR"), "/api/mod.rs"));
 
+impl OperationId {
+    /// `resource.nickname`, as the specs name it: `channels.originate`.
+    pub fn name(self) -> &'static str {
+        self.operation().name
+    }
+
+    /// The HTTP method: `GET`, `POST`, `PUT` or `DELETE`.
+    pub fn method(self) -> &'static str {
+        self.operation().method.as_str()
+    }
+
+    /// The path template under `/ari`: `/channels/{channelId}/play`.
+    pub fn path(self) -> &'static str {
+        self.operation().path
+    }
+
+    /// The wire names of its parameters, in the specs' order: those of the path, the query
+    /// and the body.
+    pub fn parameters(self) -> &'static [&'static str] {
+        self.operation().params
+    }
+
+    /// The Asterisk releases the specs say it first appeared in, one per branch
+    /// (`["20.13.0", "21.8.0", "22.3.0"]`), sorted; empty when the specs do not say (they
+    /// do from Asterisk 20.13, 21.8 and 22.3 on, and are sometimes wrong: see
+    /// `docs/ari-spec-notes.md`).
+    pub fn since(self) -> &'static [&'static str] {
+        self.operation().since
+    }
+}
+
 /// The future of a request: what `.await` on a builder gives. It resolves to the
 /// operation's result; dropping it cancels the request.
 #[must_use = "futures do nothing unless polled"]

@@ -96,7 +96,7 @@ pub(crate) struct Config {
     pub(crate) event_budget: usize,
     pub(crate) queue_capacity: usize,
     /// The REST transport's bounds (`ClientBuilder::max_response_bytes`,
-    /// `ClientBuilder::max_concurrent_requests`).
+    /// `ClientBuilder::max_concurrent_requests`, `ClientBuilder::send_undeclared_parameters`).
     pub(crate) limits: crate::rest::Limits,
 }
 
@@ -130,6 +130,8 @@ pub struct ClientBuilder {
     queue_capacity: usize,
     max_response_bytes: usize,
     max_concurrent_requests: usize,
+    check_server_api: bool,
+    send_undeclared_parameters: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -145,6 +147,7 @@ impl fmt::Debug for ClientBuilder {
             .field("reconnect", &self.reconnect)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("check_server_api", &self.check_server_api)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +170,8 @@ impl ClientBuilder {
             queue_capacity: 1024,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            check_server_api: true,
+            send_undeclared_parameters: false,
         }
     }
 
@@ -300,6 +305,51 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether [`connect`](Self::connect) reads what the server serves (default `true`):
+    /// its own declarations of the API (`GET /ari/api-docs/resources.json` and the 11
+    /// files it lists), its version (`GET /asterisk/info`) and its loaded modules
+    /// (`GET /asterisk/modules`), 14 requests sent at once, some 10 ms on loopback
+    /// (`cargo xtask bench` measures it). Then a call to an operation the server does not
+    /// serve, or with a parameter it does not declare, fails with
+    /// [`ErrorKind::Unsupported`] before anything is sent, and
+    /// [`Client::server_api`](crate::Client::server_api) answers what the server has.
+    /// `false` makes `connect` send only its `GET /asterisk/ping`, and checks nothing.
+    ///
+    /// ```no_run
+    /// # async fn run() -> ari_client::Result<()> {
+    /// let client = ari_client::Client::builder("http://127.0.0.1:8088", "asterisk", "asterisk")
+    ///     .check_server_api(false)
+    ///     .connect()
+    ///     .await?;
+    /// assert!(client.server_api().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_server_api(mut self, yes: bool) -> Self {
+        self.check_server_api = yes;
+        self
+    }
+
+    /// Whether `connect` reads the server's declarations (not part of [`Config`]: only
+    /// `connect` needs it).
+    pub(crate) fn check_server_api_enabled(&self) -> bool {
+        self.check_server_api
+    }
+
+    /// Whether a parameter the server does not declare is sent anyway (default `false`).
+    ///
+    /// Asterisk ignores a query parameter it does not know, without an error: an
+    /// `addChannel` with `report_events` sent to Asterisk 21 adds the channel and reports
+    /// nothing. So by default, once [`connect`](Self::connect) has read the server's
+    /// declarations ([`check_server_api`](Self::check_server_api)), such a call fails with
+    /// [`ErrorKind::Unsupported`] and nothing is sent; `true` sends it, for servers whose
+    /// declarations are known to lag behind what they do. Operations the server does not
+    /// serve fail either way.
+    pub fn send_undeclared_parameters(mut self, yes: bool) -> Self {
+        self.send_undeclared_parameters = yes;
+        self
+    }
+
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
         let base_url = normalize_base(&self.url)?;
@@ -320,6 +370,7 @@ impl ClientBuilder {
             limits: crate::rest::Limits {
                 max_response_bytes: self.max_response_bytes,
                 max_concurrent_requests: self.max_concurrent_requests,
+                send_undeclared_parameters: self.send_undeclared_parameters,
             },
         })
     }

@@ -45,8 +45,10 @@ impl ClientBuilder {
         Ok(client)
     }
 
-    /// Builds the client and checks the server with one REST call
-    /// (`GET /asterisk/ping`).
+    /// Builds the client, checks the server with one REST call (`GET /asterisk/ping`),
+    /// then reads what it serves ([`check_server_api`](Self::check_server_api), on by
+    /// default): see [`Client::server_api`]. When the server's declarations cannot be
+    /// read, the client works without them (logged as a warning) and checks nothing.
     ///
     /// # Errors
     ///
@@ -56,8 +58,18 @@ impl ClientBuilder {
     /// not HTTP), and
     /// [`ErrorKind::InvalidUrl`].
     pub async fn connect(self) -> Result<Client> {
+        let check_server_api = self.check_server_api_enabled();
         let client = self.build()?;
         check(&client).await?;
+        if check_server_api {
+            match crate::server_api::load(&client).await {
+                Ok(api) => client.rest().set_server_api(std::sync::Arc::new(api)),
+                Err(e) => tracing::warn!(
+                    error = %e.chain(),
+                    "could not read the server's declarations of the API: calls are not checked against them"
+                ),
+            }
+        }
         Ok(client)
     }
 }

@@ -74,6 +74,14 @@ pub enum ErrorKind {
     /// names the parameter and shows the value escaped, cut at 64 characters. Every other
     /// character (`/`, `%`, `?`, spaces, non-ASCII) is sent percent-encoded, as given.
     InvalidArgument,
+    /// The server does not serve the operation, or does not declare a parameter that was
+    /// set, and nothing was sent: an older or differently built Asterisk than the specs
+    /// this crate was generated from. Known from the server's own declarations, read at
+    /// [`connect`](crate::ClientBuilder::connect)
+    /// ([`check_server_api`](crate::ClientBuilder::check_server_api)). The message names
+    /// the operation or parameter, the server's version and the versions that have it;
+    /// [`Client::server_api`](crate::Client::server_api) tells in advance.
+    Unsupported,
     /// The websocket connection failed or broke.
     WebSocket,
     /// The client was shut down.
@@ -128,6 +136,7 @@ impl ErrorKind {
             Self::ResponseTooLarge => "the response body is larger than the configured limit",
             Self::InvalidUrl => "invalid URL",
             Self::InvalidArgument => "invalid argument",
+            Self::Unsupported => "not supported by this server",
             Self::WebSocket => "websocket error",
             Self::Protocol => "the server broke the protocol",
             Self::Closed => "the client is shut down",

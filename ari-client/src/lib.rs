@@ -13,13 +13,15 @@
 //!   their id as a method (`channel.answer()`), handlers, and awaitables
 //!   (`channel.next::<E>()`, `playback.finished()`, `channel.wait_for_answer()`).
 //! - [`models`] and [`events`] are the data types of the API.
+//! - [`ServerApi`] is what the server serves, read at connect: an operation or parameter it
+//!   lacks fails with [`ErrorKind::Unsupported`] before anything is sent.
 
 #![deny(missing_docs)]
 
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api connect properties
+// layers: connection client objects api server_api connect properties
 pub mod api;
 mod client;
 mod config;
@@ -34,6 +36,7 @@ pub mod objects;
 mod random;
 mod rest;
 mod scan;
+mod server_api;
 mod timestamp;
 mod ws;
 
@@ -49,6 +52,7 @@ pub use connection::ConnectionState;
 pub use dispatch::{DispatchStats, EventStream, Subscription};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, EventType, ObjectKind};
+pub use rest::ServerApi;
 pub use timestamp::{ParseTimestampError, Timestamp};
 
 /// The repository's README: its example is compiled as a doctest too.

@@ -191,3 +191,68 @@ async fn unreachable_server_is_a_connect_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_serves_everything_but_mailboxes() {
+    use ari_client::api::OperationId;
+    let Some(live) = live().await else { return };
+    let client = live.client().await;
+    let server = client
+        .server_api()
+        .expect("the sandbox's declarations are read");
+    assert!(
+        server
+            .asterisk_version()
+            .is_some_and(|v| v.starts_with("22.")),
+        "{:?}",
+        server.asterisk_version()
+    );
+    assert_eq!(server.api_version(), Some("10.0.0"));
+    // Debian's 22.10.1 installs mailboxes.json but no res_ari_mailboxes
+    let missing: Vec<&str> = server
+        .unsupported_operations()
+        .map(|op| op.name())
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "mailboxes.list",
+            "mailboxes.get",
+            "mailboxes.update",
+            "mailboxes.delete"
+        ]
+    );
+    assert!(
+        server.unknown_operations().is_empty(),
+        "{:?}",
+        server.unknown_operations()
+    );
+    for op in OperationId::ALL
+        .into_iter()
+        .filter(|op| server.supports(*op))
+    {
+        for p in op.parameters() {
+            assert!(server.supports_parameter(op, p), "{} {p}", op.name());
+        }
+    }
+    for kind in ari_client::EventKind::ALL {
+        assert!(server.supports_event(kind), "{kind}");
+    }
+    // refused before sending, with what the server is …
+    let e = client.mailboxes().list().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(
+        e.to_string()
+            .contains("its module res_ari_mailboxes.so is not loaded"),
+        "{e}"
+    );
+    // … where an unchecked client sends it and gets Asterisk's 404
+    let unchecked = Client::builder(&live.url, &live.user, &live.password)
+        .check_server_api(false)
+        .connect()
+        .await
+        .unwrap();
+    assert!(unchecked.server_api().is_none());
+    let e = unchecked.mailboxes().list().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+}

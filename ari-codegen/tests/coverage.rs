@@ -104,10 +104,18 @@ fn everything_is_covered() {
             ir_ops.contains(&(resource.clone(), nickname.clone())),
             "{resource}.{nickname} missing in the IR"
         );
+        // every operation is in the table, each one not excluded has a builder that sends it
+        assert!(
+            generated
+                .file("api/mod.rs")
+                .is_some_and(|text| text.contains(&format!("name: \"{resource}.{nickname}\""))),
+            "{resource}.{nickname} missing in OPERATIONS"
+        );
         let module = names::module_name(resource);
+        let builder = names::builder_name(resource, nickname);
         let in_output = generated
             .file(&format!("api/{module}.rs"))
-            .is_some_and(|text| text.contains(&format!("name: \"{resource}.{nickname}\"")));
+            .is_some_and(|text| text.contains(&format!("OperationId::{builder}.operation()")));
         let excluded = EXCLUDED_OPERATIONS.contains(&(resource.as_str(), nickname.as_str()));
         assert_eq!(
             in_output, !excluded,

@@ -26,10 +26,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  regen --from <DIR | http://HOST:PORT[/ari]> [--user U] [--password P] [--check] [--out DIR]
+  regen --from <DIR | http://HOST:PORT[/ari]> [--user U] [--password P] [--check | --report] [--out DIR]
         Copy Asterisk's Swagger files (resources.json + the API declarations it lists) into
         swagger-specs/ and print what changed (operations, models, events, parameters, fields,
-        apiVersion). --check writes nothing and exits 1 when the files differ.
+        apiVersion). --check writes nothing and exits 1 when the files differ; --report writes
+        nothing and exits 0 (what another Asterisk version has and lacks).
         Defaults: --user asterisk --password asterisk, --out <workspace>/swagger-specs.
 
   asterisk install|start|stop|status [--root DIR] [--port N] [--user U] [--password P]

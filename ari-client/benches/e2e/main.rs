@@ -111,7 +111,11 @@ fn main() {
     );
     rt.block_on(event_path_bench(&url, &server, &frames32));
     rt.block_on(rest_bench(&url));
-    rt.block_on(connect_bench(&url));
+    rt.block_on(connect_bench(&url, "the fake"));
+    // and to a real Asterisk, when one is named (`ARI_URL=http://127.0.0.1:8088`)
+    if let Ok(asterisk) = std::env::var("ARI_URL") {
+        rt.block_on(connect_bench(&asterisk, &format!("Asterisk at {asterisk}")));
+    }
     memory_bench(&url, &server, &frames32);
     codegen_bench();
     println!("total bench time: {:.1} s", t0.elapsed().as_secs_f64());

@@ -1,7 +1,10 @@
-//! The fake Asterisk on its own thread: keep-alive HTTP/1.1 for `GET /ari/channels/{id}`
-//! and `/ari/asterisk/ping`, and the event websocket that writes a job's frames.
+//! The fake Asterisk on its own thread: keep-alive HTTP/1.1 for `GET /ari/channels/{id}`,
+//! `/ari/asterisk/ping`, and what `connect` reads of the server's API (the checked-in
+//! specs under `/ari/api-docs/`, `/ari/asterisk/info`, `/ari/asterisk/modules`), and the
+//! event websocket that writes a job's frames.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures_util::StreamExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -84,6 +87,47 @@ async fn serve_ws(tcp: TcpStream, server: Server) {
 
 const PING: &str = r#"{"asterisk_id":"02:fc:00:00:00:01","ping":"pong","timestamp":"2026-11-26T13:22:17.521+0000"}"#;
 
+const INFO: &str = r#"{"system":{"version":"22.10.1","entity_id":"02:fc:00:00:00:01"}}"#;
+
+/// What `connect` reads of the server's API: the checked-in specs, as Asterisk serves them
+/// (`/ari/api-docs/<file>`), by file name.
+fn declarations() -> &'static HashMap<String, String> {
+    static DOCS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../swagger-specs");
+        std::fs::read_dir(dir)
+            .expect("the checked-in specs")
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(&path).unwrap())
+            })
+            .collect()
+    })
+}
+
+/// `GET /asterisk/modules`: every ARI resource's module, running.
+fn modules() -> &'static str {
+    static MODULES: OnceLock<String> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let list: Vec<String> = declarations()
+            .keys()
+            .filter(|f| *f != "resources.json")
+            .map(|f| {
+                let mut snake = String::new();
+                for c in f.trim_end_matches(".json").chars() {
+                    if c.is_ascii_uppercase() {
+                        snake.push('_');
+                    }
+                    snake.push(c.to_ascii_lowercase());
+                }
+                format!(r#"{{"name":"res_ari_{snake}.so","description":"","use_count":0,"status":"Running","support_level":"core"}}"#)
+            })
+            .collect();
+        format!("[{}]", list.join(","))
+    })
+}
+
 async fn serve_http(mut tcp: TcpStream) {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
@@ -103,10 +147,19 @@ async fn serve_http(mut tcp: TcpStream) {
                 .into_owned();
         buf.drain(..end);
         let path = line.split(' ').nth(1).unwrap_or("");
+        let docs = path
+            .strip_prefix("/ari/api-docs/")
+            .and_then(|file| declarations().get(file));
         let (status, body) = if path.starts_with("/ari/channels/") {
             ("200 OK", channel.as_str())
         } else if path.starts_with("/ari/asterisk/ping") {
             ("200 OK", PING)
+        } else if let Some(doc) = docs {
+            ("200 OK", doc.as_str())
+        } else if path.starts_with("/ari/asterisk/info") {
+            ("200 OK", INFO)
+        } else if path.starts_with("/ari/asterisk/modules") {
+            ("200 OK", modules())
         } else {
             ("404 Not Found", r#"{"message":"Resource not found"}"#)
         };

@@ -8,6 +8,7 @@
 //! content, raw bytes for binary responses (each body read up to a limit), or an
 //! [`Error`] that carries the operation's documented reason for the status.
 
+mod declared;
 mod transport;
 
 use std::fmt::{self, Display, Write as _};
@@ -16,6 +17,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub(crate) use declared::Served;
+pub use declared::ServerApi;
 pub(crate) use transport::{Limits, RestClient};
 
 /// Characters that stay literal in a path segment or query value: RFC 3986's unreserved set.
@@ -35,17 +38,53 @@ pub(crate) enum Method {
     Delete,
 }
 
-/// What generated code knows about one operation, for requests and error reports.
+impl Method {
+    /// `GET`, `POST`, …
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// The [`Operation::index`] of a request that is not an operation of the generated table
+/// (the api-docs, the events websocket): never checked against the server's declarations.
+pub(crate) const UNCHECKED: u16 = u16::MAX;
+
+/// What generated code knows about one operation, for requests, error reports and the
+/// check against the server's declarations: an entry of the generated
+/// `crate::api::OPERATIONS`.
 #[derive(Debug)]
 pub(crate) struct Operation {
+    /// Its index in `OPERATIONS` (the `OperationId` discriminant).
+    pub(crate) index: u16,
     /// `resource.nickname`, e.g. `channels.hangup`.
     pub(crate) name: &'static str,
     pub(crate) method: Method,
+    /// The path template, `/channels/{channelId}`.
+    pub(crate) path: &'static str,
+    /// The wire names of its parameters, in spec order (path ones included): a request
+    /// keeps the ones it sets as bits of [`Request::params`], bit `i` for `params[i]`.
+    pub(crate) params: &'static [&'static str],
+    /// The Asterisk versions the spec says have it (sorted; empty when the spec is silent).
+    pub(crate) since: &'static [&'static str],
     /// The error statuses the spec documents, with their reasons.
     pub(crate) errors: &'static [(u16, &'static str)],
 }
 
 impl Operation {
+    /// The bit of [`Request::params`] for the parameter `name` (0 for a name the operation
+    /// does not have, which generated code never passes).
+    fn param_bit(&self, name: &str) -> u64 {
+        self.params
+            .iter()
+            .position(|p| *p == name)
+            .map_or(0, |i| 1 << i)
+    }
+
     /// The documented reason for an error status, if the spec lists one.
     pub(crate) fn reason(&self, status: u16) -> Option<&'static str> {
         self.errors
@@ -121,6 +160,9 @@ pub(crate) struct Request {
     pub(crate) path: String,
     pub(crate) query: String,
     pub(crate) body: Option<Vec<u8>>,
+    /// The query and body parameters set, as bits of `op.params` (see
+    /// [`Operation::params`]): what the check against the server's declarations reads.
+    pub(crate) params: u64,
 }
 
 impl Request {
@@ -131,6 +173,7 @@ impl Request {
             path,
             query: String::new(),
             body: None,
+            params: 0,
         }
     }
 
@@ -211,6 +254,7 @@ impl Request {
         if !self.push_encoded(&value, false) {
             return Err(self.refuse(len, name, &value, None));
         }
+        self.params |= self.op.param_bit(name);
         Ok(())
     }
 
@@ -233,17 +277,23 @@ impl Request {
                 return Err(self.refuse(len, name, value, Some(i)));
             }
         }
+        self.params |= self.op.param_bit(name);
         Ok(())
     }
 
-    /// Sets the JSON body.
-    pub(crate) fn json_body<B: serde::Serialize + ?Sized>(&mut self, body: &B) -> Result<()> {
+    /// Sets the JSON body: the value of the body parameter `name`.
+    pub(crate) fn json_body<B: serde::Serialize + ?Sized>(
+        &mut self,
+        name: &str,
+        body: &B,
+    ) -> Result<()> {
         let bytes = serde_json::to_vec(body).map_err(|e| {
             Error::new(ErrorKind::InvalidArgument)
                 .with_operation(self.op.name)
                 .with_source(e)
         })?;
         self.body = Some(bytes);
+        self.params |= self.op.param_bit(name);
         Ok(())
     }
 }
@@ -253,8 +303,12 @@ mod tests {
     use super::*;
 
     static OP: Operation = Operation {
+        index: 0,
         name: "test.op",
         method: Method::Get,
+        path: "/x",
+        params: &["media", "timeout", "early", "empty", "pct", "a", "app"],
+        since: &[],
         errors: &[(404, "Thing not found"), (409, "Thing busy")],
     };
 
@@ -333,6 +387,10 @@ mod tests {
             r.query,
             "?media=sound%3Ahello%20world%26x%3D1&timeout=30&early=true&media=a%20b,c&empty=&pct=%2500%252F"
         );
+        // what the check against the server's declarations reads: media..pct are set
+        assert_eq!(r.params, 0b1_1111);
+        r.json_body("app", &[1]).unwrap();
+        assert_eq!(r.params, 0b100_0000 | 0b1_1111);
     }
 
     #[test]
@@ -357,6 +415,8 @@ mod tests {
             );
         }
         assert_eq!(r.query, "?a=1");
+        // a refused parameter is not counted as set
+        assert_eq!(r.params, 0b10_0000);
         // a Display written in pieces: the position is the value's own
         struct Pieces;
         impl Display for Pieces {

@@ -1,13 +1,13 @@
 //! Sending [`Request`]s with `reqwest`, which stays private to this module.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
-use super::{Method, Request};
+use super::{Method, Operation, Request, ServerApi};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 
 /// A cheap, cloneable handle that sends ARI REST requests; the client holds one. It never
@@ -26,6 +26,9 @@ struct Inner {
     limits: Limits,
     /// A permit per request in flight, up to `limits.max_concurrent_requests`.
     in_flight: Semaphore,
+    /// What the server serves, once `connect` has read it: every request is checked
+    /// against it before it is sent.
+    server_api: OnceLock<Arc<ServerApi>>,
 }
 
 /// The bounds of the REST transport (set by `ClientBuilder`).
@@ -36,6 +39,9 @@ pub(crate) struct Limits {
     /// How many requests are in flight at once (`ClientBuilder::max_concurrent_requests`);
     /// the others wait for their turn, in order.
     pub(crate) max_concurrent_requests: usize,
+    /// A parameter the server's declarations lack is sent anyway
+    /// (`ClientBuilder::send_undeclared_parameters`).
+    pub(crate) send_undeclared_parameters: bool,
 }
 
 /// The most of an error response's body that is read for its `{"message": …}`. Asterisk's
@@ -84,6 +90,7 @@ impl RestClient {
                 authorization,
                 limits,
                 in_flight: Semaphore::new(limits.max_concurrent_requests.max(1)),
+                server_api: OnceLock::new(),
             }),
         }
     }
@@ -93,9 +100,22 @@ impl RestClient {
         &self.inner.authorization
     }
 
+    /// What the server serves, once read.
+    pub(crate) fn server_api(&self) -> Option<&Arc<ServerApi>> {
+        self.inner.server_api.get()
+    }
+
+    /// Sets what the server serves (once: later calls change nothing).
+    pub(crate) fn set_server_api(&self, api: Arc<ServerApi>) {
+        let _ = self.inner.server_api.set(api);
+    }
+
     /// Sends the request and returns the successful response's body.
     async fn send(&self, req: Request) -> Result<bytes::Bytes> {
         let op = req.op;
+        if let Some(api) = self.inner.server_api.get() {
+            api.check(&req, self.inner.limits.send_undeclared_parameters)?;
+        }
         // held until the body is read: the connection is busy until then
         let Ok(_permit) = self.inner.in_flight.acquire().await else {
             // never closed: only a client that is gone could get here
@@ -162,6 +182,22 @@ impl RestClient {
     /// Sends the request and ignores the (empty) response body.
     pub(crate) async fn empty(&self, req: Request) -> Result<()> {
         self.send(req).await.map(drop)
+    }
+
+    /// `GET /ari/api-docs/<file>`: one of the server's declarations of the API, as served
+    /// (not checked against the declarations, which it is read to make).
+    pub(crate) async fn api_doc(&self, file: &str) -> Result<bytes::Bytes> {
+        static OP: Operation = Operation {
+            index: super::UNCHECKED,
+            name: "api-docs",
+            method: Method::Get,
+            path: "/api-docs/{file}",
+            params: &["file"],
+            since: &[],
+            errors: &[(404, "Resource not found")],
+        };
+        let path = format!("/api-docs/{}", super::segment(&OP, "file", file)?);
+        self.send(Request::new(&OP, path)).await
     }
 
     /// Sends the request and returns the response body as raw bytes.

@@ -18,10 +18,16 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::rest::{self, Method, Operation, RestClient};
 
-/// The operation the websocket is in the specs; errors name it.
+/// The operation the websocket is in the specs; errors name it. (Not the generated
+/// table's entry, which this layer cannot name: the connection is not checked against the
+/// server's declarations, it reports its own errors.)
 static OP: Operation = Operation {
+    index: rest::UNCHECKED,
     name: "events.eventWebsocket",
     method: Method::Get,
+    path: "/events",
+    params: &["app", "subscribeAll"],
+    since: &[],
     errors: &[],
 };
 

@@ -237,7 +237,7 @@ impl Suite {
             },
             Ok(Err(e)) if kinds.contains(&e.kind()) => OpOutcome::ExpectedError {
                 http_status: e.http_status(),
-                reason: format!("{reason} (Asterisk: {e})"),
+                reason: format!("{reason} (error: {e})"),
             },
             Ok(Err(e)) => OpOutcome::Failed {
                 detail: format!(

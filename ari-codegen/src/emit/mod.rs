@@ -6,11 +6,14 @@
 //! - [`objects`]: `objects.rs`, the domain objects from the IR's table;
 //! - [`repositories`]: `api/mod.rs` and `api/<resource>.rs`, one repository per resource
 //!   with a builder per operation, and the methods of the resource's domain objects;
+//! - [`operations`]: the table of every operation in `api/mod.rs` (`OperationId`,
+//!   `OPERATIONS`);
 //! - [`types`]: the rendering of types and fields they share.
 
 mod events;
 mod models;
 mod objects;
+mod operations;
 mod repositories;
 mod responses;
 mod types;

@@ -3,11 +3,11 @@
 //! resource's domain objects.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::ident;
 use super::responses::response;
 use super::types::{rust_type, type_doc};
+use super::{ident, operations};
 use crate::docs::{self, escape, sentence};
 use crate::ir::{
     Api, BodyShape, DomainObject, Operation, OperationRef, Param, ParamKind, Resource, Response,
@@ -64,9 +64,11 @@ pub(super) fn index(api: &Api) -> TokenStream {
             }
         });
     }
+    let table = operations::table(api);
     quote! {
         #(#reexports)*
         #modules
+        #table
         impl crate::Client {
             #(#accessors)*
         }
@@ -347,12 +349,7 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
         }
     });
     let op_name = format!("{}.{}", r.api_name, o.api_name);
-    // the IR's variant names are the runtime's (`crate::rest::Method::Post`)
-    let http = format_ident!("{}", format!("{:?}", o.http_method));
-    let errors = o.errors.iter().map(|(c, reason)| {
-        let c = proc_macro2::Literal::u16_unsuffixed(*c);
-        quote!((#c, #reason))
-    });
+    let id = ident(&o.builder_name);
     let mut fmt = String::new();
     let mut fmt_args = Vec::new();
     for s in &o.segments {
@@ -367,7 +364,7 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
                     .find(|p| p.kind == ParamKind::Path && p.api_name == *api_name)
                     .expect("validated: every template has a path parameter");
                 let name = ident(&p.name);
-                fmt_args.push(quote!(crate::rest::segment(&OP, #api_name, &self.#name)?));
+                fmt_args.push(quote!(crate::rest::segment(op, #api_name, &self.#name)?));
             }
         }
     }
@@ -386,9 +383,9 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
             ParamKind::Query => quote!(req.query(#api, v)?;),
             ParamKind::Body => match p.body {
                 Some(BodyShape::Wrapped(key)) => {
-                    quote!(req.json_body(&crate::api::Wrapped(#key, v))?;)
+                    quote!(req.json_body(#api, &crate::api::Wrapped(#key, v))?;)
                 }
-                _ => quote!(req.json_body(v)?;),
+                _ => quote!(req.json_body(#api, v)?;),
             },
         };
         body_stmts.extend(if p.required {
@@ -419,13 +416,9 @@ fn builder(api: &Api, op: OperationRef) -> TokenStream {
 
             /// The request, with every parameter checked and encoded.
             fn request(&self) -> crate::Result<crate::rest::Request> {
-                static OP: crate::rest::Operation = crate::rest::Operation {
-                    name: #op_name,
-                    method: crate::rest::Method::#http,
-                    errors: &[#(#errors),*],
-                };
+                let op = crate::api::OperationId::#id.operation();
                 #[allow(unused_mut)]
-                let mut req = crate::rest::Request::new(&OP, #path_expr);
+                let mut req = crate::rest::Request::new(op, #path_expr);
                 #body_stmts
                 ::std::result::Result::Ok(req)
             }

@@ -132,6 +132,13 @@ impl Builder {
             }
             params.push(param);
         }
+        // the runtime keeps the parameters a request sets as bits of a u64
+        if params.len() > 64 {
+            return Err(at.err(
+                "/parameters",
+                format!("{} parameters: the client handles at most 64", params.len()),
+            ));
+        }
         for s in &segments {
             if let Segment::Param(name) = s {
                 if !params

@@ -22,11 +22,26 @@ use fetch::{Source, SpecFile, LISTING};
 pub(crate) struct Options {
     pub(crate) source: Source,
     pub(crate) out: PathBuf,
-    pub(crate) check: bool,
+    pub(crate) mode: Mode,
+}
+
+/// What `regen` does with the change report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Prints it and writes the files.
+    Write,
+    /// `--check`: prints it, writes nothing, exits 1 when the files differ.
+    Check,
+    /// `--report`: prints it, writes nothing, exits 0 (how another version differs).
+    Report,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
-    let args = Args::parse(args, &["from", "user", "password", "out"], &["check"])?;
+    let args = Args::parse(
+        args,
+        &["from", "user", "password", "out"],
+        &["check", "report"],
+    )?;
     if let Some(extra) = args.positional.first() {
         return Err(Error::usage(format!(
             "regen: unexpected argument `{extra}`"
@@ -41,10 +56,20 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         .value("out")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("swagger-specs"));
+    let mode = match (args.flag("check"), args.flag("report")) {
+        (true, true) => {
+            return Err(Error::usage(
+                "regen: --check and --report exclude each other",
+            ))
+        }
+        (true, false) => Mode::Check,
+        (false, true) => Mode::Report,
+        (false, false) => Mode::Write,
+    };
     let options = Options {
         source: Source::parse(from, user, password)?,
         out,
-        check: args.flag("check"),
+        mode,
     };
     regen(&options)
 }
@@ -143,8 +168,10 @@ fn source_root(source: &Source) -> String {
 }
 
 fn regen(options: &Options) -> Result<ExitCode> {
-    let Options { source, out, check } = options;
+    let Options { source, out, mode } = options;
     let plan = plan(source, out)?;
+    // nothing is written in either mode that is not Write
+    let dry = *mode != Mode::Write;
     let version = plan.api_version.as_deref().unwrap_or("?");
     println!(
         "regen: {} ({} declarations, apiVersion {version}) vs {}",
@@ -160,16 +187,20 @@ fn regen(options: &Options) -> Result<ExitCode> {
         print!("{}", plan.report);
     }
     for name in &plan.changed {
-        println!("{} {name}", if *check { "differs:" } else { "write:" });
+        println!("{} {name}", if dry { "differs:" } else { "write:" });
     }
     for name in &plan.stale {
         println!(
             "{} {name} (no longer listed)",
-            if *check { "stale:" } else { "remove:" }
+            if dry { "stale:" } else { "remove:" }
         );
     }
 
-    if *check {
+    if *mode == Mode::Report {
+        println!("report only: nothing written");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if *mode == Mode::Check {
         if plan.is_up_to_date() {
             println!("{} is up to date", out.display());
             return Ok(ExitCode::SUCCESS);

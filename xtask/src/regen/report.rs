@@ -1,7 +1,7 @@
 //! A structural diff of two spec [`Summary`]s: operations, models, event types, parameters,
-//! model fields and `apiVersion`.
+//! model fields (with the values of their `allowableValues` lists) and `apiVersion`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::summary::{Field, Operation, Parameter, Summary};
@@ -172,6 +172,9 @@ fn diff_parameters(
                         before.required, p.required
                     ));
                 }
+                if let Some(change) = values_change(&before.values, &p.values) {
+                    lines.push(format!("~ {op}: {name} values {change}"));
+                }
             }
         }
     }
@@ -209,6 +212,9 @@ fn diff_fields(
                         before.required, f.required
                     ));
                 }
+                if let Some(change) = values_change(&before.values, &f.values) {
+                    lines.push(format!("~ {model}.{name}: values {change}"));
+                }
             }
         }
     }
@@ -218,6 +224,21 @@ fn diff_fields(
         }
     }
     lines
+}
+
+/// `+ websocket; - tcp` for the values of an `allowableValues` LIST that were added and
+/// removed (each one a variant of a generated enum), or `None` when they are the same.
+fn values_change(old: &BTreeSet<String>, new: &BTreeSet<String>) -> Option<String> {
+    let added: Vec<&str> = new.difference(old).map(String::as_str).collect();
+    let removed: Vec<&str> = old.difference(new).map(String::as_str).collect();
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("+ {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("- {}", removed.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 #[cfg(test)]
@@ -360,6 +381,27 @@ mod tests {
             .unwrap()
             .remove("protocol_id");
         assert_eq!(report(&new), ["- Channel.protocol_id (string)"]);
+    }
+
+    #[test]
+    fn reports_changed_lists_of_values() {
+        let mut old = base();
+        let mut new = base();
+        let values = |v: &[&str]| json!({"valueType": "LIST", "values": v});
+        file(&mut old, "channels.json")["apis"][0]["operations"][0]["parameters"][1]
+            ["allowableValues"] = values(&["normal", "busy"]);
+        file(&mut new, "channels.json")["apis"][0]["operations"][0]["parameters"][1]
+            ["allowableValues"] = values(&["normal", "congestion"]);
+        file(&mut new, "channels.json")["models"]["Channel"]["properties"]["id"]
+            ["allowableValues"] = values(&["a"]);
+        let report = diff(&summary(&old), &summary(&new));
+        assert_eq!(
+            report.lines().collect::<Vec<_>>(),
+            [
+                "~ channels.json hangup DELETE /channels/{channelId}: reason_code values + congestion; - busy",
+                "~ Channel.id: values + a",
+            ]
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub(super) struct Parameter {
     pub(super) data_type: String,
     /// `required`; absent means false.
     pub(super) required: bool,
+    /// The values of an `allowableValues` LIST (the generator makes an enum of them).
+    pub(super) values: BTreeSet<String>,
 }
 
 /// A model: the file that defines it and its fields (properties) by name.
@@ -53,6 +55,15 @@ pub(super) struct Field {
     pub(super) ty: String,
     /// `required`; absent means false.
     pub(super) required: bool,
+    /// The values of an `allowableValues` LIST.
+    pub(super) values: BTreeSet<String>,
+}
+
+/// The values of an `allowableValues` LIST, none for a RANGE or no list.
+fn list_values(values: Option<&spec::AllowableValues>) -> BTreeSet<String> {
+    values
+        .map(|v| v.values.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 impl Summary {
@@ -112,6 +123,7 @@ fn summary_of(spec: &Spec) -> Result<Summary, String> {
                             param_type: p.param_type.clone(),
                             data_type,
                             required: p.required.unwrap_or(false),
+                            values: list_values(p.allowable_values.as_ref()),
                         };
                         (p.name.clone(), parameter)
                     })
@@ -140,6 +152,7 @@ fn summary_of(spec: &Spec) -> Result<Summary, String> {
                     let field = Field {
                         ty: p.ty.clone(),
                         required: p.required.unwrap_or(false),
+                        values: list_values(p.allowable_values.as_ref()),
                     };
                     (name.clone(), field)
                 })

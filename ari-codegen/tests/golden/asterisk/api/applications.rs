@@ -147,14 +147,10 @@ pub struct ApplicationList {
 impl ApplicationList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "applications.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::ApplicationList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/applications"),
         );
         ::std::result::Result::Ok(req)
@@ -200,16 +196,12 @@ pub struct ApplicationGet {
 impl ApplicationGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "applications.get",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Application does not exist.")],
-        };
+        let op = crate::api::OperationId::ApplicationGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/applications/{}", crate ::rest::segment(& OP, "applicationName", & self
+                "/applications/{}", crate ::rest::segment(op, "applicationName", & self
                 .application_name) ?
             ),
         );
@@ -245,20 +237,12 @@ pub struct ApplicationSubscribe {
 impl ApplicationSubscribe {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "applications.subscribe",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Missing parameter."),
-                (404, "Application does not exist."),
-                (422, "Event source does not exist."),
-            ],
-        };
+        let op = crate::api::OperationId::ApplicationSubscribe.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/applications/{}/subscription", crate ::rest::segment(& OP,
+                "/applications/{}/subscription", crate ::rest::segment(op,
                 "applicationName", & self.application_name) ?
             ),
         );
@@ -307,21 +291,12 @@ pub struct ApplicationUnsubscribe {
 impl ApplicationUnsubscribe {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "applications.unsubscribe",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (400, "Missing parameter; event source scheme not recognized."),
-                (404, "Application does not exist."),
-                (409, "Application not subscribed to event source."),
-                (422, "Event source does not exist."),
-            ],
-        };
+        let op = crate::api::OperationId::ApplicationUnsubscribe.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/applications/{}/subscription", crate ::rest::segment(& OP,
+                "/applications/{}/subscription", crate ::rest::segment(op,
                 "applicationName", & self.application_name) ?
             ),
         );
@@ -380,21 +355,17 @@ impl ApplicationFilter {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "applications.filter",
-            method: crate::rest::Method::Put,
-            errors: &[(400, "Bad request."), (404, "Application does not exist.")],
-        };
+        let op = crate::api::OperationId::ApplicationFilter.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/applications/{}/eventFilter", crate ::rest::segment(& OP,
+                "/applications/{}/eventFilter", crate ::rest::segment(op,
                 "applicationName", & self.application_name) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.filter {
-            req.json_body(v)?;
+            req.json_body("filter", v)?;
         }
         ::std::result::Result::Ok(req)
     }

@@ -324,18 +324,14 @@ pub struct AsteriskGetObject {
 impl AsteriskGetObject {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.getObject",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "{configClass|objectType|id} not found")],
-        };
+        let op = crate::api::OperationId::AsteriskGetObject.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(& OP,
-                "configClass", & self.config_class) ?, crate ::rest::segment(& OP,
-                "objectType", & self.object_type) ?, crate ::rest::segment(& OP, "id", &
+                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(op,
+                "configClass", & self.config_class) ?, crate ::rest::segment(op,
+                "objectType", & self.object_type) ?, crate ::rest::segment(op, "id", &
                 self.id) ?
             ),
         );
@@ -388,27 +384,19 @@ impl AsteriskUpdateObject {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.updateObject",
-            method: crate::rest::Method::Put,
-            errors: &[
-                (400, "Bad request body"),
-                (403, "Could not create or update object"),
-                (404, "{configClass|objectType} not found"),
-            ],
-        };
+        let op = crate::api::OperationId::AsteriskUpdateObject.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(& OP,
-                "configClass", & self.config_class) ?, crate ::rest::segment(& OP,
-                "objectType", & self.object_type) ?, crate ::rest::segment(& OP, "id", &
+                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(op,
+                "configClass", & self.config_class) ?, crate ::rest::segment(op,
+                "objectType", & self.object_type) ?, crate ::rest::segment(op, "id", &
                 self.id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.fields {
-            req.json_body(&crate::api::Wrapped("fields", v))?;
+            req.json_body("fields", &crate::api::Wrapped("fields", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -446,21 +434,14 @@ pub struct AsteriskDeleteObject {
 impl AsteriskDeleteObject {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.deleteObject",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (403, "Could not delete object"),
-                (404, "{configClass|objectType|id} not found"),
-            ],
-        };
+        let op = crate::api::OperationId::AsteriskDeleteObject.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(& OP,
-                "configClass", & self.config_class) ?, crate ::rest::segment(& OP,
-                "objectType", & self.object_type) ?, crate ::rest::segment(& OP, "id", &
+                "/asterisk/config/dynamic/{}/{}/{}", crate ::rest::segment(op,
+                "configClass", & self.config_class) ?, crate ::rest::segment(op,
+                "objectType", & self.object_type) ?, crate ::rest::segment(op, "id", &
                 self.id) ?
             ),
         );
@@ -503,14 +484,10 @@ impl AsteriskGetInfo {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.getInfo",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::AsteriskGetInfo.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/asterisk/info"),
         );
         if let ::std::option::Option::Some(v) = &self.only {
@@ -542,14 +519,10 @@ pub struct AsteriskPing {
 impl AsteriskPing {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.ping",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::AsteriskPing.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/asterisk/ping"),
         );
         ::std::result::Result::Ok(req)
@@ -578,14 +551,10 @@ pub struct AsteriskListModules {
 impl AsteriskListModules {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.listModules",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::AsteriskListModules.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/asterisk/modules"),
         );
         ::std::result::Result::Ok(req)
@@ -615,19 +584,12 @@ pub struct AsteriskGetModule {
 impl AsteriskGetModule {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.getModule",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (404, "Module could not be found in running modules."),
-                (409, "Module information could not be retrieved."),
-            ],
-        };
+        let op = crate::api::OperationId::AsteriskGetModule.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(op, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -658,16 +620,12 @@ pub struct AsteriskLoadModule {
 impl AsteriskLoadModule {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.loadModule",
-            method: crate::rest::Method::Post,
-            errors: &[(409, "Module could not be loaded.")],
-        };
+        let op = crate::api::OperationId::AsteriskLoadModule.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(op, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -698,19 +656,12 @@ pub struct AsteriskUnloadModule {
 impl AsteriskUnloadModule {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.unloadModule",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Module not found in running modules."),
-                (409, "Module could not be unloaded."),
-            ],
-        };
+        let op = crate::api::OperationId::AsteriskUnloadModule.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(op, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -741,19 +692,12 @@ pub struct AsteriskReloadModule {
 impl AsteriskReloadModule {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.reloadModule",
-            method: crate::rest::Method::Put,
-            errors: &[
-                (404, "Module not found in running modules."),
-                (409, "Module could not be reloaded."),
-            ],
-        };
+        let op = crate::api::OperationId::AsteriskReloadModule.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/modules/{}", crate ::rest::segment(& OP, "moduleName", & self
+                "/asterisk/modules/{}", crate ::rest::segment(op, "moduleName", & self
                 .module_name) ?
             ),
         );
@@ -783,14 +727,10 @@ pub struct AsteriskListLogChannels {
 impl AsteriskListLogChannels {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.listLogChannels",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::AsteriskListLogChannels.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/asterisk/logging"),
         );
         ::std::result::Result::Ok(req)
@@ -828,19 +768,12 @@ pub struct AsteriskAddLog {
 impl AsteriskAddLog {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.addLog",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Bad request body"),
-                (409, "Log channel could not be created."),
-            ],
-        };
+        let op = crate::api::OperationId::AsteriskAddLog.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/logging/{}", crate ::rest::segment(& OP, "logChannelName", &
+                "/asterisk/logging/{}", crate ::rest::segment(op, "logChannelName", &
                 self.log_channel_name) ?
             ),
         );
@@ -875,16 +808,12 @@ pub struct AsteriskDeleteLog {
 impl AsteriskDeleteLog {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.deleteLog",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Log channel does not exist.")],
-        };
+        let op = crate::api::OperationId::AsteriskDeleteLog.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/logging/{}", crate ::rest::segment(& OP, "logChannelName", &
+                "/asterisk/logging/{}", crate ::rest::segment(op, "logChannelName", &
                 self.log_channel_name) ?
             ),
         );
@@ -915,16 +844,12 @@ pub struct AsteriskRotateLog {
 impl AsteriskRotateLog {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.rotateLog",
-            method: crate::rest::Method::Put,
-            errors: &[(404, "Log channel does not exist.")],
-        };
+        let op = crate::api::OperationId::AsteriskRotateLog.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/asterisk/logging/{}/rotate", crate ::rest::segment(& OP,
+                "/asterisk/logging/{}/rotate", crate ::rest::segment(op,
                 "logChannelName", & self.log_channel_name) ?
             ),
         );
@@ -955,14 +880,10 @@ pub struct AsteriskGetGlobalVar {
 impl AsteriskGetGlobalVar {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.getGlobalVar",
-            method: crate::rest::Method::Get,
-            errors: &[(400, "Missing variable parameter.")],
-        };
+        let op = crate::api::OperationId::AsteriskGetGlobalVar.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/asterisk/variable"),
         );
         {
@@ -1007,14 +928,10 @@ impl AsteriskSetGlobalVar {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "asterisk.setGlobalVar",
-            method: crate::rest::Method::Post,
-            errors: &[(400, "Missing variable parameter.")],
-        };
+        let op = crate::api::OperationId::AsteriskSetGlobalVar.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/asterisk/variable"),
         );
         {

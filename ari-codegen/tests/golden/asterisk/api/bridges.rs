@@ -472,14 +472,10 @@ pub struct BridgeList {
 impl BridgeList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::BridgeList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/bridges"),
         );
         ::std::result::Result::Ok(req)
@@ -577,14 +573,10 @@ impl BridgeCreate {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.create",
-            method: crate::rest::Method::Post,
-            errors: &[(409, "Bridge with the same bridgeId already exists")],
-        };
+        let op = crate::api::OperationId::BridgeCreate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/bridges"),
         );
         if let ::std::option::Option::Some(v) = &self.kind {
@@ -597,7 +589,7 @@ impl BridgeCreate {
             req.query("name", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(v)?;
+            req.json_body("variables", v)?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -689,17 +681,12 @@ impl BridgeCreateWithId {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.createWithId",
-            method: crate::rest::Method::Post,
-            errors: &[(409, "Bridge with the same bridgeId already exists")],
-        };
+        let op = crate::api::OperationId::BridgeCreateWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
-                ?
+                "/bridges/{}", crate ::rest::segment(op, "bridgeId", & self.bridge_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.kind {
@@ -709,7 +696,7 @@ impl BridgeCreateWithId {
             req.query("name", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -754,17 +741,12 @@ pub struct BridgeGet {
 impl BridgeGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.get",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Bridge not found")],
-        };
+        let op = crate::api::OperationId::BridgeGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
-                ?
+                "/bridges/{}", crate ::rest::segment(op, "bridgeId", & self.bridge_id) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -798,17 +780,12 @@ pub struct BridgeDestroy {
 impl BridgeDestroy {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.destroy",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Bridge not found")],
-        };
+        let op = crate::api::OperationId::BridgeDestroy.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
-                ?
+                "/bridges/{}", crate ::rest::segment(op, "bridgeId", & self.bridge_id) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -847,20 +824,12 @@ pub struct BridgeGetBridgeVar {
 impl BridgeGetBridgeVar {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.getBridgeVar",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (400, "Missing variable parameter."),
-                (404, "Bridge or variable not found"),
-                (409, "Bridge not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeGetBridgeVar.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/variable", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/variable", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -915,20 +884,12 @@ impl BridgeSetBridgeVar {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.setBridgeVar",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Missing variable parameter."),
-                (404, "Bridge not found"),
-                (409, "Bridge not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeSetBridgeVar.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/variable", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/variable", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -970,20 +931,12 @@ pub struct BridgeGetBridgeVars {
 impl BridgeGetBridgeVars {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.getBridgeVars",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (400, "Missing variables parameter."),
-                (404, "Bridge or variable not found"),
-                (409, "Bridge not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeGetBridgeVars.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/variables", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/variables", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1019,26 +972,18 @@ pub struct BridgeSetBridgeVars {
 impl BridgeSetBridgeVars {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.setBridgeVars",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Missing variables parameter."),
-                (404, "Bridge not found"),
-                (409, "Bridge not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeSetBridgeVars.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/variables", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/variables", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
         {
             let v = &self.variables;
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -1108,21 +1053,12 @@ impl BridgeAddChannel {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.addChannel",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Channel not found"),
-                (404, "Bridge not found"),
-                (409, "Bridge not in Stasis application; Channel currently recording"),
-                (422, "Channel not in Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeAddChannel.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/addChannel", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/addChannel", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1170,22 +1106,13 @@ pub struct BridgeRemoveChannel {
 impl BridgeRemoveChannel {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.removeChannel",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Channel not found"),
-                (404, "Bridge not found"),
-                (409, "Bridge not in Stasis application"),
-                (422, "Channel not in this bridge"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeRemoveChannel.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/removeChannel", crate ::rest::segment(& OP, "bridgeId", &
-                self.bridge_id) ?
+                "/bridges/{}/removeChannel", crate ::rest::segment(op, "bridgeId", & self
+                .bridge_id) ?
             ),
         );
         {
@@ -1220,21 +1147,13 @@ pub struct BridgeSetVideoSource {
 impl BridgeSetVideoSource {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.setVideoSource",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Bridge or Channel not found"),
-                (409, "Channel not in Stasis application"),
-                (422, "Channel not in this Bridge"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeSetVideoSource.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/videoSource/{}", crate ::rest::segment(& OP, "bridgeId", &
-                self.bridge_id) ?, crate ::rest::segment(& OP, "channelId", & self
+                "/bridges/{}/videoSource/{}", crate ::rest::segment(op, "bridgeId", &
+                self.bridge_id) ?, crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1265,16 +1184,12 @@ pub struct BridgeClearVideoSource {
 impl BridgeClearVideoSource {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.clearVideoSource",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Bridge not found")],
-        };
+        let op = crate::api::OperationId::BridgeClearVideoSource.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/videoSource", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/videoSource", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1316,19 +1231,12 @@ impl BridgeStartMoh {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.startMoh",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Bridge not found"),
-                (409, "Bridge not in Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeStartMoh.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/moh", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/moh", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1362,19 +1270,12 @@ pub struct BridgeStopMoh {
 impl BridgeStopMoh {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.stopMoh",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Bridge not found"),
-                (409, "Bridge not in Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeStopMoh.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/moh", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/moh", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1455,20 +1356,12 @@ impl BridgePlay {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.play",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Bridge not found"),
-                (409, "Bridge not in a Stasis application"),
-                (422, "The format specified is unknown on this system"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgePlay.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/play", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/play", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );
@@ -1574,21 +1467,13 @@ impl BridgePlayWithId {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.playWithId",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Bridge not found"),
-                (409, "Bridge not in a Stasis application"),
-                (422, "The format specified is unknown on this system"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgePlayWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/play/{}", crate ::rest::segment(& OP, "bridgeId", & self
-                .bridge_id) ?, crate ::rest::segment(& OP, "playbackId", & self
+                "/bridges/{}/play/{}", crate ::rest::segment(op, "bridgeId", & self
+                .bridge_id) ?, crate ::rest::segment(op, "playbackId", & self
                 .playback_id) ?
             ),
         );
@@ -1707,24 +1592,12 @@ impl BridgeRecord {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.record",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters"),
-                (404, "Bridge not found"),
-                (
-                    409,
-                    "Bridge is not in a Stasis application; A recording with the same name already exists on the system and can not be overwritten because it is in progress or ifExists=fail",
-                ),
-                (422, "The format specified is unknown on this system"),
-            ],
-        };
+        let op = crate::api::OperationId::BridgeRecord.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}/record", crate ::rest::segment(& OP, "bridgeId", & self
+                "/bridges/{}/record", crate ::rest::segment(op, "bridgeId", & self
                 .bridge_id) ?
             ),
         );

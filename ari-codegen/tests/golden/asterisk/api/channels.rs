@@ -927,14 +927,10 @@ pub struct ChannelList {
 impl ChannelList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::ChannelList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/channels"),
         );
         ::std::result::Result::Ok(req)
@@ -1123,17 +1119,10 @@ impl ChannelOriginate {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.originate",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters for originating a channel."),
-                (409, "Channel with given unique ID already exists."),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelOriginate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/channels"),
         );
         {
@@ -1165,7 +1154,7 @@ impl ChannelOriginate {
             req.query("timeout", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         if let ::std::option::Option::Some(v) = &self.channel_id {
             req.query("channelId", v)?;
@@ -1303,14 +1292,10 @@ impl ChannelCreate {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.create",
-            method: crate::rest::Method::Post,
-            errors: &[(409, "Channel with given unique ID already exists.")],
-        };
+        let op = crate::api::OperationId::ChannelCreate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/channels/create"),
         );
         {
@@ -1337,7 +1322,7 @@ impl ChannelCreate {
             req.query("formats", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -1382,17 +1367,13 @@ pub struct ChannelGet {
 impl ChannelGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.get",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Channel not found")],
-        };
+        let op = crate::api::OperationId::ChannelGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}", crate ::rest::segment(& OP, "channelId", & self
-                .channel_id) ?
+                "/channels/{}", crate ::rest::segment(op, "channelId", & self.channel_id)
+                ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -1564,20 +1545,13 @@ impl ChannelOriginateWithId {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.originateWithId",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters for originating a channel."),
-                (409, "Channel with given unique ID already exists."),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelOriginateWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}", crate ::rest::segment(& OP, "channelId", & self
-                .channel_id) ?
+                "/channels/{}", crate ::rest::segment(op, "channelId", & self.channel_id)
+                ?
             ),
         );
         {
@@ -1609,7 +1583,7 @@ impl ChannelOriginateWithId {
             req.query("timeout", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         if let ::std::option::Option::Some(v) = &self.other_channel_id {
             req.query("otherChannelId", v)?;
@@ -1682,20 +1656,13 @@ impl ChannelHangup {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.hangup",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (400, "Invalid reason for hangup provided"),
-                (404, "Channel not found"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelHangup.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}", crate ::rest::segment(& OP, "channelId", & self
-                .channel_id) ?
+                "/channels/{}", crate ::rest::segment(op, "channelId", & self.channel_id)
+                ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.reason_code {
@@ -1772,20 +1739,12 @@ impl ChannelContinueInDialplan {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.continueInDialplan",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelContinueInDialplan.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/continue", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/continue", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1840,19 +1799,12 @@ impl ChannelMoveToApp {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.move",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelMoveToApp.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/move", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/move", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1891,22 +1843,12 @@ pub struct ChannelRedirect {
 impl ChannelRedirect {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.redirect",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Endpoint parameter not provided"),
-                (404, "Channel or endpoint not found"),
-                (409, "Channel not in a Stasis application"),
-                (422, "Endpoint is not the same type as the channel"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelRedirect.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/redirect", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/redirect", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1941,20 +1883,12 @@ pub struct ChannelAnswer {
 impl ChannelAnswer {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.answer",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelAnswer.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/answer", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/answer", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -1985,20 +1919,12 @@ pub struct ChannelRing {
 impl ChannelRing {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.ring",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelRing.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/ring", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/ring", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2029,20 +1955,12 @@ pub struct ChannelRingStop {
 impl ChannelRingStop {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.ringStop",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelRingStop.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/ring", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/ring", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2073,20 +1991,12 @@ pub struct ChannelProgress {
 impl ChannelProgress {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.progress",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelProgress.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/progress", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/progress", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2160,21 +2070,12 @@ impl ChannelSendDtmf {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.sendDTMF",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "DTMF is required"),
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelSendDtmf.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/dtmf", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/dtmf", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2228,20 +2129,12 @@ impl ChannelMute {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.mute",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelMute.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/mute", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/mute", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2283,20 +2176,12 @@ impl ChannelUnmute {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.unmute",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelUnmute.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/mute", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/mute", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2330,20 +2215,12 @@ pub struct ChannelHold {
 impl ChannelHold {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.hold",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelHold.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/hold", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/hold", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2374,20 +2251,12 @@ pub struct ChannelUnhold {
 impl ChannelUnhold {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.unhold",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelUnhold.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/hold", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/hold", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2429,20 +2298,12 @@ impl ChannelStartMoh {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.startMoh",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelStartMoh.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/moh", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/moh", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2476,20 +2337,12 @@ pub struct ChannelStopMoh {
 impl ChannelStopMoh {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.stopMoh",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelStopMoh.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/moh", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/moh", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2520,20 +2373,12 @@ pub struct ChannelStartSilence {
 impl ChannelStartSilence {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.startSilence",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelStartSilence.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/silence", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/silence", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2564,20 +2409,12 @@ pub struct ChannelStopSilence {
 impl ChannelStopSilence {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.stopSilence",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelStopSilence.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/silence", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/silence", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2647,20 +2484,12 @@ impl ChannelPlay {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.play",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelPlay.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/play", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/play", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2752,21 +2581,13 @@ impl ChannelPlayWithId {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.playWithId",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelPlayWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/play/{}", crate ::rest::segment(& OP, "channelId", & self
-                .channel_id) ?, crate ::rest::segment(& OP, "playbackId", & self
+                "/channels/{}/play/{}", crate ::rest::segment(op, "channelId", & self
+                .channel_id) ?, crate ::rest::segment(op, "playbackId", & self
                 .playback_id) ?
             ),
         );
@@ -2871,24 +2692,12 @@ impl ChannelRecord {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.record",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters"),
-                (404, "Channel not found"),
-                (
-                    409,
-                    "Channel is not in a Stasis application; the channel is currently bridged with other channels; A recording with the same name already exists on the system and can not be overwritten because it is in progress or ifExists=fail",
-                ),
-                (422, "The format specified is unknown on this system"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelRecord.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/record", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/record", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -2959,20 +2768,12 @@ pub struct ChannelGetChannelVar {
 impl ChannelGetChannelVar {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.getChannelVar",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (400, "Missing variable parameter."),
-                (404, "Channel or variable not found"),
-                (409, "Channel not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelGetChannelVar.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/variable", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/variable", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -3027,20 +2828,12 @@ impl ChannelSetChannelVar {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.setChannelVar",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Missing variable parameter."),
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelSetChannelVar.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/variable", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/variable", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -3082,20 +2875,12 @@ pub struct ChannelGetChannelVars {
 impl ChannelGetChannelVars {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.getChannelVars",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (400, "Missing variables parameter."),
-                (404, "Channel or variable not found"),
-                (409, "Channel not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelGetChannelVars.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/variables", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/variables", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -3131,26 +2916,18 @@ pub struct ChannelSetChannelVars {
 impl ChannelSetChannelVars {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.setChannelVars",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Missing variables parameter."),
-                (404, "Channel not found"),
-                (409, "Channel not in a Stasis application"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelSetChannelVars.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/variables", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/variables", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
         {
             let v = &self.variables;
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -3218,16 +2995,12 @@ impl ChannelSnoopChannel {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.snoopChannel",
-            method: crate::rest::Method::Post,
-            errors: &[(400, "Invalid parameters"), (404, "Channel not found")],
-        };
+        let op = crate::api::OperationId::ChannelSnoopChannel.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/snoop", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/snoop", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -3319,17 +3092,13 @@ impl ChannelSnoopChannelWithId {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.snoopChannelWithId",
-            method: crate::rest::Method::Post,
-            errors: &[(400, "Invalid parameters"), (404, "Channel not found")],
-        };
+        let op = crate::api::OperationId::ChannelSnoopChannelWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/snoop/{}", crate ::rest::segment(& OP, "channelId", & self
-                .channel_id) ?, crate ::rest::segment(& OP, "snoopId", & self.snoop_id) ?
+                "/channels/{}/snoop/{}", crate ::rest::segment(op, "channelId", & self
+                .channel_id) ?, crate ::rest::segment(op, "snoopId", & self.snoop_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.spy {
@@ -3407,19 +3176,12 @@ impl ChannelDial {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.dial",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel cannot be found."),
-                (409, "Channel cannot be dialed."),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelDial.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/dial", crate ::rest::segment(& OP, "channelId", & self
+                "/channels/{}/dial", crate ::rest::segment(op, "channelId", & self
                 .channel_id) ?
             ),
         );
@@ -3456,16 +3218,12 @@ pub struct ChannelRtpStatistics {
 impl ChannelRtpStatistics {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.rtpstatistics",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Channel cannot be found.")],
-        };
+        let op = crate::api::OperationId::ChannelRtpStatistics.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/rtp_statistics", crate ::rest::segment(& OP, "channelId", &
+                "/channels/{}/rtp_statistics", crate ::rest::segment(op, "channelId", &
                 self.channel_id) ?
             ),
         );
@@ -3610,20 +3368,10 @@ impl ChannelExternalMedia {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.externalMedia",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters"),
-                (
-                    409,
-                    "Channel is not in a Stasis application; Channel is already bridged",
-                ),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelExternalMedia.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/channels/externalMedia"),
         );
         if let ::std::option::Option::Some(v) = &self.channel_id {
@@ -3634,7 +3382,7 @@ impl ChannelExternalMedia {
             req.query("app", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         if let ::std::option::Option::Some(v) = &self.external_host {
             req.query("external_host", v)?;
@@ -3705,22 +3453,13 @@ pub struct ChannelTransferProgress {
 impl ChannelTransferProgress {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "channels.transfer_progress",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Endpoint parameter not provided"),
-                (404, "Channel or endpoint not found"),
-                (409, "Channel not in a Stasis application"),
-                (412, "Channel in invalid state"),
-            ],
-        };
+        let op = crate::api::OperationId::ChannelTransferProgress.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/channels/{}/transfer_progress", crate ::rest::segment(& OP,
-                "channelId", & self.channel_id) ?
+                "/channels/{}/transfer_progress", crate ::rest::segment(op, "channelId",
+                & self.channel_id) ?
             ),
         );
         {

@@ -87,14 +87,10 @@ pub struct DeviceStateList {
 impl DeviceStateList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "deviceStates.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::DeviceStateList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/deviceStates"),
         );
         ::std::result::Result::Ok(req)
@@ -140,16 +136,12 @@ pub struct DeviceStateGet {
 impl DeviceStateGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "deviceStates.get",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::DeviceStateGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/deviceStates/{}", crate ::rest::segment(& OP, "deviceName", & self
+                "/deviceStates/{}", crate ::rest::segment(op, "deviceName", & self
                 .device_name) ?
             ),
         );
@@ -185,19 +177,12 @@ pub struct DeviceStateUpdate {
 impl DeviceStateUpdate {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "deviceStates.update",
-            method: crate::rest::Method::Put,
-            errors: &[
-                (404, "Device name is missing"),
-                (409, "Uncontrolled device specified"),
-            ],
-        };
+        let op = crate::api::OperationId::DeviceStateUpdate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/deviceStates/{}", crate ::rest::segment(& OP, "deviceName", & self
+                "/deviceStates/{}", crate ::rest::segment(op, "deviceName", & self
                 .device_name) ?
             ),
         );
@@ -232,19 +217,12 @@ pub struct DeviceStateDelete {
 impl DeviceStateDelete {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "deviceStates.delete",
-            method: crate::rest::Method::Delete,
-            errors: &[
-                (404, "Device name is missing"),
-                (409, "Uncontrolled device specified"),
-            ],
-        };
+        let op = crate::api::OperationId::DeviceStateDelete.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/deviceStates/{}", crate ::rest::segment(& OP, "deviceName", & self
+                "/deviceStates/{}", crate ::rest::segment(op, "deviceName", & self
                 .device_name) ?
             ),
         );

@@ -186,14 +186,10 @@ pub struct EndpointList {
 impl EndpointList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::EndpointList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/endpoints"),
         );
         ::std::result::Result::Ok(req)
@@ -274,17 +270,10 @@ impl EndpointSendMessage {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.sendMessage",
-            method: crate::rest::Method::Put,
-            errors: &[
-                (400, "Invalid parameters for sending a message."),
-                (404, "Endpoint not found"),
-            ],
-        };
+        let op = crate::api::OperationId::EndpointSendMessage.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/endpoints/sendMessage"),
         );
         {
@@ -299,7 +288,7 @@ impl EndpointSendMessage {
             req.query("body", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -363,17 +352,10 @@ impl EndpointRefer {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.refer",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters for referring."),
-                (404, "Endpoint not found"),
-            ],
-        };
+        let op = crate::api::OperationId::EndpointRefer.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/endpoints/refer"),
         );
         {
@@ -392,7 +374,7 @@ impl EndpointRefer {
             req.query("to_self", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -421,16 +403,12 @@ pub struct EndpointListByTech {
 impl EndpointListByTech {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.listByTech",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Endpoints not found")],
-        };
+        let op = crate::api::OperationId::EndpointListByTech.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/endpoints/{}", crate ::rest::segment(& OP, "tech", & self.tech) ?
+                "/endpoints/{}", crate ::rest::segment(op, "tech", & self.tech) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -475,20 +453,13 @@ pub struct EndpointGet {
 impl EndpointGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.get",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (400, "Invalid parameters for sending a message."),
-                (404, "Endpoints not found"),
-            ],
-        };
+        let op = crate::api::OperationId::EndpointGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/endpoints/{}/{}", crate ::rest::segment(& OP, "tech", & self.tech) ?,
-                crate ::rest::segment(& OP, "resource", & self.resource) ?
+                "/endpoints/{}/{}", crate ::rest::segment(op, "tech", & self.tech) ?,
+                crate ::rest::segment(op, "resource", & self.resource) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -560,20 +531,13 @@ impl EndpointSendMessageToEndpoint {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.sendMessageToEndpoint",
-            method: crate::rest::Method::Put,
-            errors: &[
-                (400, "Invalid parameters for sending a message."),
-                (404, "Endpoint not found"),
-            ],
-        };
+        let op = crate::api::OperationId::EndpointSendMessageToEndpoint.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/endpoints/{}/{}/sendMessage", crate ::rest::segment(& OP, "tech", &
-                self.tech) ?, crate ::rest::segment(& OP, "resource", & self.resource) ?
+                "/endpoints/{}/{}/sendMessage", crate ::rest::segment(op, "tech", & self
+                .tech) ?, crate ::rest::segment(op, "resource", & self.resource) ?
             ),
         );
         {
@@ -584,7 +548,7 @@ impl EndpointSendMessageToEndpoint {
             req.query("body", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -649,20 +613,13 @@ impl EndpointReferToEndpoint {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "endpoints.referToEndpoint",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "Invalid parameters for referring."),
-                (404, "Endpoint not found"),
-            ],
-        };
+        let op = crate::api::OperationId::EndpointReferToEndpoint.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/endpoints/{}/{}/refer", crate ::rest::segment(& OP, "tech", & self
-                .tech) ?, crate ::rest::segment(& OP, "resource", & self.resource) ?
+                "/endpoints/{}/{}/refer", crate ::rest::segment(op, "tech", & self.tech)
+                ?, crate ::rest::segment(op, "resource", & self.resource) ?
             ),
         );
         {
@@ -677,7 +634,7 @@ impl EndpointReferToEndpoint {
             req.query("to_self", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }

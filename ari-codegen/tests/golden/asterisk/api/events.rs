@@ -108,20 +108,12 @@ impl EventUserEvent {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "events.userEvent",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Application does not exist."),
-                (422, "Event source not found."),
-                (400, "Invalid even tsource URI or userevent data."),
-            ],
-        };
+        let op = crate::api::OperationId::EventUserEvent.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/events/user/{}", crate ::rest::segment(& OP, "eventName", & self
+                "/events/user/{}", crate ::rest::segment(op, "eventName", & self
                 .event_name) ?
             ),
         );
@@ -133,7 +125,7 @@ impl EventUserEvent {
             req.query_list("source", v.as_slice())?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -163,17 +155,10 @@ pub struct EventClaimChannel {
 impl EventClaimChannel {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "events.claimChannel",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Channel not found or not in broadcast state."),
-                (409, "Channel has already been claimed by another application."),
-            ],
-        };
+        let op = crate::api::OperationId::EventClaimChannel.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/events/claim"),
         );
         {

@@ -92,14 +92,10 @@ pub struct MailboxList {
 impl MailboxList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "mailboxes.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::MailboxList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/mailboxes"),
         );
         ::std::result::Result::Ok(req)
@@ -140,16 +136,12 @@ pub struct MailboxGet {
 impl MailboxGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "mailboxes.get",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Mailbox not found")],
-        };
+        let op = crate::api::OperationId::MailboxGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/mailboxes/{}", crate ::rest::segment(& OP, "mailboxName", & self
+                "/mailboxes/{}", crate ::rest::segment(op, "mailboxName", & self
                 .mailbox_name) ?
             ),
         );
@@ -186,16 +178,12 @@ pub struct MailboxUpdate {
 impl MailboxUpdate {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "mailboxes.update",
-            method: crate::rest::Method::Put,
-            errors: &[(404, "Mailbox not found")],
-        };
+        let op = crate::api::OperationId::MailboxUpdate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/mailboxes/{}", crate ::rest::segment(& OP, "mailboxName", & self
+                "/mailboxes/{}", crate ::rest::segment(op, "mailboxName", & self
                 .mailbox_name) ?
             ),
         );
@@ -234,16 +222,12 @@ pub struct MailboxDelete {
 impl MailboxDelete {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "mailboxes.delete",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Mailbox not found")],
-        };
+        let op = crate::api::OperationId::MailboxDelete.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/mailboxes/{}", crate ::rest::segment(& OP, "mailboxName", & self
+                "/mailboxes/{}", crate ::rest::segment(op, "mailboxName", & self
                 .mailbox_name) ?
             ),
         );

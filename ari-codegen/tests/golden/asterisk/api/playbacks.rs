@@ -84,16 +84,12 @@ pub struct PlaybackGet {
 impl PlaybackGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "playbacks.get",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "The playback cannot be found")],
-        };
+        let op = crate::api::OperationId::PlaybackGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/playbacks/{}", crate ::rest::segment(& OP, "playbackId", & self
+                "/playbacks/{}", crate ::rest::segment(op, "playbackId", & self
                 .playback_id) ?
             ),
         );
@@ -128,16 +124,12 @@ pub struct PlaybackStop {
 impl PlaybackStop {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "playbacks.stop",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "The playback cannot be found")],
-        };
+        let op = crate::api::OperationId::PlaybackStop.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/playbacks/{}", crate ::rest::segment(& OP, "playbackId", & self
+                "/playbacks/{}", crate ::rest::segment(op, "playbackId", & self
                 .playback_id) ?
             ),
         );
@@ -169,23 +161,12 @@ pub struct PlaybackControl {
 impl PlaybackControl {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "playbacks.control",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (400, "The provided operation parameter was invalid"),
-                (404, "The playback cannot be found"),
-                (
-                    409,
-                    "The operation cannot be performed in the playback's current state",
-                ),
-            ],
-        };
+        let op = crate::api::OperationId::PlaybackControl.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/playbacks/{}/control", crate ::rest::segment(& OP, "playbackId", & self
+                "/playbacks/{}/control", crate ::rest::segment(op, "playbackId", & self
                 .playback_id) ?
             ),
         );

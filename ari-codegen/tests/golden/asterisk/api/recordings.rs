@@ -259,14 +259,10 @@ pub struct RecordingListStored {
 impl RecordingListStored {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.listStored",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::RecordingListStored.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/recordings/stored"),
         );
         ::std::result::Result::Ok(req)
@@ -312,16 +308,12 @@ pub struct RecordingGetStored {
 impl RecordingGetStored {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.getStored",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Recording not found")],
-        };
+        let op = crate::api::OperationId::RecordingGetStored.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/stored/{}", crate ::rest::segment(& OP, "recordingName", &
+                "/recordings/stored/{}", crate ::rest::segment(op, "recordingName", &
                 self.recording_name) ?
             ),
         );
@@ -356,16 +348,12 @@ pub struct RecordingDeleteStored {
 impl RecordingDeleteStored {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.deleteStored",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Recording not found")],
-        };
+        let op = crate::api::OperationId::RecordingDeleteStored.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/stored/{}", crate ::rest::segment(& OP, "recordingName", &
+                "/recordings/stored/{}", crate ::rest::segment(op, "recordingName", &
                 self.recording_name) ?
             ),
         );
@@ -396,20 +384,13 @@ pub struct RecordingGetStoredFile {
 impl RecordingGetStoredFile {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.getStoredFile",
-            method: crate::rest::Method::Get,
-            errors: &[
-                (403, "The recording file could not be opened"),
-                (404, "Recording not found"),
-            ],
-        };
+        let op = crate::api::OperationId::RecordingGetStoredFile.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/stored/{}/file", crate ::rest::segment(& OP,
-                "recordingName", & self.recording_name) ?
+                "/recordings/stored/{}/file", crate ::rest::segment(op, "recordingName",
+                & self.recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -440,20 +421,13 @@ pub struct RecordingCopyStored {
 impl RecordingCopyStored {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.copyStored",
-            method: crate::rest::Method::Post,
-            errors: &[
-                (404, "Recording not found"),
-                (409, "A recording with the same name already exists on the system"),
-            ],
-        };
+        let op = crate::api::OperationId::RecordingCopyStored.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/stored/{}/copy", crate ::rest::segment(& OP,
-                "recordingName", & self.recording_name) ?
+                "/recordings/stored/{}/copy", crate ::rest::segment(op, "recordingName",
+                & self.recording_name) ?
             ),
         );
         {
@@ -491,17 +465,13 @@ pub struct RecordingGetLive {
 impl RecordingGetLive {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.getLive",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Recording not found")],
-        };
+        let op = crate::api::OperationId::RecordingGetLive.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}", crate ::rest::segment(& OP, "recordingName", &
-                self.recording_name) ?
+                "/recordings/live/{}", crate ::rest::segment(op, "recordingName", & self
+                .recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -535,17 +505,13 @@ pub struct RecordingCancel {
 impl RecordingCancel {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.cancel",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Recording not found")],
-        };
+        let op = crate::api::OperationId::RecordingCancel.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}", crate ::rest::segment(& OP, "recordingName", &
-                self.recording_name) ?
+                "/recordings/live/{}", crate ::rest::segment(op, "recordingName", & self
+                .recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -575,17 +541,13 @@ pub struct RecordingStop {
 impl RecordingStop {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.stop",
-            method: crate::rest::Method::Post,
-            errors: &[(404, "Recording not found")],
-        };
+        let op = crate::api::OperationId::RecordingStop.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}/stop", crate ::rest::segment(& OP, "recordingName",
-                & self.recording_name) ?
+                "/recordings/live/{}/stop", crate ::rest::segment(op, "recordingName", &
+                self.recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -615,17 +577,13 @@ pub struct RecordingPause {
 impl RecordingPause {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.pause",
-            method: crate::rest::Method::Post,
-            errors: &[(404, "Recording not found"), (409, "Recording not in session")],
-        };
+        let op = crate::api::OperationId::RecordingPause.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}/pause", crate ::rest::segment(& OP, "recordingName",
-                & self.recording_name) ?
+                "/recordings/live/{}/pause", crate ::rest::segment(op, "recordingName", &
+                self.recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -655,17 +613,13 @@ pub struct RecordingUnpause {
 impl RecordingUnpause {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.unpause",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Recording not found"), (409, "Recording not in session")],
-        };
+        let op = crate::api::OperationId::RecordingUnpause.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}/pause", crate ::rest::segment(& OP, "recordingName",
-                & self.recording_name) ?
+                "/recordings/live/{}/pause", crate ::rest::segment(op, "recordingName", &
+                self.recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -695,17 +649,13 @@ pub struct RecordingMute {
 impl RecordingMute {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.mute",
-            method: crate::rest::Method::Post,
-            errors: &[(404, "Recording not found"), (409, "Recording not in session")],
-        };
+        let op = crate::api::OperationId::RecordingMute.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}/mute", crate ::rest::segment(& OP, "recordingName",
-                & self.recording_name) ?
+                "/recordings/live/{}/mute", crate ::rest::segment(op, "recordingName", &
+                self.recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -735,17 +685,13 @@ pub struct RecordingUnmute {
 impl RecordingUnmute {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "recordings.unmute",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Recording not found"), (409, "Recording not in session")],
-        };
+        let op = crate::api::OperationId::RecordingUnmute.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/recordings/live/{}/mute", crate ::rest::segment(& OP, "recordingName",
-                & self.recording_name) ?
+                "/recordings/live/{}/mute", crate ::rest::segment(op, "recordingName", &
+                self.recording_name) ?
             ),
         );
         ::std::result::Result::Ok(req)

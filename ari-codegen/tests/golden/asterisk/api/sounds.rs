@@ -66,14 +66,10 @@ impl SoundList {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "sounds.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::SoundList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/sounds"),
         );
         if let ::std::option::Option::Some(v) = &self.lang {
@@ -118,16 +114,12 @@ pub struct SoundGet {
 impl SoundGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "sounds.get",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::SoundGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/sounds/{}", crate ::rest::segment(& OP, "soundId", & self.sound_id) ?
+                "/sounds/{}", crate ::rest::segment(op, "soundId", & self.sound_id) ?
             ),
         );
         ::std::result::Result::Ok(req)

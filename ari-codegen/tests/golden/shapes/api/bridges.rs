@@ -85,21 +85,17 @@ impl BridgeCreate {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.create",
-            method: crate::rest::Method::Post,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::BridgeCreate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/bridges"),
         );
         if let ::std::option::Option::Some(v) = &self.kind {
             req.query("type", v)?;
         }
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(v)?;
+            req.json_body("variables", v)?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -153,21 +149,16 @@ impl BridgeCreateWithId {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "bridges.createWithId",
-            method: crate::rest::Method::Post,
-            errors: &[(409, "Bridge exists")],
-        };
+        let op = crate::api::OperationId::BridgeCreateWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/bridges/{}", crate ::rest::segment(& OP, "bridgeId", & self.bridge_id)
-                ?
+                "/bridges/{}", crate ::rest::segment(op, "bridgeId", & self.bridge_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.variables {
-            req.json_body(&crate::api::Wrapped("variables", v))?;
+            req.json_body("variables", &crate::api::Wrapped("variables", v))?;
         }
         ::std::result::Result::Ok(req)
     }

@@ -22,6 +22,122 @@ pub mod events {
 pub mod things {
     include!(concat!(env!("OUT_DIR"), "/api/things.rs"));
 }
+/// An operation of the specs this crate was generated from, named like its builder
+/// (`OperationId::ChannelOriginate` is `POST /channels`, built by
+/// [`Channels::originate`](crate::api::Channels::originate)). [`ServerApi`](crate::ServerApi)
+/// says whether the server serves it; its methods describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum OperationId {
+    /// `POST /bridges` (`bridges.create`).
+    BridgeCreate,
+    /// `POST /bridges/{bridgeId}` (`bridges.createWithId`).
+    BridgeCreateWithId,
+    /// `GET /events` (`events.eventWebsocket`).
+    EventEventWebsocket,
+    /// `GET /things` (`things.list`).
+    ThingList,
+    /// `POST /things` (`things.move`).
+    ThingMoveToApp,
+    /// `PUT /things/{thingId}/filter` (`things.filter`).
+    ThingFilter,
+    /// `PUT /things/{thingId}/config` (`things.updateObject`).
+    ThingUpdateObject,
+    /// `GET /things/{thingId}/file` (`things.getFile`).
+    ThingGetFile,
+}
+impl OperationId {
+    /// Every operation, in the order of the specs (resources by name, then file order).
+    pub const ALL: [OperationId; 8usize] = [
+        OperationId::BridgeCreate,
+        OperationId::BridgeCreateWithId,
+        OperationId::EventEventWebsocket,
+        OperationId::ThingList,
+        OperationId::ThingMoveToApp,
+        OperationId::ThingFilter,
+        OperationId::ThingUpdateObject,
+        OperationId::ThingGetFile,
+    ];
+    /// What the runtime knows of it.
+    pub(crate) fn operation(self) -> &'static crate::rest::Operation {
+        &OPERATIONS[self as usize]
+    }
+}
+/// Every operation, indexed by [`OperationId`].
+pub(crate) static OPERATIONS: [crate::rest::Operation; 8usize] = [
+    crate::rest::Operation {
+        index: 0,
+        name: "bridges.create",
+        method: crate::rest::Method::Post,
+        path: "/bridges",
+        params: &["type", "variables"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 1,
+        name: "bridges.createWithId",
+        method: crate::rest::Method::Post,
+        path: "/bridges/{bridgeId}",
+        params: &["bridgeId", "variables"],
+        since: &[],
+        errors: &[(409, "Bridge exists")],
+    },
+    crate::rest::Operation {
+        index: 2,
+        name: "events.eventWebsocket",
+        method: crate::rest::Method::Get,
+        path: "/events",
+        params: &["app"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 3,
+        name: "things.list",
+        method: crate::rest::Method::Get,
+        path: "/things",
+        params: &[],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 4,
+        name: "things.move",
+        method: crate::rest::Method::Post,
+        path: "/things",
+        params: &["media", "direction", "terminateOn", "offsetms"],
+        since: &[],
+        errors: &[(404, "Thing not found")],
+    },
+    crate::rest::Operation {
+        index: 5,
+        name: "things.filter",
+        method: crate::rest::Method::Put,
+        path: "/things/{thingId}/filter",
+        params: &["thingId", "filter"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 6,
+        name: "things.updateObject",
+        method: crate::rest::Method::Put,
+        path: "/things/{thingId}/config",
+        params: &["thingId", "fields"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 7,
+        name: "things.getFile",
+        method: crate::rest::Method::Get,
+        path: "/things/{thingId}/file",
+        params: &["thingId"],
+        since: &[],
+        errors: &[],
+    },
+];
 impl crate::Client {
     /// The operations of the `bridges` resource: The bridges of the fixture.
     pub fn bridges(&self) -> crate::api::Bridges {

@@ -96,14 +96,10 @@ pub struct ThingList {
 impl ThingList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "things.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::ThingList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/things"),
         );
         ::std::result::Result::Ok(req)
@@ -160,14 +156,10 @@ impl ThingMoveToApp {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "things.move",
-            method: crate::rest::Method::Post,
-            errors: &[(404, "Thing not found")],
-        };
+        let op = crate::api::OperationId::ThingMoveToApp.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/things"),
         );
         {
@@ -221,21 +213,17 @@ impl ThingFilter {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "things.filter",
-            method: crate::rest::Method::Put,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::ThingFilter.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/things/{}/filter", crate ::rest::segment(& OP, "thingId", & self
+                "/things/{}/filter", crate ::rest::segment(op, "thingId", & self
                 .thing_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.filter {
-            req.json_body(v)?;
+            req.json_body("filter", v)?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -277,21 +265,17 @@ impl ThingUpdateObject {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "things.updateObject",
-            method: crate::rest::Method::Put,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::ThingUpdateObject.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/things/{}/config", crate ::rest::segment(& OP, "thingId", & self
+                "/things/{}/config", crate ::rest::segment(op, "thingId", & self
                 .thing_id) ?
             ),
         );
         if let ::std::option::Option::Some(v) = &self.fields {
-            req.json_body(&crate::api::Wrapped("fields", v))?;
+            req.json_body("fields", &crate::api::Wrapped("fields", v))?;
         }
         ::std::result::Result::Ok(req)
     }
@@ -327,17 +311,13 @@ pub struct ThingGetFile {
 impl ThingGetFile {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "things.getFile",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::ThingGetFile.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/things/{}/file", crate ::rest::segment(& OP, "thingId", & self
-                .thing_id) ?
+                "/things/{}/file", crate ::rest::segment(op, "thingId", & self.thing_id)
+                ?
             ),
         );
         ::std::result::Result::Ok(req)

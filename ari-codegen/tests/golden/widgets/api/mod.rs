@@ -15,6 +15,110 @@ pub mod events {
 pub mod widgets {
     include!(concat!(env!("OUT_DIR"), "/api/widgets.rs"));
 }
+/// An operation of the specs this crate was generated from, named like its builder
+/// (`OperationId::ChannelOriginate` is `POST /channels`, built by
+/// [`Channels::originate`](crate::api::Channels::originate)). [`ServerApi`](crate::ServerApi)
+/// says whether the server serves it; its methods describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum OperationId {
+    /// `GET /events` (`events.eventWebsocket`).
+    EventEventWebsocket,
+    /// `GET /widgets` (`widgets.list`).
+    WidgetList,
+    /// `POST /widgets` (`widgets.create`).
+    WidgetCreate,
+    /// `GET /widgets/{widgetId}` (`widgets.get`).
+    WidgetGet,
+    /// `POST /widgets/{widgetId}` (`widgets.createWithId`).
+    WidgetCreateWithId,
+    /// `DELETE /widgets/{widgetId}` (`widgets.destroy`).
+    WidgetDestroy,
+    /// `POST /widgets/{widgetId}/poke` (`widgets.poke`).
+    WidgetPoke,
+}
+impl OperationId {
+    /// Every operation, in the order of the specs (resources by name, then file order).
+    pub const ALL: [OperationId; 7usize] = [
+        OperationId::EventEventWebsocket,
+        OperationId::WidgetList,
+        OperationId::WidgetCreate,
+        OperationId::WidgetGet,
+        OperationId::WidgetCreateWithId,
+        OperationId::WidgetDestroy,
+        OperationId::WidgetPoke,
+    ];
+    /// What the runtime knows of it.
+    pub(crate) fn operation(self) -> &'static crate::rest::Operation {
+        &OPERATIONS[self as usize]
+    }
+}
+/// Every operation, indexed by [`OperationId`].
+pub(crate) static OPERATIONS: [crate::rest::Operation; 7usize] = [
+    crate::rest::Operation {
+        index: 0,
+        name: "events.eventWebsocket",
+        method: crate::rest::Method::Get,
+        path: "/events",
+        params: &["app"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 1,
+        name: "widgets.list",
+        method: crate::rest::Method::Get,
+        path: "/widgets",
+        params: &[],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 2,
+        name: "widgets.create",
+        method: crate::rest::Method::Post,
+        path: "/widgets",
+        params: &["widgetId"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 3,
+        name: "widgets.get",
+        method: crate::rest::Method::Get,
+        path: "/widgets/{widgetId}",
+        params: &["widgetId"],
+        since: &[],
+        errors: &[(404, "Widget not found")],
+    },
+    crate::rest::Operation {
+        index: 4,
+        name: "widgets.createWithId",
+        method: crate::rest::Method::Post,
+        path: "/widgets/{widgetId}",
+        params: &["widgetId"],
+        since: &[],
+        errors: &[],
+    },
+    crate::rest::Operation {
+        index: 5,
+        name: "widgets.destroy",
+        method: crate::rest::Method::Delete,
+        path: "/widgets/{widgetId}",
+        params: &["widgetId"],
+        since: &[],
+        errors: &[(404, "Widget not found")],
+    },
+    crate::rest::Operation {
+        index: 6,
+        name: "widgets.poke",
+        method: crate::rest::Method::Post,
+        path: "/widgets/{widgetId}/poke",
+        params: &["widgetId", "times"],
+        since: &[],
+        errors: &[(404, "Widget not found")],
+    },
+];
 impl crate::Client {
     /// The operations of the `events` resource: The events of the fixture.
     pub fn events_api(&self) -> crate::api::Events {

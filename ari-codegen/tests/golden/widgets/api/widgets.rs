@@ -114,14 +114,10 @@ pub struct WidgetList {
 impl WidgetList {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "widgets.list",
-            method: crate::rest::Method::Get,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::WidgetList.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/widgets"),
         );
         ::std::result::Result::Ok(req)
@@ -172,14 +168,10 @@ impl WidgetCreate {
     }
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "widgets.create",
-            method: crate::rest::Method::Post,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::WidgetCreate.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::string::String::from("/widgets"),
         );
         if let ::std::option::Option::Some(v) = &self.widget_id {
@@ -228,17 +220,12 @@ pub struct WidgetGet {
 impl WidgetGet {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "widgets.get",
-            method: crate::rest::Method::Get,
-            errors: &[(404, "Widget not found")],
-        };
+        let op = crate::api::OperationId::WidgetGet.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/widgets/{}", crate ::rest::segment(& OP, "widgetId", & self.widget_id)
-                ?
+                "/widgets/{}", crate ::rest::segment(op, "widgetId", & self.widget_id) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -272,17 +259,12 @@ pub struct WidgetCreateWithId {
 impl WidgetCreateWithId {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "widgets.createWithId",
-            method: crate::rest::Method::Post,
-            errors: &[],
-        };
+        let op = crate::api::OperationId::WidgetCreateWithId.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/widgets/{}", crate ::rest::segment(& OP, "widgetId", & self.widget_id)
-                ?
+                "/widgets/{}", crate ::rest::segment(op, "widgetId", & self.widget_id) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -328,17 +310,12 @@ pub struct WidgetDestroy {
 impl WidgetDestroy {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "widgets.destroy",
-            method: crate::rest::Method::Delete,
-            errors: &[(404, "Widget not found")],
-        };
+        let op = crate::api::OperationId::WidgetDestroy.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/widgets/{}", crate ::rest::segment(& OP, "widgetId", & self.widget_id)
-                ?
+                "/widgets/{}", crate ::rest::segment(op, "widgetId", & self.widget_id) ?
             ),
         );
         ::std::result::Result::Ok(req)
@@ -369,16 +346,12 @@ pub struct WidgetPoke {
 impl WidgetPoke {
     /// The request, with every parameter checked and encoded.
     fn request(&self) -> crate::Result<crate::rest::Request> {
-        static OP: crate::rest::Operation = crate::rest::Operation {
-            name: "widgets.poke",
-            method: crate::rest::Method::Post,
-            errors: &[(404, "Widget not found")],
-        };
+        let op = crate::api::OperationId::WidgetPoke.operation();
         #[allow(unused_mut)]
         let mut req = crate::rest::Request::new(
-            &OP,
+            op,
             ::std::format!(
-                "/widgets/{}/poke", crate ::rest::segment(& OP, "widgetId", & self
+                "/widgets/{}/poke", crate ::rest::segment(op, "widgetId", & self
                 .widget_id) ?
             ),
         );

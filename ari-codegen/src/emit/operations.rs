@@ -1,0 +1,88 @@
+//! The table of every operation, in `api/mod.rs`: the public `OperationId` (one variant per
+//! operation, named like its builder) and the runtime's `OPERATIONS`, indexed by it, that
+//! builders send their requests with and the check of the server's declarations reads.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::ident;
+use crate::docs;
+use crate::ir::{Api, Operation, Resource};
+
+/// Every operation of `api`, in the order of `OPERATIONS` (resources sorted by name, each
+/// one's operations in file order), the websocket operation included.
+pub(super) fn all(api: &Api) -> impl Iterator<Item = (&Resource, &Operation)> {
+    api.resources
+        .iter()
+        .flat_map(|r| r.operations.iter().map(move |o| (r, o)))
+}
+
+/// `OperationId` and `OPERATIONS`.
+pub(super) fn table(api: &Api) -> TokenStream {
+    let count = all(api).count();
+    let mut variants = TokenStream::new();
+    let mut entries = TokenStream::new();
+    let mut all_ids = Vec::new();
+    for (i, (r, o)) in all(api).enumerate() {
+        let variant = ident(&o.builder_name);
+        let name = format!("{}.{}", r.api_name, o.api_name);
+        let mut since = o.since.clone();
+        since.sort();
+        let doc = docs::attrs(&format!(
+            "`{} {}` (`{name}`){}.",
+            o.http_method.as_str(),
+            o.path,
+            if since.is_empty() {
+                String::new()
+            } else {
+                format!(", since Asterisk {}", since.join(", "))
+            }
+        ));
+        variants.extend(quote!(#doc #variant,));
+        all_ids.push(quote!(OperationId::#variant));
+        let index = Literal::u16_unsuffixed(u16::try_from(i).expect("fewer than 65536 operations"));
+        let http = format_ident!("{}", format!("{:?}", o.http_method));
+        let path = &o.path;
+        let params = o.params.iter().map(|p| &p.api_name);
+        let errors = o.errors.iter().map(|(c, reason)| {
+            let c = Literal::u16_unsuffixed(*c);
+            quote!((#c, #reason))
+        });
+        entries.extend(quote! {
+            crate::rest::Operation {
+                index: #index,
+                name: #name,
+                method: crate::rest::Method::#http,
+                path: #path,
+                params: &[#(#params),*],
+                since: &[#(#since),*],
+                errors: &[#(#errors),*],
+            },
+        });
+    }
+    let count_lit = Literal::usize_suffixed(count);
+    quote! {
+        /// An operation of the specs this crate was generated from, named like its builder
+        /// (`OperationId::ChannelOriginate` is `POST /channels`, built by
+        /// [`Channels::originate`](crate::api::Channels::originate)). [`ServerApi`](crate::ServerApi)
+        /// says whether the server serves it; its methods describe it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum OperationId {
+            #variants
+        }
+
+        impl OperationId {
+            /// Every operation, in the order of the specs (resources by name, then file order).
+            pub const ALL: [OperationId; #count_lit] = [#(#all_ids),*];
+
+            /// What the runtime knows of it.
+            pub(crate) fn operation(self) -> &'static crate::rest::Operation {
+                &OPERATIONS[self as usize]
+            }
+        }
+
+        /// Every operation, indexed by [`OperationId`].
+        pub(crate) static OPERATIONS: [crate::rest::Operation; #count_lit] = [#entries];
+    }
+}
