@@ -313,7 +313,9 @@ impl ClientBuilder {
     /// serve, or with a parameter it does not declare, fails with
     /// [`ErrorKind::Unsupported`] before anything is sent, and
     /// [`Client::server_api`](crate::Client::server_api) answers what the server has.
-    /// `false` makes `connect` send only its `GET /asterisk/ping`, and checks nothing.
+    /// `false` makes `connect` send only its `GET /asterisk/ping`, and checks nothing. The
+    /// declarations are read once per client: an Asterisk upgraded or downgraded under a
+    /// running client keeps being checked against what it served at connect.
     ///
     /// ```no_run
     /// # async fn run() -> ari_client::Result<()> {
