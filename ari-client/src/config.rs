@@ -340,9 +340,9 @@ impl ClientBuilder {
 
     /// Whether a parameter the server does not declare is sent anyway (default `false`).
     ///
-    /// Asterisk ignores a query parameter it does not know, without an error: an
-    /// `addChannel` with `report_events` sent to Asterisk 21 adds the channel and reports
-    /// nothing. So by default, once [`connect`](Self::connect) has read the server's
+    /// Asterisk ignores a query parameter it does not know, without an error: a
+    /// `setChannelVar` with `report_events` sent to Asterisk 21 sets the variable and
+    /// reports nothing. So by default, once [`connect`](Self::connect) has read the server's
     /// declarations ([`check_server_api`](Self::check_server_api)), such a call fails with
     /// [`ErrorKind::Unsupported`] and nothing is sent; `true` sends it, for servers whose
     /// declarations are known to lag behind what they do. Operations the server does not

@@ -51,11 +51,7 @@ impl ServerApi {
         let Served::Yes(declared) = self.served(op) else {
             return false;
         };
-        let params = op.operation().params;
-        params
-            .iter()
-            .position(|p| *p == name)
-            .is_some_and(|i| declared & (1 << i) != 0)
+        declared & op.operation().param_bit(name) != 0
     }
 
     /// This crate's operations that the server does not serve, in [`OperationId::ALL`]'s
@@ -194,13 +190,9 @@ fn table(
                     module_not_loaded: Some(module),
                     ..
                 }) => Served::ModuleNotLoaded(module.clone()),
-                Some(Declared { params, .. }) => Served::Yes(
-                    op.params
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, p)| params.contains(*p))
-                        .fold(0, |bits, (i, _)| bits | 1 << i),
-                ),
+                Some(Declared { params, .. }) => {
+                    Served::Yes(params.iter().fold(0, |bits, p| bits | op.param_bit(p)))
+                }
             };
             matched.insert(key);
             served

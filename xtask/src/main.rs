@@ -29,7 +29,7 @@ commands:
   regen --from <DIR | http://HOST:PORT[/ari]> [--user U] [--password P] [--check | --report] [--out DIR]
         Copy Asterisk's Swagger files (resources.json + the API declarations it lists) into
         swagger-specs/ and print what changed (operations, models, events, parameters, fields,
-        apiVersion). --check writes nothing and exits 1 when the files differ; --report writes
+        lists of values, apiVersion). --check writes nothing and exits 1 when the files differ; --report writes
         nothing and exits 0 (what another Asterisk version has and lacks).
         Defaults: --user asterisk --password asterisk, --out <workspace>/swagger-specs.
 

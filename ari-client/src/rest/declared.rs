@@ -34,7 +34,7 @@ use crate::events::EventKind;
 ///     if !server.supports(OperationId::ChannelGetChannelVars) {
 ///         // read the variables one by one with channels.getChannelVar instead
 ///     }
-///     let reports = server.supports_parameter(OperationId::BridgeAddChannel, "report_events");
+///     let reports = server.supports_parameter(OperationId::ChannelSetChannelVar, "report_events");
 ///     let talk = server.supports_event(EventKind::ChannelTalkingStarted);
 ///     # let _ = (reports, talk);
 /// }

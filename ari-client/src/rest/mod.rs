@@ -78,7 +78,7 @@ pub(crate) struct Operation {
 impl Operation {
     /// The bit of [`Request::params`] for the parameter `name` (0 for a name the operation
     /// does not have, which generated code never passes).
-    fn param_bit(&self, name: &str) -> u64 {
+    pub(crate) fn param_bit(&self, name: &str) -> u64 {
         self.params
             .iter()
             .position(|p| *p == name)

@@ -26,8 +26,7 @@ pub(super) fn table(api: &Api) -> TokenStream {
     for (i, (r, o)) in all(api).enumerate() {
         let variant = ident(&o.builder_name);
         let name = format!("{}.{}", r.api_name, o.api_name);
-        let mut since = o.since.clone();
-        since.sort();
+        let since = &o.since;
         let doc = docs::attrs(&format!(
             "`{} {}` (`{name}`){}.",
             o.http_method.as_str(),

@@ -258,9 +258,10 @@ fn operation_doc(
         ));
     }
     if !o.since.is_empty() {
-        let mut since = o.since.clone();
-        since.sort();
-        doc.push_str(&format!(" Available since Asterisk {}.", since.join(", ")));
+        doc.push_str(&format!(
+            " Available since Asterisk {}.",
+            o.since.join(", ")
+        ));
     }
     let is_bound = |p: &Param| {
         p.kind == ParamKind::Path

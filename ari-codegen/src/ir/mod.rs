@@ -142,7 +142,7 @@ pub struct Operation {
     pub summary: Option<String>,
     /// Notes.
     pub notes: Option<String>,
-    /// Versions.
+    /// The versions of `since`, sorted (the spec's order varies).
     pub since: Vec<String>,
     /// Parameters in spec order.
     pub params: Vec<Param>,

@@ -189,7 +189,11 @@ impl Builder {
             segments,
             summary: op.summary.clone(),
             notes: op.notes.clone(),
-            since: op.since.clone(),
+            since: {
+                let mut since = op.since.clone();
+                since.sort();
+                since
+            },
             params,
             response,
             errors,
