@@ -88,7 +88,7 @@ impl Client {
         let config = Arc::new(config);
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured((*config.tls).clone())
-            .timeout(config.request_timeout)
+            .timeout(config.limits.request_timeout)
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)
             // below Asterisk's `session_keep_alive` (http.conf, default 15 s): a pooled

@@ -85,7 +85,6 @@ pub(crate) struct Config {
     pub(crate) base_url: String,
     pub(crate) user: String,
     pub(crate) password: String,
-    pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) tls: Arc<rustls::ClientConfig>,
     /// The apps `start`/`run` register when given none.
@@ -95,7 +94,8 @@ pub(crate) struct Config {
     pub(crate) keepalive: Duration,
     pub(crate) event_budget: usize,
     pub(crate) queue_capacity: usize,
-    /// The REST transport's bounds (`ClientBuilder::max_response_bytes`,
+    /// The REST transport and its bounds (`ClientBuilder::rest_transport`,
+    /// `ClientBuilder::request_timeout`, `ClientBuilder::max_response_bytes`,
     /// `ClientBuilder::max_concurrent_requests`, `ClientBuilder::send_undeclared_parameters`).
     pub(crate) limits: crate::rest::Limits,
 }
@@ -132,6 +132,7 @@ pub struct ClientBuilder {
     max_concurrent_requests: usize,
     check_server_api: bool,
     send_undeclared_parameters: bool,
+    rest_transport: crate::rest::RestTransport,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -148,6 +149,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("check_server_api", &self.check_server_api)
+            .field("rest_transport", &self.rest_transport)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +174,7 @@ impl ClientBuilder {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             check_server_api: true,
             send_undeclared_parameters: false,
+            rest_transport: crate::rest::RestTransport::Http,
         }
     }
 
@@ -352,6 +355,31 @@ impl ClientBuilder {
         self
     }
 
+    /// How REST requests are sent: over HTTP (the default) or on the event websocket
+    /// ([`RestTransport::WebSocket`](crate::RestTransport::WebSocket), Asterisk 20.14,
+    /// 21.9, 22.4 and later). The call sites do not change: every operation, its typed
+    /// answer and its typed errors are the same either way.
+    ///
+    /// ```no_run
+    /// use ari_client::{Client, RestTransport};
+    ///
+    /// # async fn run() -> ari_client::Result<()> {
+    /// let client = Client::builder("http://127.0.0.1:8088", "asterisk", "asterisk")
+    ///     .rest_transport(RestTransport::WebSocket)
+    ///     .connect()
+    ///     .await?;
+    /// client.start(["hello"]).await?;
+    /// // a RESTRequest frame on the event websocket, answered by a RESTResponse
+    /// let info = client.asterisk().get_info().await?;
+    /// # drop(info);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rest_transport(mut self, transport: crate::rest::RestTransport) -> Self {
+        self.rest_transport = transport;
+        self
+    }
+
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
         let base_url = normalize_base(&self.url)?;
@@ -360,7 +388,6 @@ impl ClientBuilder {
             base_url,
             user: self.user,
             password: self.password,
-            request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
             tls,
             apps: self.apps,
@@ -373,6 +400,8 @@ impl ClientBuilder {
                 max_response_bytes: self.max_response_bytes,
                 max_concurrent_requests: self.max_concurrent_requests,
                 send_undeclared_parameters: self.send_undeclared_parameters,
+                request_timeout: self.request_timeout,
+                transport: self.rest_transport,
             },
         })
     }

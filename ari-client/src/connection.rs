@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::dispatch::{Hub, Routed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::ObjectKind;
-use crate::rest::RestClient;
+use crate::rest::{RestClient, Tunnel};
 use crate::ws::{EventSocket, Incoming, LostCause};
 
 /// The state of the client's event connection, as [`Client::state_changes`](crate::Client::state_changes)
@@ -172,8 +172,12 @@ pub(crate) async fn run(
             outcome = EventSocket::connect(&config, &rest, &apps) => outcome,
         };
         let reason = match outcome {
-            Ok(socket) => {
+            Ok(mut socket) => {
                 attempt = 1;
+                let tunnel = rest.tunnel().cloned();
+                if let Some(tunnel) = &tunnel {
+                    socket.carry(tunnel.attach());
+                }
                 control.set_state(ConnectionState::Connected);
                 tracing::info!(apps = ?apps, "ARI event connection open");
                 if let (Some(since), Some(resync)) = (lost_at.take(), &resync) {
@@ -191,7 +195,17 @@ pub(crate) async fn run(
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Ok(()));
                 }
-                match read(socket, &hub, &mut shutdown).await {
+                let ended = read(socket, &hub, tunnel.as_deref(), &mut shutdown).await;
+                if let Some(tunnel) = &tunnel {
+                    tunnel.detach(match &ended {
+                        Ended::Shutdown => "the client shut down",
+                        Ended::Lost(reason) => reason,
+                        Ended::Replaced(_) => {
+                            "the application was registered by another connection"
+                        }
+                    });
+                }
+                match ended {
                     Ended::Shutdown => break Ok(()),
                     Ended::Lost(reason) => reason,
                     Ended::Replaced(app) => {
@@ -252,6 +266,7 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 async fn read(
     mut socket: EventSocket,
     hub: &Arc<Hub>,
+    tunnel: Option<&Tunnel>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
     loop {
@@ -264,6 +279,10 @@ async fn read(
         };
         match frame {
             Ok(Incoming::Text(frame)) => {
+                // the answer to a REST request over the websocket is its caller's
+                if tunnel.is_some_and(|t| t.answer(frame.as_str())) {
+                    continue;
+                }
                 if let Routed::Replaced(app) = hub.route(frame).await {
                     socket.close().await;
                     return Ended::Replaced(app);

@@ -52,7 +52,7 @@ pub use connection::ConnectionState;
 pub use dispatch::{DispatchStats, EventStream, Subscription};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, EventType, ObjectKind};
-pub use rest::ServerApi;
+pub use rest::{RestTransport, ServerApi};
 pub use timestamp::{ParseTimestampError, Timestamp};
 
 /// The repository's README: its example is compiled as a doctest too.

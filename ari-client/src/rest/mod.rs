@@ -10,6 +10,7 @@
 
 mod declared;
 mod transport;
+mod websocket;
 
 use std::fmt::{self, Display, Write as _};
 
@@ -19,7 +20,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub(crate) use declared::Served;
 pub use declared::ServerApi;
+pub use transport::RestTransport;
 pub(crate) use transport::{Limits, RestClient};
+pub(crate) use websocket::Tunnel;
 
 /// Characters that stay literal in a path segment or query value: RFC 3986's unreserved set.
 /// Everything else, including `/`, `+`, `?`, `#`, `%`, `,` and spaces, is percent-encoded.

@@ -7,6 +7,7 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
+use super::websocket::Tunnel;
 use super::{Method, Operation, Request, ServerApi};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 
@@ -29,6 +30,32 @@ struct Inner {
     /// What the server serves, once `connect` has read it: every request is checked
     /// against it before it is sent.
     server_api: OnceLock<Arc<ServerApi>>,
+    /// REST over the event websocket ([`RestTransport::WebSocket`]); `None`: HTTP only.
+    tunnel: Option<Arc<Tunnel>>,
+}
+
+/// How a client sends its REST requests ([`ClientBuilder::rest_transport`](crate::ClientBuilder::rest_transport)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestTransport {
+    /// HTTP requests to the server's URL, on a pool of connections (the default).
+    #[default]
+    Http,
+    /// `RESTRequest` frames on the event websocket, answered by `RESTResponse` events
+    /// (Asterisk 20.14, 21.9, 22.4 and later). One connection carries events and
+    /// requests; no route from the application to Asterisk's HTTP port is needed once the
+    /// websocket is open.
+    ///
+    /// Requests made before the event websocket first opens — [`connect`](crate::ClientBuilder::connect)'s
+    /// own checks among them — go over HTTP when the client has a URL; from then on every
+    /// request goes over the websocket, and one made while it reconnects waits for it,
+    /// within [`request_timeout`](crate::ClientBuilder::request_timeout). A request in
+    /// flight when the websocket is lost fails at once with
+    /// [`ErrorKind::WebSocket`](crate::ErrorKind::WebSocket): Asterisk may or may not
+    /// have carried it out. Asterisk does not send files this way: an operation that
+    /// returns one (`recordings.getStoredFile`) fails with
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), nothing sent.
+    WebSocket,
 }
 
 /// The bounds of the REST transport (set by `ClientBuilder`).
@@ -42,6 +69,9 @@ pub(crate) struct Limits {
     /// A parameter the server's declarations lack is sent anyway
     /// (`ClientBuilder::send_undeclared_parameters`).
     pub(crate) send_undeclared_parameters: bool,
+    /// The longest a request takes, answer included (`ClientBuilder::request_timeout`).
+    pub(crate) request_timeout: std::time::Duration,
+    pub(crate) transport: RestTransport,
 }
 
 /// The most of an error response's body that is read for its `{"message": …}`. Asterisk's
@@ -91,6 +121,8 @@ impl RestClient {
                 limits,
                 in_flight: Semaphore::new(limits.max_concurrent_requests.max(1)),
                 server_api: OnceLock::new(),
+                tunnel: (limits.transport == RestTransport::WebSocket)
+                    .then(|| Arc::new(Tunnel::default())),
             }),
         }
     }
@@ -105,6 +137,11 @@ impl RestClient {
         self.inner.server_api.get()
     }
 
+    /// The requests over the event websocket, when that is the transport.
+    pub(crate) fn tunnel(&self) -> Option<&Arc<Tunnel>> {
+        self.inner.tunnel.as_ref()
+    }
+
     /// Sets what the server serves (once: later calls change nothing).
     pub(crate) fn set_server_api(&self, api: Arc<ServerApi>) {
         let _ = self.inner.server_api.set(api);
@@ -112,15 +149,61 @@ impl RestClient {
 
     /// Sends the request and returns the successful response's body.
     async fn send(&self, req: Request) -> Result<bytes::Bytes> {
-        let op = req.op;
         if let Some(api) = self.inner.server_api.get() {
             api.check(&req, self.inner.limits.send_undeclared_parameters)?;
         }
         // held until the body is read: the connection is busy until then
         let Ok(_permit) = self.inner.in_flight.acquire().await else {
             // never closed: only a client that is gone could get here
-            return Err(Error::new(ErrorKind::Closed).with_operation(op.name));
+            return Err(Error::new(ErrorKind::Closed).with_operation(req.op.name));
         };
+        match self.over_websocket() {
+            Some(tunnel) => self.send_websocket(tunnel, req).await,
+            None => self.send_http(req).await,
+        }
+    }
+
+    /// The tunnel a request goes through now, if not HTTP: once a websocket was attached,
+    /// or always when there is no URL to send HTTP requests to.
+    fn over_websocket(&self) -> Option<&Tunnel> {
+        self.inner
+            .tunnel
+            .as_deref()
+            .filter(|t| t.engaged() || self.inner.base.is_empty())
+    }
+
+    /// [`send`](Self::send) over the event websocket.
+    async fn send_websocket(&self, tunnel: &Tunnel, req: Request) -> Result<bytes::Bytes> {
+        let op = req.op;
+        let answer = tunnel.send(&req, self.inner.limits.request_timeout).await?;
+        let body = answer.body.map(String::into_bytes).unwrap_or_default();
+        if (200..300).contains(&answer.status) {
+            let limit = self.inner.limits.max_response_bytes;
+            if body.len() > limit {
+                return Err(too_large(format!(
+                    "a body of {} bytes, over the limit of {limit} bytes",
+                    body.len()
+                ))
+                .with_operation(op.name));
+            }
+            return Ok(body.into());
+        }
+        let message = serde_json::from_slice::<ErrorBody>(&body)
+            .ok()
+            .map(|b| b.message)
+            // errors Asterisk finds before the operation runs have only a reason phrase
+            .or_else(|| (!answer.reason.is_empty()).then_some(answer.reason));
+        Err(Error::status(
+            answer.status,
+            op.name,
+            op.reason(answer.status),
+            message,
+        ))
+    }
+
+    /// [`send`](Self::send) over HTTP.
+    async fn send_http(&self, req: Request) -> Result<bytes::Bytes> {
+        let op = req.op;
         let url = format!("{}{}{}", self.inner.base, req.path, req.query);
         let method = match op.method {
             Method::Get => reqwest::Method::GET,
@@ -202,6 +285,15 @@ impl RestClient {
 
     /// Sends the request and returns the response body as raw bytes.
     pub(crate) async fn bytes(&self, req: Request) -> Result<Vec<u8>> {
+        if self.over_websocket().is_some() {
+            // Asterisk answers a file download over the websocket with 406 ("Not
+            // Acceptable.  Use HTTP GET", res/ari/ari_websocket_requests.c)
+            return Err(Error::new(ErrorKind::Unsupported)
+                .with_operation(req.op.name)
+                .with_message(
+                    "Asterisk does not send files over the websocket (RestTransport::WebSocket); nothing was sent",
+                ));
+        }
         self.send(req).await.map(Vec::from)
     }
 }

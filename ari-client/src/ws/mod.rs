@@ -77,6 +77,8 @@ pub(crate) struct EventSocket {
     socket: WebSocketStream<handshake::Upgraded>,
     keepalive: Duration,
     ping_sent: bool,
+    /// Text frames to write (REST requests, [`carry`](Self::carry)).
+    outgoing: Option<tokio::sync::mpsc::Receiver<String>>,
 }
 
 impl EventSocket {
@@ -108,8 +110,14 @@ impl EventSocket {
                     .await,
                 keepalive: config.keepalive,
                 ping_sent: false,
+                outgoing: None,
             }),
         }
+    }
+
+    /// Writes the text frames that arrive on `outgoing` while it reads.
+    pub(crate) fn carry(&mut self, outgoing: tokio::sync::mpsc::Receiver<String>) {
+        self.outgoing = Some(outgoing);
     }
 
     /// The next frame worth reporting: a text frame, or a binary frame (which carries no
@@ -117,10 +125,26 @@ impl EventSocket {
     /// sends a ping; when that ping, too, goes unanswered for `keepalive`, the connection
     /// counts as lost. `Err` says why the connection ended.
     ///
-    /// Cancel safe: a frame is never lost when the future is dropped.
+    /// Meanwhile it writes the frames given to [`carry`](Self::carry).
+    ///
+    /// Cancel safe for what it reads: a frame is never lost when the future is dropped (a
+    /// frame being written then may be; the connection is closing then, and the request
+    /// it carried fails with it).
     pub(crate) async fn next(&mut self) -> std::result::Result<Incoming, Lost> {
+        let mut deadline = tokio::time::Instant::now() + self.keepalive;
         loop {
-            let message = match tokio::time::timeout(self.keepalive, self.socket.next()).await {
+            let read = tokio::select! {
+                biased;
+                Some(text) = next_outgoing(&mut self.outgoing) => {
+                    if let Err(e) = self.socket.send(Message::text(text)).await {
+                        return Err(Lost::of(e));
+                    }
+                    continue;
+                }
+                read = tokio::time::timeout_at(deadline, self.socket.next()) => read,
+            };
+            deadline = tokio::time::Instant::now() + self.keepalive;
+            let message = match read {
                 Err(_) if self.ping_sent => {
                     return Err(Lost::other(format!(
                         "no answer from the server for {:?}",
@@ -161,6 +185,16 @@ impl EventSocket {
     /// Closes the websocket gracefully.
     pub(crate) async fn close(mut self) {
         let _ = self.socket.close(None).await;
+    }
+}
+
+/// The next frame to write, or never when there is nothing to write from.
+async fn next_outgoing(
+    outgoing: &mut Option<tokio::sync::mpsc::Receiver<String>>,
+) -> Option<String> {
+    match outgoing {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
