@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{ClientBuilder, Config};
-use crate::connection::{self, ConnectionState, Control, Parts, ResyncHook};
+use crate::connection::{self, ConnectionState, Control, Parts, ResyncHook, Source};
 use crate::dispatch::{DispatchStats, EventStream, Hub, Subscription};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{EventType, ObjectKind};
@@ -56,6 +56,8 @@ struct Shared {
     on_reconnect: OnceLock<ResyncHook>,
     id_prefix: String,
     id_counter: AtomicU64,
+    /// Where the event connection's websockets come from.
+    source: Source,
 }
 
 /// See `Shared::on_interest`.
@@ -83,8 +85,8 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client with the settings of `config`, not connected yet.
-    pub(crate) fn from_config(config: Config) -> Result<Client> {
+    /// A client with the settings of `config` whose websockets come from `source`.
+    pub(crate) fn with_source(config: Config, source: Source) -> Result<Client> {
         let config = Arc::new(config);
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured((*config.tls).clone())
@@ -116,6 +118,7 @@ impl Client {
                 on_reconnect: OnceLock::new(),
                 id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
+                source,
             }),
         })
     }
@@ -134,6 +137,15 @@ impl Client {
     pub(crate) fn interest(&self, kind: ObjectKind, id: &str) {
         if let Some(hook) = self.shared.on_interest.get() {
             hook(self, kind, id);
+        }
+    }
+
+    /// Makes `app` the client's application if it has none (Asterisk names the
+    /// applications of an outbound websocket).
+    pub(crate) fn adopt_app(&self, app: &str) {
+        let mut apps = self.shared.apps.lock().unwrap_or_else(|p| p.into_inner());
+        if apps.is_empty() {
+            apps.push(app.to_owned());
         }
     }
 
@@ -261,7 +273,7 @@ impl Client {
         if apps.is_empty() {
             apps.clone_from(&self.shared.config.apps);
         }
-        if apps.is_empty() {
+        if apps.is_empty() && matches!(self.shared.source, Source::Dial) {
             return Err(Error::new(ErrorKind::InvalidArgument)
                 .with_message("no Stasis application to register"));
         }
@@ -283,6 +295,7 @@ impl Client {
                 hub: self.shared.hub.clone(),
                 control: self.shared.control.clone(),
                 resync: self.shared.on_reconnect.get().cloned(),
+                source: self.shared.source.clone(),
             };
             *running = Some(tokio::spawn(connection::run(parts, apps, tx)));
             rx

@@ -133,6 +133,8 @@ pub struct ClientBuilder {
     check_server_api: bool,
     send_undeclared_parameters: bool,
     rest_transport: crate::rest::RestTransport,
+    /// Settings of a client Asterisk connects to ([`outbound`](Self::outbound)).
+    outbound: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -175,7 +177,39 @@ impl ClientBuilder {
             check_server_api: true,
             send_undeclared_parameters: false,
             rest_transport: crate::rest::RestTransport::Http,
+            outbound: false,
         }
+    }
+
+    /// Settings for clients that Asterisk connects to, through an outbound websocket
+    /// ([`outbound::Listener`](crate::outbound::Listener)): every setting but the URL and
+    /// the credentials applies. There is no URL: REST requests go over the websocket
+    /// ([`RestTransport::WebSocket`](crate::RestTransport::WebSocket)), made by Asterisk as
+    /// the `local_ari_user` of its `ari.conf`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ari_client::{outbound::Listener, ClientBuilder};
+    ///
+    /// # async fn run() -> ari_client::Result<()> {
+    /// let listener = Listener::bind("127.0.0.1:8765", "asterisk", "secret").await?;
+    /// let client = listener.client_with(
+    ///     ClientBuilder::outbound().request_timeout(Duration::from_secs(5)),
+    /// )?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn outbound() -> ClientBuilder {
+        let mut builder = Self::new("", "", "");
+        builder.outbound = true;
+        builder.rest_transport = crate::rest::RestTransport::WebSocket;
+        builder
+    }
+
+    /// Whether these are [`outbound`](Self::outbound) settings.
+    pub(crate) fn is_outbound(&self) -> bool {
+        self.outbound
     }
 
     /// The timeout of each REST request (default 30 s).
@@ -382,7 +416,11 @@ impl ClientBuilder {
 
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
-        let base_url = normalize_base(&self.url)?;
+        let base_url = if self.outbound {
+            String::new()
+        } else {
+            normalize_base(&self.url)?
+        };
         let tls = self.tls_config()?;
         Ok(Config {
             base_url,
@@ -401,7 +439,11 @@ impl ClientBuilder {
                 max_concurrent_requests: self.max_concurrent_requests,
                 send_undeclared_parameters: self.send_undeclared_parameters,
                 request_timeout: self.request_timeout,
-                transport: self.rest_transport,
+                transport: if self.outbound {
+                    crate::rest::RestTransport::WebSocket
+                } else {
+                    self.rest_transport
+                },
             },
         })
     }

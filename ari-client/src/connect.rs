@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use crate::client::Client;
-use crate::config::ClientBuilder;
-use crate::connection::Resync;
+use crate::config::{ClientBuilder, Config};
+use crate::connection::{Resync, Source};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::ObjectKind;
 
@@ -30,7 +30,17 @@ impl ClientBuilder {
     /// [`ErrorKind::InvalidUrl`] for an unusable URL, [`ErrorKind::Tls`] for unusable
     /// root certificates.
     pub fn build(self) -> Result<Client> {
-        let client = Client::from_config(self.into_config()?)?;
+        if self.is_outbound() {
+            return Err(Error::new(ErrorKind::InvalidArgument).with_message(
+                "outbound settings make clients through an outbound::Listener, which Asterisk connects to",
+            ));
+        }
+        Self::build_from(self.into_config()?, Source::Dial)
+    }
+
+    /// Builds a client of the settings `config`, whose websockets come from `source`.
+    pub(crate) fn build_from(config: Config, source: Source) -> Result<Client> {
+        let client = Client::with_source(config, source)?;
         client.set_interest_hook(Box::new(subscribe_on_interest));
         let weak = client.downgrade();
         client.set_resync_hook(std::sync::Arc::new(move || {

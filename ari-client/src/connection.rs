@@ -15,7 +15,42 @@ use crate::dispatch::{Hub, Routed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::ObjectKind;
 use crate::rest::{RestClient, Tunnel};
-use crate::ws::{EventSocket, Incoming, LostCause};
+use crate::ws::{Acceptor, EventSocket, Incoming, LostCause};
+
+/// Where the event connection's websockets come from.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// The client dials Asterisk's `/ari/events`, and dials again after a loss with the
+    /// reconnect policy.
+    Dial,
+    /// Asterisk dials the application (a persistent outbound websocket): each websocket is
+    /// the next one it opens; Asterisk decides when it reconnects.
+    Listen(Arc<Acceptor>),
+    /// The one websocket Asterisk opened for one call (`per_call_config`): when it ends,
+    /// the connection ends.
+    Once(Arc<std::sync::Mutex<Option<EventSocket>>>),
+}
+
+impl Source {
+    async fn open(
+        &self,
+        config: &Config,
+        rest: &RestClient,
+        apps: &[String],
+    ) -> Result<EventSocket> {
+        match self {
+            Self::Dial => EventSocket::connect(config, rest, apps).await,
+            Self::Listen(acceptor) => acceptor.accept(config).await,
+            Self::Once(socket) => socket
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::WebSocket).with_message("the call's websocket ended")
+                }),
+        }
+    }
+}
 
 /// The state of the client's event connection, as [`Client::state_changes`](crate::Client::state_changes)
 /// reports it.
@@ -136,6 +171,7 @@ pub(crate) struct Parts {
     pub(crate) hub: Arc<Hub>,
     pub(crate) control: Arc<Control>,
     pub(crate) resync: Option<ResyncHook>,
+    pub(crate) source: Source,
 }
 
 /// Why one connection ended.
@@ -159,6 +195,7 @@ pub(crate) async fn run(
         hub,
         control,
         resync,
+        source,
     } = parts;
     let mut shutdown = control.shutdown.subscribe();
     // when the last connection was lost, if one was
@@ -169,7 +206,7 @@ pub(crate) async fn run(
         control.set_state(ConnectionState::Connecting { attempt });
         let outcome = tokio::select! {
             _ = stopped(&mut shutdown) => break Ok(()),
-            outcome = EventSocket::connect(&config, &rest, &apps) => outcome,
+            outcome = source.open(&config, &rest, &apps) => outcome,
         };
         let reason = match outcome {
             Ok(mut socket) => {
@@ -228,6 +265,11 @@ pub(crate) async fn run(
                 error.to_string()
             }
         };
+        if matches!(source, Source::Once(_)) {
+            // a call's own websocket: Asterisk closes it a few seconds after StasisEnd
+            tracing::debug!(%reason, "ARI per-call connection ended");
+            break Ok(());
+        }
         tracing::warn!(%reason, "ARI event connection lost");
         lost_at.get_or_insert_with(Instant::now);
         control.set_state(ConnectionState::Disconnected {
@@ -241,7 +283,11 @@ pub(crate) async fn run(
             break Err(Error::new(ErrorKind::WebSocket)
                 .with_message(format!("gave up reconnecting: {reason}")));
         }
-        let delay = config.reconnect.delay(attempt, crate::random::unit());
+        let delay = match source {
+            Source::Dial => config.reconnect.delay(attempt, crate::random::unit()),
+            // Asterisk reconnects when it will: wait for it at once
+            _ => Duration::ZERO,
+        };
         control.set_state(ConnectionState::Reconnecting { attempt, delay });
         tokio::select! {
             _ = stopped(&mut shutdown) => break Ok(()),

@@ -13,6 +13,8 @@
 //!   their id as a method (`channel.answer()`), handlers, and awaitables
 //!   (`channel.next::<E>()`, `playback.finished()`, `channel.wait_for_answer()`).
 //! - [`models`] and [`events`] are the data types of the API.
+//! - [`outbound`] is for the other direction: Asterisk connects to the application
+//!   (outbound websockets, one for the applications or one per call).
 //! - [`ServerApi`] is what the server serves, read at connect: an operation or parameter it
 //!   lacks fails with [`ErrorKind::Unsupported`] before anything is sent.
 
@@ -21,7 +23,7 @@
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api server_api connect properties
+// layers: connection client objects api server_api connect outbound properties
 pub mod api;
 mod client;
 mod config;
@@ -33,6 +35,7 @@ pub mod events;
 mod handler;
 pub mod models;
 pub mod objects;
+pub mod outbound;
 mod random;
 mod rest;
 mod scan;

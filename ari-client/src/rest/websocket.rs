@@ -1,6 +1,6 @@
 //! REST over the event websocket (Asterisk 20.14, 21.9, 22.4 and later): a request is a
 //! `RESTRequest` text frame on the websocket, its answer a `RESTResponse` event with the
-//! same `request_id` (`res/ari/ari_websocket_requests.c`; `docs/ari-spec-notes.md` §7).
+//! same `request_id` (`res/ari/ari_websocket_requests.c`; `docs/ari-spec-notes.md` §10).
 //!
 //! The [`Tunnel`] correlates them. The connection layer [`attach`](Tunnel::attach)es each
 //! websocket it opens (the frames to write arrive on the receiver it gets), hands every

@@ -223,9 +223,9 @@ pub(super) async fn upgrade(
 }
 
 /// Reads up to the end of the response head; returns the head and what came after it.
-async fn read_head(
+async fn read_head<S: AsyncRead + Unpin>(
     op: &'static str,
-    stream: &mut MaybeTlsStream<TcpStream>,
+    stream: &mut S,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
@@ -270,6 +270,135 @@ async fn read_body(
     }
     have.truncate(want);
     std::mem::take(have)
+}
+
+/// Why an upgrade from Asterisk was refused: for the log, never with the credentials.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// No `Authorization`, or not the expected one: answered 401.
+    Unauthorized,
+    /// Not a websocket upgrade, or one for protocols other than `ari`: answered 400.
+    NotWebSocket(&'static str),
+    /// The connection broke or sent something that is not HTTP.
+    Broken(Error),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthorized => f.write_str("refused with 401: wrong or missing credentials"),
+            Self::NotWebSocket(why) => write!(f, "refused with 400: {why}"),
+            Self::Broken(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Accepts a websocket upgrade that Asterisk sends to the application (an outbound
+/// websocket, `res_websocket_client`): its `Authorization` must be `authorization`
+/// (compared in constant time); a `Sec-WebSocket-Protocol` offer must include `ari`,
+/// which the answer then names (Asterisk checks that). Everything else is refused.
+pub(super) async fn accept(
+    op: &'static str,
+    mut tcp: TcpStream,
+    authorization: &[u8],
+) -> std::result::Result<Upgraded, Refused> {
+    let _ = tcp.set_nodelay(true);
+    let (head, rest) = read_head(op, &mut tcp).await.map_err(Refused::Broken)?;
+    let request = match Request::parse(&head) {
+        Ok(request) => request,
+        Err(why) => return Err(refuse(&mut tcp, 400, Refused::NotWebSocket(why)).await),
+    };
+    let given = request.header("authorization").unwrap_or_default();
+    if !constant_time_eq(given.as_bytes(), authorization) {
+        return Err(refuse(&mut tcp, 401, Refused::Unauthorized).await);
+    }
+    let protocol = match request.header("sec-websocket-protocol") {
+        None => None,
+        Some(offer) if offer.split(',').any(|p| p.trim() == "ari") => Some("ari"),
+        Some(_) => {
+            return Err(refuse(
+                &mut tcp,
+                400,
+                Refused::NotWebSocket("a websocket for other protocols than `ari`"),
+            )
+            .await)
+        }
+    };
+    let Some(key) = request.header("sec-websocket-key") else {
+        return Err(refuse(&mut tcp, 400, Refused::NotWebSocket("no Sec-WebSocket-Key")).await);
+    };
+    let mut answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    if let Some(protocol) = protocol {
+        answer.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
+    }
+    answer.push_str("\r\n");
+    tcp.write_all(answer.as_bytes())
+        .await
+        .map_err(|e| Refused::Broken(io_error(op, e)))?;
+    Ok(Upgraded {
+        stream: MaybeTlsStream::Plain(tcp),
+        leftover: rest,
+        read: 0,
+    })
+}
+
+/// Answers `status` with an empty body, closes, and says why.
+async fn refuse(tcp: &mut TcpStream, status: u16, why: Refused) -> Refused {
+    let head = match status {
+        401 => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"ari-client\"\r\n",
+        _ => "HTTP/1.1 400 Bad Request\r\n",
+    };
+    let _ = tcp
+        .write_all(format!("{head}Content-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
+        .await;
+    let _ = tcp.shutdown().await;
+    why
+}
+
+/// Equal bytes, in a time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A parsed upgrade request head: what [`accept`] checks.
+struct Request {
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    fn parse(head: &[u8]) -> std::result::Result<Request, &'static str> {
+        let text = std::str::from_utf8(head).map_err(|_| "a request head that is not UTF-8")?;
+        let mut lines = text.split("\r\n");
+        let line = lines.next().unwrap_or_default();
+        let mut parts = line.split(' ');
+        if parts.next() != Some("GET") || !parts.nth(1).is_some_and(|v| v.starts_with("HTTP/1.")) {
+            return Err("not an HTTP/1.1 GET");
+        }
+        let mut headers = Vec::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':').ok_or("a malformed header")?;
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let request = Request { headers };
+        let upgrade = request.header("upgrade").unwrap_or_default();
+        if !upgrade.eq_ignore_ascii_case("websocket") {
+            return Err("not a websocket upgrade");
+        }
+        if request.header("sec-websocket-version") != Some("13") {
+            return Err("not websocket version 13");
+        }
+        Ok(request)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

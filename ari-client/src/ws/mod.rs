@@ -57,6 +57,109 @@ impl From<String> for Frame {
     }
 }
 
+/// The limits of every websocket of the client.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_FRAME))
+}
+
+/// The operation an accepted websocket's errors name.
+const ACCEPT_OP: &str = "outbound websocket";
+
+/// Where the websockets that Asterisk opens to the application arrive (an outbound
+/// websocket of `ari.conf`, through `res_websocket_client`): a listening socket and the
+/// credentials Asterisk must present.
+pub(crate) struct Acceptor {
+    listener: tokio::net::TcpListener,
+    /// The `Authorization` header value Asterisk must send.
+    authorization: String,
+}
+
+impl Acceptor {
+    /// Listens on `addr`; connections must authenticate as `user` with `password`.
+    pub(crate) async fn bind(addr: &str, user: &str, password: &str) -> Result<Acceptor> {
+        use base64::Engine as _;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            Error::new(ErrorKind::Connect)
+                .with_operation(ACCEPT_OP)
+                .with_message(format!("cannot listen on {addr}"))
+                .with_source(e)
+        })?;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        Ok(Acceptor {
+            listener,
+            authorization: format!("Basic {token}"),
+        })
+    }
+
+    /// The address it listens on.
+    pub(crate) fn local_addr(&self) -> std::net::SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The next TCP connection.
+    pub(crate) async fn accept_tcp(&self) -> Result<tokio::net::TcpStream> {
+        let (tcp, _) = self.listener.accept().await.map_err(|e| {
+            Error::new(ErrorKind::Connect)
+                .with_operation(ACCEPT_OP)
+                .with_message("accepting a connection failed")
+                .with_source(e)
+        })?;
+        Ok(tcp)
+    }
+
+    /// Upgrades a connection to a websocket, within `config.connect_timeout`; a refusal
+    /// (logged at `warn` with the peer's address) is an error of kind `Unauthorized`,
+    /// `Protocol` or `Timeout`.
+    pub(crate) async fn upgrade(
+        &self,
+        tcp: tokio::net::TcpStream,
+        config: &Config,
+    ) -> Result<EventSocket> {
+        let peer = tcp.peer_addr().ok();
+        let upgrade = handshake::accept(ACCEPT_OP, tcp, self.authorization.as_bytes());
+        let refused = match tokio::time::timeout(config.connect_timeout, upgrade).await {
+            Ok(Ok(upgraded)) => return Ok(EventSocket::accepted(upgraded, config).await),
+            Ok(Err(refused)) => refused,
+            Err(_) => {
+                tracing::warn!(
+                    ?peer,
+                    "an incoming websocket did not finish its upgrade in time"
+                );
+                return Err(Error::new(ErrorKind::Timeout)
+                    .with_operation(ACCEPT_OP)
+                    .with_message(format!(
+                        "no websocket upgrade within {:?}",
+                        config.connect_timeout
+                    )));
+            }
+        };
+        tracing::warn!(?peer, why = %refused, "an incoming websocket was refused");
+        Err(match refused {
+            handshake::Refused::Unauthorized => Error::status(401, ACCEPT_OP, None, None),
+            handshake::Refused::NotWebSocket(why) => Error::new(ErrorKind::Protocol)
+                .with_operation(ACCEPT_OP)
+                .with_message(why),
+            handshake::Refused::Broken(e) => e,
+        })
+    }
+
+    /// The next websocket that Asterisk opens with the right credentials: connections
+    /// refused meanwhile are logged and skipped. Fails only when the listening socket does.
+    pub(crate) async fn accept(&self, config: &Config) -> Result<EventSocket> {
+        loop {
+            let tcp = self.accept_tcp().await?;
+            if let Ok(socket) = self.upgrade(tcp, config).await {
+                return Ok(socket);
+            }
+        }
+    }
+}
+
 /// The websocket URL of the `/events` endpoint for a normalized base URL.
 pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> Result<String> {
     let (ws_scheme, rest) = match base.split_once("://") {
@@ -90,10 +193,7 @@ impl EventSocket {
     ) -> Result<EventSocket> {
         let url = events_url(&config.base_url, apps, config.subscribe_all)?;
         let target = handshake::Target::parse(&url)?;
-        let ws_config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER)
-            .max_message_size(Some(MAX_MESSAGE))
-            .max_frame_size(Some(MAX_FRAME));
+        let ws_config = ws_config();
         let upgrade = handshake::upgrade(
             OP.name,
             &target,
@@ -112,6 +212,17 @@ impl EventSocket {
                 ping_sent: false,
                 outgoing: None,
             }),
+        }
+    }
+
+    /// A websocket of the same kind for a connection Asterisk opened ([`Acceptor`]).
+    async fn accepted(upgraded: handshake::Upgraded, config: &Config) -> EventSocket {
+        EventSocket {
+            socket: WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config()))
+                .await,
+            keepalive: config.keepalive,
+            ping_sent: false,
+            outgoing: None,
         }
     }
 

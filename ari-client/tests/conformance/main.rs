@@ -11,7 +11,7 @@
 //!   StasisBroadcast(), and PJSIP on 127.0.0.1: its own SIP user agent (tests/sip) behind an
 //!   endpoint it creates over ARI dynamic configuration (qualify, MESSAGE both ways, REFER,
 //!   calls that are redirected, answered with RTP, held, transferred), over its
-//!   own websockets (raw frames), and checks that each frame decodes into its typed variant
+//!   own websockets (raw frames) and the outbound websockets Asterisk opens to it, and checks that each frame decodes into its typed variant
 //!   (never `Unknown`) and re-encodes to the same JSON, or names the fields that differ.
 //! * Hostile ids (`/`, `+`, `?`, `#`, `%`, space, non-ASCII) for channels, bridges,
 //!   playbacks and recordings must reach Asterisk intact and must not address another object.
@@ -36,6 +36,7 @@ mod bridges;
 mod channels;
 mod hostile;
 mod misc;
+mod outbound;
 mod recordings;
 mod report;
 mod sip_ops;
@@ -52,6 +53,7 @@ use bridges::bridge_ops;
 use channels::channel_ops;
 use hostile::hostile_ids;
 use misc::misc_ops;
+use outbound::outbound_ops;
 use recordings::recording_ops;
 use report::{build_report, finish};
 use sip_ops::sip_ops;
@@ -142,6 +144,12 @@ async fn conformance() {
     sip_ops(&mut s).await;
     eprintln!(
         "conformance: PJSIP (dynamic config, endpoints, messages, calls) done ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    outbound_ops(&mut s).await;
+    eprintln!(
+        "conformance: outbound websockets done ({:.1} s)",
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();

@@ -53,6 +53,23 @@ impl Live {
     }
 }
 
+/// Where the sandbox's outbound websockets connect (`asterisk/conf/websocket_client.conf`):
+/// the persistent one's port, `ARI_OUTBOUND_PORT`, else the port of `url` + 700; the
+/// per-call one is the next port.
+pub(crate) fn outbound_port(url: &str) -> u16 {
+    if let Ok(port) = std::env::var("ARI_OUTBOUND_PORT") {
+        return port.parse().expect("ARI_OUTBOUND_PORT is a port");
+    }
+    let port = url
+        .trim_end_matches('/')
+        .trim_end_matches("/ari")
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("the ARI URL has a port");
+    port + 700
+}
+
 /// A Stasis application name no other test uses.
 pub(crate) fn unique_app(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,313 @@
+//! Asterisk connects to the application: outbound websockets (Asterisk 20.15, 21.10, 22.5
+//! and later), for applications behind NAT or in a pool of servers that Asterisk dials.
+//!
+//! Asterisk's side is two sections of configuration: in `websocket_client.conf` the
+//! connection (`type = websocket_client`, `uri = ws://127.0.0.1:8765`, `protocols = ari`,
+//! `username`, `password`, `connection_type = persistent` or `per_call_config`), and in
+//! `ari.conf` the applications that use it (`type = outbound_websocket`,
+//! `websocket_client_id`, `apps`, `local_ari_user`, `subscribe_all`). A [`Listener`]
+//! accepts Asterisk's websockets, refuses (401) any that does not present the credentials
+//! it was given, and hands them to the same event model as a client that dials Asterisk:
+//! the same handlers, objects and awaitables. REST requests go over the websocket
+//! ([`RestTransport::WebSocket`](crate::RestTransport::WebSocket)): no route back to
+//! Asterisk's HTTP port is needed; Asterisk makes them as its `local_ari_user`.
+//!
+//! # One connection for the applications (`connection_type = persistent`)
+//!
+//! Asterisk registers the applications when it loads the configuration, connects, and
+//! reconnects whenever the websocket is lost (every `reconnect_interval`); events of the
+//! meantime are queued and sent on the next connection, which starts with
+//! `ApplicationRegistered` for each application.
+//!
+//! ```no_run
+//! use ari_client::events::StasisStart;
+//! use ari_client::outbound::Listener;
+//!
+//! # async fn run() -> ari_client::Result<()> {
+//! let listener = Listener::bind("127.0.0.1:8765", "asterisk", "secret").await?;
+//! let client = listener.client()?;
+//! client.on_channel_event(|channel, _start: StasisStart| async move {
+//!     channel.answer().await?;
+//!     channel.play("sound:hello-world").await?.finished().await?;
+//!     channel.hangup().await
+//! });
+//! // the applications are those of ari.conf's `apps`; naming them here is optional
+//! client.run(["hello"]).await
+//! # }
+//! ```
+//!
+//! # One connection per call (`connection_type = per_call_config`)
+//!
+//! When a channel enters `Stasis(<app>)`, Asterisk opens a websocket for that call alone,
+//! registers the application `<app>:<channel name>` on it, and closes it a few seconds
+//! after the call's `StasisEnd`. [`Calls`] yields each such call with its channel, once
+//! its `StasisStart` arrived: one task per call.
+//!
+//! ```no_run
+//! use ari_client::outbound::Listener;
+//!
+//! # async fn run() -> ari_client::Result<()> {
+//! let mut calls = Listener::bind("127.0.0.1:8766", "asterisk", "secret").await?.calls()?;
+//! while let Some(call) = calls.next().await {
+//!     let call = call?;
+//!     tokio::spawn(async move {
+//!         let channel = call.channel();
+//!         channel.answer().await?;
+//!         channel.play("sound:hello-world").await?.finished().await?;
+//!         channel.hangup().await?;
+//!         call.finished().await
+//!     });
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::client::Client;
+use crate::config::ClientBuilder;
+use crate::connection::Source;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{ApplicationRegistered, StasisStart};
+use crate::objects::Channel;
+use crate::ws::Acceptor;
+
+/// How long a per-call websocket may take from its upgrade to its `StasisStart`.
+const FIRST_EVENT: Duration = Duration::from_secs(10);
+
+/// A listening socket that Asterisk's outbound websockets connect to. See the
+/// [module](self) for the configuration and examples.
+pub struct Listener {
+    acceptor: Arc<Acceptor>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("local_addr", &self.acceptor.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listener {
+    /// Listens on `addr` (`127.0.0.1:8765`; port 0 picks a free one, see
+    /// [`local_addr`](Self::local_addr)). Asterisk must present `user` and `password`
+    /// (`websocket_client.conf`'s `username` and `password`), compared in constant time;
+    /// any other connection is answered 401 and logged at `warn`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Connect`] when the address cannot be listened on.
+    pub async fn bind(addr: &str, user: &str, password: &str) -> Result<Listener> {
+        Ok(Listener {
+            acceptor: Arc::new(Acceptor::bind(addr, user, password).await?),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.acceptor.local_addr()
+    }
+
+    /// A client whose event connection is the websocket Asterisk keeps open to this
+    /// listener (`connection_type = persistent`), with default settings. Start it with
+    /// [`Client::run`] or [`Client::start`], which wait for Asterisk to connect; when the
+    /// websocket is lost, the client waits for Asterisk to connect again, and resyncs.
+    /// One such connection at a time: the listener accepts the next one once it is lost.
+    ///
+    /// # Errors
+    ///
+    /// As [`client_with`](Self::client_with).
+    pub fn client(self) -> Result<Client> {
+        self.client_with(ClientBuilder::outbound())
+    }
+
+    /// [`client`](Self::client) with the settings of `settings`, made by
+    /// [`ClientBuilder::outbound`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for settings not made by [`ClientBuilder::outbound`].
+    pub fn client_with(self, settings: ClientBuilder) -> Result<Client> {
+        let config = outbound_settings(settings)?.into_config()?;
+        let client = ClientBuilder::build_from(config, Source::Listen(self.acceptor))?;
+        learn_apps(&client);
+        Ok(client)
+    }
+
+    /// The calls that Asterisk opens a websocket for, one each (`connection_type =
+    /// per_call_config`), with default settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`calls_with`](Self::calls_with).
+    pub fn calls(self) -> Result<Calls> {
+        self.calls_with(ClientBuilder::outbound())
+    }
+
+    /// [`calls`](Self::calls) with the settings of `settings`, made by
+    /// [`ClientBuilder::outbound`]; each call gets a client of its own with them.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for settings not made by [`ClientBuilder::outbound`].
+    pub fn calls_with(self, settings: ClientBuilder) -> Result<Calls> {
+        let settings = outbound_settings(settings)?;
+        // at most this many calls wait to be taken; the listener waits for room
+        let (tx, rx) = mpsc::channel(64);
+        let task = tokio::spawn(accept_calls(self.acceptor, settings, tx));
+        Ok(Calls { rx, task })
+    }
+}
+
+fn outbound_settings(settings: ClientBuilder) -> Result<ClientBuilder> {
+    if settings.is_outbound() {
+        Ok(settings)
+    } else {
+        Err(Error::new(ErrorKind::InvalidArgument)
+            .with_message("a listener's clients need settings made by ClientBuilder::outbound"))
+    }
+}
+
+/// Asterisk names the applications of an outbound websocket (`ApplicationRegistered`):
+/// the first one becomes the client's application when `start` was given none.
+fn learn_apps(client: &Client) {
+    let weak = client.downgrade();
+    client.on_event(move |registered: ApplicationRegistered| {
+        if let Some(client) = weak.upgrade() {
+            client.adopt_app(&registered.application);
+        }
+        async { Ok(()) }
+    });
+}
+
+/// The calls Asterisk opens a websocket for, in the order their `StasisStart` arrived.
+/// Made by [`Listener::calls`]; dropping it stops listening (calls already yielded go on).
+#[derive(Debug)]
+pub struct Calls {
+    rx: mpsc::Receiver<Result<Call>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Calls {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Calls {
+    /// The next call, once its `StasisStart` arrived. Websockets refused (wrong
+    /// credentials, not a websocket) or without a `StasisStart` within 10 s are logged at
+    /// `warn` and skipped. `Some(Err)` once when the listening socket fails, then `None`.
+    pub async fn next(&mut self) -> Option<Result<Call>> {
+        self.rx.recv().await
+    }
+}
+
+/// One call's websocket (`per_call_config`): its own client, its channel, its
+/// `StasisStart`. Cheap to move into a task of its own.
+#[derive(Debug)]
+pub struct Call {
+    client: Client,
+    channel: Channel,
+    start: StasisStart,
+}
+
+impl Call {
+    /// The call's own client: REST requests and events of this call, over its websocket.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The channel that entered the application.
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// The `StasisStart` that began the call (its `args`, its `application`,
+    /// `<app>:<channel name>`).
+    pub fn start(&self) -> &StasisStart {
+        &self.start
+    }
+
+    /// Waits until Asterisk closed the call's websocket (a few seconds after `StasisEnd`)
+    /// and every event of it was handled.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::wait`].
+    pub async fn finished(self) -> Result<()> {
+        self.client.wait().await
+    }
+}
+
+async fn accept_calls(
+    acceptor: Arc<Acceptor>,
+    settings: ClientBuilder,
+    calls: mpsc::Sender<Result<Call>>,
+) {
+    loop {
+        let tcp = match acceptor.accept_tcp().await {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                tracing::error!(error = %e.chain(), "the outbound websocket listener failed");
+                let _ = calls.send(Err(e)).await;
+                return;
+            }
+        };
+        let (acceptor, settings, calls) = (acceptor.clone(), settings.clone(), calls.clone());
+        // each call's upgrade and first event on its own: a slow one delays no other
+        tokio::spawn(async move {
+            match one_call(&acceptor, tcp, settings).await {
+                Ok(call) => {
+                    let _ = calls.send(Ok(call)).await;
+                }
+                Err(e) => tracing::warn!(error = %e.chain(), "a per-call websocket was not taken"),
+            }
+        });
+    }
+}
+
+/// Upgrades one connection and waits for its `StasisStart`.
+async fn one_call(
+    acceptor: &Acceptor,
+    tcp: tokio::net::TcpStream,
+    settings: ClientBuilder,
+) -> Result<Call> {
+    let config = settings.into_config()?;
+    let socket = acceptor.upgrade(tcp, &config).await?;
+    let client =
+        ClientBuilder::build_from(config, Source::Once(Arc::new(Mutex::new(Some(socket)))))?;
+    let (tx, rx) = oneshot::channel();
+    let first = Mutex::new(Some(tx));
+    let subscription = client.on_channel_event(move |channel: Channel, start: StasisStart| {
+        if let Some(tx) = first.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send((channel, start));
+        }
+        async { Ok(()) }
+    });
+    client.start(Vec::<String>::new()).await?;
+    let started = tokio::time::timeout(FIRST_EVENT, rx).await;
+    subscription.unsubscribe();
+    match started {
+        Ok(Ok((channel, start))) => {
+            client.adopt_app(&start.application);
+            Ok(Call {
+                client,
+                channel,
+                start,
+            })
+        }
+        _ => {
+            client.shutdown();
+            Err(Error::new(ErrorKind::Timeout).with_message(format!(
+                "no StasisStart within {FIRST_EVENT:?} of the websocket's upgrade"
+            )))
+        }
+    }
+}

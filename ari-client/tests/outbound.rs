@@ -1,0 +1,160 @@
+//! The outbound listener against a fake Asterisk that dials it: credentials checked,
+//! protocols negotiated, hostile connections refused without harm to the next one, and
+//! events and REST over the accepted websocket.
+
+use std::time::Duration;
+
+use ari_client::events::StasisStart;
+use ari_client::objects::Channel;
+use ari_client::outbound::Listener;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+/// `asterisk-out:outbound-secret`
+const AUTH: &str = "Basic YXN0ZXJpc2stb3V0Om91dGJvdW5kLXNlY3JldA==";
+
+/// What the listener answers a raw request head with: its status line.
+async fn status_of(addr: std::net::SocketAddr, head: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn upgrade(extra: &str) -> String {
+    format!(
+        "GET /ari HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn only_asterisk_with_the_credentials_gets_in_and_the_event_model_runs_over_it() {
+    let listener = Listener::bind("127.0.0.1:0", "asterisk-out", "outbound-secret")
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    let client = listener.client().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let tx = tx.clone();
+        async move {
+            channel.answer().await?;
+            let _ = tx.send(channel.id.clone());
+            Ok(())
+        }
+    });
+    let started = {
+        let client = client.clone();
+        tokio::spawn(async move { client.start(Vec::<String>::new()).await })
+    };
+    // refused, each with its status, and none of them stops the listener
+    assert_eq!(
+        status_of(addr, &upgrade("")).await,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    assert_eq!(
+        status_of(
+            addr,
+            &upgrade("Authorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s=\r\n")
+        )
+        .await,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    assert_eq!(
+        status_of(
+            addr,
+            &upgrade(&format!(
+                "Authorization: {AUTH}\r\nSec-WebSocket-Protocol: media\r\n"
+            ))
+        )
+        .await,
+        "HTTP/1.1 400 Bad Request"
+    );
+    assert_eq!(
+        status_of(addr, "SSH-2.0-OpenSSH_9.2\r\n\r\n").await,
+        "HTTP/1.1 400 Bad Request"
+    );
+    assert_eq!(
+        status_of(
+            addr,
+            &format!("POST /ari HTTP/1.1\r\nAuthorization: {AUTH}\r\n\r\n")
+        )
+        .await,
+        "HTTP/1.1 400 Bad Request"
+    );
+    assert!(!started.is_finished());
+    // Asterisk, as res_websocket_client dials: protocol `ari`, Basic credentials
+    let mut request = format!("ws://{addr}/ari").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", AUTH.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ari".parse().unwrap());
+    let (mut asterisk, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "ari");
+    started.await.unwrap().unwrap();
+    asterisk
+        .send(Message::text(format!(
+            r#"{{"type":"StasisStart","timestamp":"2026-12-02T18:46:14.114+0000","args":[],"channel":{},"asterisk_id":"02:fc:00:00:00:01","application":"outbound-app"}}"#,
+            channel_json("c1")
+        )))
+        .await
+        .unwrap();
+    // the handler's answer() comes back as a RESTRequest on the same websocket
+    let request: serde_json::Value = loop {
+        match asterisk.next().await.unwrap().unwrap() {
+            Message::Text(text) => break serde_json::from_str(text.as_str()).unwrap(),
+            _ => continue,
+        }
+    };
+    assert_eq!(
+        (request["method"].as_str(), request["uri"].as_str()),
+        (Some("POST"), Some("channels/c1/answer"))
+    );
+    asterisk
+        .send(Message::text(
+            serde_json::json!({
+                "type": "RESTResponse",
+                "transaction_id": request["transaction_id"],
+                "request_id": request["request_id"],
+                "status_code": 204,
+                "reason_phrase": "No Content",
+                "uri": "channels/c1/answer",
+                "application": "outbound-app",
+                "timestamp": "2026-12-02T18:46:14.114+0000",
+            })
+            .to_string(),
+        ))
+        .await
+        .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap();
+    assert_eq!(answered.as_deref(), Some("c1"));
+    client.shutdown();
+    client.wait().await.unwrap();
+}
+
+fn channel_json(id: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","name":"Local/x@ari-test-00000001;1","state":"Up","protocol_id":"","caller":{{"name":"","number":""}},"connected":{{"name":"","number":""}},"accountcode":"","dialplan":{{"context":"ari-test","exten":"x","priority":1,"app_name":"Stasis","app_data":"app"}},"creationtime":"2026-11-26T13:22:17.521+0000","language":"en"}}"#
+    )
+}
+
+#[tokio::test]
+async fn settings_not_made_for_outbound_are_refused() {
+    let listener = Listener::bind("127.0.0.1:0", "u", "p").await.unwrap();
+    let settings = ari_client::Client::builder("http://127.0.0.1:8088", "u", "p");
+    let e = listener.client_with(settings).unwrap_err();
+    assert_eq!(e.kind(), ari_client::ErrorKind::InvalidArgument);
+    let e = ari_client::ClientBuilder::outbound().build().unwrap_err();
+    assert_eq!(e.kind(), ari_client::ErrorKind::InvalidArgument);
+}
