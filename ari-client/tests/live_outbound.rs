@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ari_client::events::{ApplicationRegistered, StasisEnd, StasisStart};
 use ari_client::objects::Channel;
-use ari_client::outbound::Listener;
+use ari_client::outbound::{Calls, Listener};
 use ari_client::{Client, ErrorKind};
 use support::{live, Live};
 
@@ -42,6 +42,17 @@ async fn connected(client: &Client) -> String {
         .unwrap();
     sub.unsubscribe();
     app
+}
+
+/// The sandbox's admin client, and the calls of a listener on the per-call port.
+async fn per_call(live: &Live) -> (Client, Calls) {
+    let addr = format!("127.0.0.1:{}", outbound_port(live) + 1);
+    let calls = Listener::bind(&addr, USER, PASSWORD)
+        .await
+        .unwrap()
+        .calls()
+        .unwrap();
+    (live.client().await, calls)
 }
 
 /// Serialises the tests that listen on the sandbox's fixed outbound ports.
@@ -119,13 +130,7 @@ async fn asterisk_is_refused_without_the_right_credentials() {
 async fn per_call_connections_give_one_client_per_call() {
     let Some(live) = live().await else { return };
     let _ports = PORTS.lock().await;
-    let admin = live.client().await;
-    let addr = format!("127.0.0.1:{}", outbound_port(&live) + 1);
-    let mut calls = Listener::bind(&addr, USER, PASSWORD)
-        .await
-        .unwrap()
-        .calls()
-        .unwrap();
+    let (admin, mut calls) = per_call(&live).await;
     const CALLS: usize = 5;
     for n in 0..CALLS {
         admin
@@ -190,13 +195,7 @@ async fn per_call_connections_give_one_client_per_call() {
 async fn a_call_whose_application_dies_goes_back_to_the_dialplan() {
     let Some(live) = live().await else { return };
     let _ports = PORTS.lock().await;
-    let admin = live.client().await;
-    let addr = format!("127.0.0.1:{}", outbound_port(&live) + 1);
-    let mut calls = Listener::bind(&addr, USER, PASSWORD)
-        .await
-        .unwrap()
-        .calls()
-        .unwrap();
+    let (admin, mut calls) = per_call(&live).await;
     admin
         .channels()
         .originate("Local/call@ari-outbound")
