@@ -1,8 +1,9 @@
 //! Outbound websockets: the suite listens where the sandbox's `websocket_client.conf`
 //! points Asterisk (loopback), as Asterisk's own peer, and records the frames of the
-//! persistent connection (`ApplicationRegistered` on connect) and of a per-call one from
-//! the call's start to the websocket's close (`ApplicationUnregistered` when Asterisk
-//! unregisters the call's application).
+//! persistent connection (`ApplicationRegistered` on connect; with the sandbox's `ctl.sh`,
+//! `ARI_ASTERISK_CTL`, a reload that adds an application and one that drops it again:
+//! `ApplicationRegistered`, `ApplicationUnregistered`) and of a per-call one from the call's
+//! start to the websocket's close.
 
 use std::time::Duration;
 
@@ -18,7 +19,24 @@ pub(crate) async fn outbound_ops(s: &mut Suite) {
     let port = crate::support::outbound_port(&s.url);
     // the persistent connection: Asterisk retries every 200 ms until it gets in
     match accept(port).await {
-        Some(mut ws) => read_until(s, &mut ws, "outbound", Duration::from_secs(1), |_| false).await,
+        Some(mut ws) => {
+            read_until(s, &mut ws, "outbound", Duration::from_secs(1), |_| false).await;
+            // a reload that adds an application, then one that drops it again
+            // (ApplicationRegistered, ApplicationUnregistered): needs the sandbox's ctl.sh
+            if let Ok(ctl) = std::env::var("ARI_ASTERISK_CTL") {
+                let extra = format!("outbound-app,{}-extra", s.prefix);
+                for apps in [extra.as_str(), "outbound-app"] {
+                    let status = std::process::Command::new("bash")
+                        .args([ctl.as_str(), "outbound-apps", apps])
+                        .status();
+                    s.check(
+                        status.is_ok_and(|st| st.success()),
+                        format!("ctl.sh outbound-apps {apps}"),
+                    );
+                    read_until(s, &mut ws, "outbound", Duration::from_secs(1), |_| false).await;
+                }
+            }
+        }
         None => s.check(
             false,
             format!("no persistent outbound websocket on 127.0.0.1:{port}"),

@@ -24,7 +24,7 @@ struct EventStats {
 
 /// Event types that no Local channel, bridge or ARI call can provoke here, and why.
 const UNPROVOKABLE: &[(&str, &str)] = &[
-    ("ApplicationUnregistered", "sent on a persistent outbound websocket only when a reload drops the application from ari.conf (session_unregister_app_cb in res/ari/ari_websockets.c), never to inbound or per_call_config websockets; the suite's per-call websocket (tests/conformance/outbound.rs) closes before its application is unregistered (observed on 22.10.1). ApplicationRegistered is provoked there"),
+    ("ApplicationUnregistered", "sent on a persistent outbound websocket only when a reload drops an application from ari.conf (session_unregister_app_cb in res/ari/ari_websockets.c), never to inbound or per_call_config websockets; the suite provokes it with the sandbox's `ctl.sh outbound-apps` (tests/conformance/outbound.rs), so without ARI_ASTERISK_CTL (an Asterisk of your own) it is not provoked"),
     ("BridgeMerged", "ARI cannot merge bridges; only features/transfers inside Asterisk do"),
     ("BridgeAttendedTransfer", "needs an attended transfer: a REFER with Replaces from a SIP phone that holds two calls; the suite's SIP agent (tests/sip) makes blind transfers only"),
     ("EndpointStateChange", "not sent on 22.10.1 (observed): the suite's PJSIP endpoint goes offline -> online -> offline (PeerStatusChange/ContactStatusChange carry the new state) and gains/loses channels while the app is subscribed to endpoint:PJSIP/<id> and to all (subscribeAll), yet no EndpointStateChange arrives"),
