@@ -66,7 +66,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
@@ -79,6 +79,10 @@ use crate::ws::Acceptor;
 
 /// How long a per-call websocket may take from its upgrade to its `StasisStart`.
 const FIRST_EVENT: Duration = Duration::from_secs(10);
+
+/// How long after a per-call websocket's `ApplicationRegistered` without a `StasisStart` it
+/// counts as reopened for a call in progress.
+const RESUME_AFTER: Duration = Duration::from_secs(2);
 
 /// A listening socket that Asterisk's outbound websockets connect to. See the
 /// [module](self) for the configuration and examples.
@@ -201,9 +205,10 @@ impl Drop for Calls {
 }
 
 impl Calls {
-    /// The next call, once its `StasisStart` arrived. Websockets refused (wrong
-    /// credentials, not a websocket) or without a `StasisStart` within 10 s are logged at
-    /// `warn` and skipped. `Some(Err)` once when the listening socket fails, then `None`.
+    /// The next call, once its `StasisStart` arrived (or, for a call whose websocket
+    /// Asterisk opened again, 2 s after its `ApplicationRegistered`: [`Call::resumed`]).
+    /// Websockets refused (wrong credentials, not a websocket) or with neither within
+    /// 10 s are logged at `warn` and skipped. `Some(Err)` once when the listening socket fails, then `None`.
     pub async fn next(&mut self) -> Option<Result<Call>> {
         self.rx.recv().await
     }
@@ -211,11 +216,15 @@ impl Calls {
 
 /// One call's websocket (`per_call_config`): its own client, its channel, its
 /// `StasisStart`. Cheap to move into a task of its own.
+///
+/// When a call's websocket is lost while the listener still runs, Asterisk opens another
+/// one for the same call, without a new `StasisStart`: [`Calls`] yields that as a call of
+/// its own, [`resumed`](Self::resumed), with the channel as it is now.
 #[derive(Debug)]
 pub struct Call {
     client: Client,
     channel: Channel,
-    start: StasisStart,
+    start: Option<StasisStart>,
 }
 
 impl Call {
@@ -230,9 +239,15 @@ impl Call {
     }
 
     /// The `StasisStart` that began the call (its `args`, its `application`,
-    /// `<app>:<channel name>`).
-    pub fn start(&self) -> &StasisStart {
-        &self.start
+    /// `<app>:<channel name>`); `None` for a [`resumed`](Self::resumed) call.
+    pub fn start(&self) -> Option<&StasisStart> {
+        self.start.as_ref()
+    }
+
+    /// Whether this is a call in progress whose websocket Asterisk opened again (its
+    /// first websocket was lost): the application takes it over where it was.
+    pub fn resumed(&self) -> bool {
+        self.start.is_none()
     }
 
     /// Waits until Asterisk closed the call's websocket (a few seconds after `StasisEnd`)
@@ -273,7 +288,17 @@ async fn accept_calls(
     }
 }
 
-/// Upgrades one connection and waits for its `StasisStart`.
+/// What a per-call websocket begins with.
+enum First {
+    /// A new call.
+    Started(Channel, StasisStart),
+    /// `ApplicationRegistered` for `<app>:<channel name>`.
+    Registered(String),
+}
+
+/// Upgrades one connection and waits for its `StasisStart`; without one, a websocket that
+/// Asterisk opened again for a call in progress (its `ApplicationRegistered` names the
+/// channel) is the call resumed.
 async fn one_call(
     acceptor: &Acceptor,
     tcp: tokio::net::TcpStream,
@@ -283,31 +308,72 @@ async fn one_call(
     let socket = acceptor.upgrade(tcp, &config).await?;
     let client =
         ClientBuilder::build_from(config, Source::Once(Arc::new(Mutex::new(Some(socket)))))?;
-    let (tx, rx) = oneshot::channel();
-    let first = Mutex::new(Some(tx));
-    let subscription = client.on_channel_event(move |channel: Channel, start: StasisStart| {
-        if let Some(tx) = first.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = tx.send((channel, start));
-        }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let started = {
+        let tx = tx.clone();
+        client.on_channel_event(move |channel: Channel, start: StasisStart| {
+            let _ = tx.send(First::Started(channel, start));
+            async { Ok(()) }
+        })
+    };
+    let registered = client.on_event(move |e: ApplicationRegistered| {
+        let _ = tx.send(First::Registered(e.application));
         async { Ok(()) }
     });
     client.start(Vec::<String>::new()).await?;
-    let started = tokio::time::timeout(FIRST_EVENT, rx).await;
-    subscription.unsubscribe();
-    match started {
-        Ok(Ok((channel, start))) => {
-            client.adopt_app(&start.application);
+    let mut app = None;
+    let deadline = tokio::time::Instant::now() + FIRST_EVENT;
+    let first = loop {
+        // a new call's StasisStart follows its ApplicationRegistered within about 0.5 s
+        // (Asterisk polls the connection every 500 ms before it starts the application)
+        let until = match app {
+            Some(_) => deadline.min(tokio::time::Instant::now() + RESUME_AFTER),
+            None => deadline,
+        };
+        match tokio::time::timeout_at(until, rx.recv()).await {
+            Ok(Some(First::Started(channel, start))) => break Some((channel, Some(start))),
+            Ok(Some(First::Registered(name))) => app = Some(name),
+            Ok(None) => break None,
+            Err(_) => break None,
+        }
+    };
+    started.unsubscribe();
+    registered.unsubscribe();
+    let call = match (first, app) {
+        (Some((channel, start)), _) => Some((channel, start)),
+        (None, Some(app)) => resumed(&client, &app).await.map(|channel| (channel, None)),
+        (None, None) => None,
+    };
+    match call {
+        Some((channel, start)) => {
+            if let Some(start) = &start {
+                client.adopt_app(&start.application);
+            }
             Ok(Call {
                 client,
                 channel,
                 start,
             })
         }
-        _ => {
+        None => {
             client.shutdown();
             Err(Error::new(ErrorKind::Timeout).with_message(format!(
-                "no StasisStart within {FIRST_EVENT:?} of the websocket's upgrade"
+                "neither a StasisStart nor a call in progress within {FIRST_EVENT:?} of the websocket's upgrade"
             )))
+        }
+    }
+}
+
+/// The channel of a call in progress whose websocket Asterisk opened again: the one named
+/// by its application, `<app>:<channel name>`.
+async fn resumed(client: &Client, app: &str) -> Option<Channel> {
+    client.adopt_app(app);
+    let (_, name) = app.split_once(':')?;
+    match client.channels().list().await {
+        Ok(channels) => channels.into_iter().find(|c| c.name == name),
+        Err(e) => {
+            tracing::warn!(app, error = %e.chain(), "a reopened per-call websocket: its channel could not be listed");
+            None
         }
     }
 }

@@ -55,6 +55,15 @@ async fn per_call(live: &Live) -> (Client, Calls) {
     (live.client().await, calls)
 }
 
+/// The next call, within 15 s.
+async fn next_call(calls: &mut Calls) -> ari_client::outbound::Call {
+    tokio::time::timeout(Duration::from_secs(15), calls.next())
+        .await
+        .expect("a call within 15 s")
+        .unwrap()
+        .unwrap()
+}
+
 /// Serialises the tests that listen on the sandbox's fixed outbound ports.
 static PORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -145,15 +154,11 @@ async fn per_call_connections_give_one_client_per_call() {
     let done = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for _ in 0..CALLS {
-        let call = tokio::time::timeout(Duration::from_secs(15), calls.next())
-            .await
-            .expect("a call within 15 s")
-            .unwrap()
-            .unwrap();
+        let call = next_call(&mut calls).await;
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
-            let application = call.start().application.clone();
-            let args = call.start().args.clone();
+            let start = call.start().expect("a new call has its StasisStart");
+            let (application, args) = (start.application.clone(), start.args.clone());
             let channel = call.channel().clone();
             // the call's own client: its REST requests go over its own websocket
             channel.play("sound:beep").await?.finished().await?;
@@ -203,11 +208,7 @@ async fn a_call_whose_application_dies_goes_back_to_the_dialplan() {
         .extension("answer")
         .await
         .unwrap();
-    let call = tokio::time::timeout(Duration::from_secs(15), calls.next())
-        .await
-        .expect("a call within 15 s")
-        .unwrap()
-        .unwrap();
+    let call = next_call(&mut calls).await;
     let id = call.channel().id.clone();
     // the application dies mid-call: its listener and the call's websocket go away
     drop(calls);
@@ -232,4 +233,48 @@ async fn a_call_whose_application_dies_goes_back_to_the_dialplan() {
         "the channel ended {:?} after its application",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_websocket_drops_is_resumed_on_the_next_one() {
+    let Some(live) = live().await else { return };
+    let _ports = PORTS.lock().await;
+    let (admin, mut calls) = per_call(&live).await;
+    admin
+        .channels()
+        .originate("Local/call@ari-outbound")
+        .context("ari-test")
+        .extension("answer")
+        .await
+        .unwrap();
+    let call = next_call(&mut calls).await;
+    assert!(!call.resumed());
+    let id = call.channel().id.clone();
+    // the call's websocket drops; the application (its listener) lives on
+    call.client().shutdown();
+    call.finished().await.unwrap();
+    let started = std::time::Instant::now();
+    let resumed = next_call(&mut calls).await;
+    eprintln!(
+        "resumed {:?} after the websocket dropped",
+        started.elapsed()
+    );
+    assert!(resumed.resumed());
+    assert!(resumed.start().is_none());
+    assert_eq!(resumed.channel().id, id);
+    // the resumed call is the application's again: REST and events over its new websocket
+    let ended = resumed.channel().next::<StasisEnd>();
+    resumed
+        .channel()
+        .play("sound:beep")
+        .await
+        .unwrap()
+        .finished()
+        .await
+        .unwrap();
+    resumed.channel().hangup().await.unwrap();
+    ended.timeout(Duration::from_secs(10)).await.unwrap();
+    resumed.finished().await.unwrap();
+    let e = admin.channels().get(&id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
 }
