@@ -10,7 +10,10 @@
 //! it was given, and hands them to the same event model as a client that dials Asterisk:
 //! the same handlers, objects and awaitables. REST requests go over the websocket
 //! ([`RestTransport::WebSocket`](crate::RestTransport::WebSocket)): no route back to
-//! Asterisk's HTTP port is needed; Asterisk makes them as its `local_ari_user`.
+//! Asterisk's HTTP port is needed; Asterisk makes them as its `local_ari_user`. As with
+//! [`connect`](crate::ClientBuilder::connect), the server's declarations are read
+//! ([`ClientBuilder::check_server_api`]), over the first websocket, once per listener, and
+//! every request is checked against them from then on.
 //!
 //! # One connection for the applications (`connection_type = persistent`)
 //!
@@ -75,6 +78,7 @@ use crate::connection::Source;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{ApplicationRegistered, StasisStart};
 use crate::objects::Channel;
+use crate::rest::ServerApi;
 use crate::ws::Acceptor;
 
 /// How long a per-call websocket may take from its upgrade to its `StasisStart`.
@@ -138,9 +142,11 @@ impl Listener {
     ///
     /// [`ErrorKind::InvalidArgument`] for settings not made by [`ClientBuilder::outbound`].
     pub fn client_with(self, settings: ClientBuilder) -> Result<Client> {
-        let config = outbound_settings(settings)?.into_config()?;
-        let client = ClientBuilder::build_from(config, Source::Listen(self.acceptor))?;
-        learn_apps(&client);
+        let settings = outbound_settings(settings)?;
+        let check = settings.check_server_api_enabled();
+        let client =
+            ClientBuilder::build_from(settings.into_config()?, Source::Listen(self.acceptor))?;
+        learn_apps(&client, check.then(ServerApiCell::default));
         Ok(client)
     }
 
@@ -162,9 +168,12 @@ impl Listener {
     /// [`ErrorKind::InvalidArgument`] for settings not made by [`ClientBuilder::outbound`].
     pub fn calls_with(self, settings: ClientBuilder) -> Result<Calls> {
         let settings = outbound_settings(settings)?;
+        let server_api = settings
+            .check_server_api_enabled()
+            .then(ServerApiCell::default);
         // at most this many calls wait to be taken; the listener waits for room
         let (tx, rx) = mpsc::channel(64);
-        let task = tokio::spawn(accept_calls(self.acceptor, settings, tx));
+        let task = tokio::spawn(accept_calls(self.acceptor, settings, server_api, tx));
         Ok(Calls { rx, task })
     }
 }
@@ -178,16 +187,85 @@ fn outbound_settings(settings: ClientBuilder) -> Result<ClientBuilder> {
     }
 }
 
-/// Asterisk names the applications of an outbound websocket (`ApplicationRegistered`):
-/// the first one becomes the client's application when `start` was given none.
-fn learn_apps(client: &Client) {
+/// Asterisk names the applications of an outbound websocket (`ApplicationRegistered`, the
+/// first frames of each connection): the first one becomes the client's application when
+/// `start` was given none. The first one also starts reading the server's declarations
+/// over the websocket, when `server_api` is given.
+fn learn_apps(client: &Client, server_api: Option<ServerApiCell>) {
     let weak = client.downgrade();
     client.on_event(move |registered: ApplicationRegistered| {
         if let Some(client) = weak.upgrade() {
             client.adopt_app(&registered.application);
+            if let Some(cell) = &server_api {
+                cell.read_for(&client);
+            }
         }
         async { Ok(()) }
     });
+}
+
+/// The server's declarations, read once over the first websocket and shared by the
+/// clients of one listener (each call's client of [`Calls`]): the check of
+/// [`ClientBuilder::check_server_api`] for clients Asterisk connects to. Requests made
+/// while they are read are not checked.
+#[derive(Clone, Default)]
+struct ServerApiCell(Arc<Mutex<Declarations>>);
+
+#[derive(Default)]
+enum Declarations {
+    #[default]
+    Unread,
+    /// Being read; these clients get them once read.
+    Reading(Vec<crate::client::WeakClient>),
+    /// Read (`None`: reading them failed, logged once).
+    Read(Option<Arc<ServerApi>>),
+}
+
+impl ServerApiCell {
+    /// Gives `client` the declarations once read; the first caller reads them, in the
+    /// background, over `client`'s websocket.
+    fn read_for(&self, client: &Client) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *state {
+            Declarations::Read(api) => {
+                if let Some(api) = api {
+                    client.rest().set_server_api(api.clone());
+                }
+                return;
+            }
+            Declarations::Reading(waiting) => {
+                waiting.push(client.downgrade());
+                return;
+            }
+            Declarations::Unread => *state = Declarations::Reading(vec![client.downgrade()]),
+        }
+        drop(state);
+        let (cell, client) = (self.0.clone(), client.clone());
+        tokio::spawn(async move {
+            let api = match crate::server_api::load(&client).await {
+                Ok(api) => Some(Arc::new(api)),
+                Err(e) => {
+                    tracing::warn!(error = %e.chain(), "could not read the server's declarations of the API over the outbound websocket: calls are not checked against them");
+                    None
+                }
+            };
+            let waiting = match std::mem::replace(
+                &mut *cell.lock().unwrap_or_else(|p| p.into_inner()),
+                Declarations::Read(api.clone()),
+            ) {
+                Declarations::Reading(waiting) => waiting,
+                _ => Vec::new(),
+            };
+            if let Some(api) = api {
+                for client in waiting
+                    .iter()
+                    .filter_map(crate::client::WeakClient::upgrade)
+                {
+                    client.rest().set_server_api(api.clone());
+                }
+            }
+        });
+    }
 }
 
 /// The calls Asterisk opens a websocket for, in the order their `StasisStart` arrived.
@@ -264,6 +342,7 @@ impl Call {
 async fn accept_calls(
     acceptor: Arc<Acceptor>,
     settings: ClientBuilder,
+    server_api: Option<ServerApiCell>,
     calls: mpsc::Sender<Result<Call>>,
 ) {
     loop {
@@ -276,9 +355,10 @@ async fn accept_calls(
             }
         };
         let (acceptor, settings, calls) = (acceptor.clone(), settings.clone(), calls.clone());
+        let server_api = server_api.clone();
         // each call's upgrade and first event on its own: a slow one delays no other
         tokio::spawn(async move {
-            match one_call(&acceptor, tcp, settings).await {
+            match one_call(&acceptor, tcp, settings, server_api).await {
                 Ok(call) => {
                     let _ = calls.send(Ok(call)).await;
                 }
@@ -303,6 +383,7 @@ async fn one_call(
     acceptor: &Acceptor,
     tcp: tokio::net::TcpStream,
     settings: ClientBuilder,
+    server_api: Option<ServerApiCell>,
 ) -> Result<Call> {
     let config = settings.into_config()?;
     let socket = acceptor.upgrade(tcp, &config).await?;
@@ -321,6 +402,9 @@ async fn one_call(
         async { Ok(()) }
     });
     client.start(Vec::<String>::new()).await?;
+    if let Some(cell) = &server_api {
+        cell.read_for(&client);
+    }
     let mut app = None;
     let deadline = tokio::time::Instant::now() + FIRST_EVENT;
     let first = loop {

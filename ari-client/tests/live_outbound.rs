@@ -8,6 +8,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ari_client::api::OperationId;
 use ari_client::events::{ApplicationRegistered, StasisEnd, StasisStart};
 use ari_client::objects::Channel;
 use ari_client::outbound::{Calls, Listener};
@@ -95,6 +96,14 @@ async fn a_persistent_connection_carries_a_call_and_comes_back_after_the_app_res
         });
         let app = connected(&client).await;
         assert_eq!(app, "outbound-app", "round {round}");
+        // the server's declarations, read over the websocket once it is open
+        support::eventually("the server's declarations", Duration::from_secs(10), || {
+            client.server_api().is_some()
+        })
+        .await;
+        let api = client.server_api().unwrap();
+        assert!(api.supports(OperationId::ChannelPlay));
+        assert!(!api.supports(OperationId::MailboxList));
         let pending = client.pending_channel();
         let ended = pending.next::<StasisEnd>();
         admin
@@ -160,6 +169,11 @@ async fn per_call_connections_give_one_client_per_call() {
             let start = call.start().expect("a new call has its StasisStart");
             let (application, args) = (start.application.clone(), start.args.clone());
             let channel = call.channel().clone();
+            // the server's declarations, read once over the first call's websocket
+            support::eventually("the server's declarations", Duration::from_secs(10), || {
+                call.client().server_api().is_some()
+            })
+            .await;
             // the call's own client: its REST requests go over its own websocket
             channel.play("sound:beep").await?.finished().await?;
             let ended = channel.next::<StasisEnd>();
