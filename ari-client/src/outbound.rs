@@ -6,8 +6,8 @@
 //! `username`, `password`, `connection_type = persistent` or `per_call_config`), and in
 //! `ari.conf` the applications that use it (`type = outbound_websocket`,
 //! `websocket_client_id`, `apps`, `local_ari_user`, `subscribe_all`). A [`Listener`]
-//! accepts Asterisk's websockets, refuses (401) any that does not present the credentials
-//! it was given, and hands them to the same event model as a client that dials Asterisk:
+//! accepts Asterisk's websockets (over TLS with [`Listener::bind_tls`]), refuses (401) any
+//! that does not present the credentials it was given, and hands them to the same event model as a client that dials Asterisk:
 //! the same handlers, objects and awaitables. REST requests go over the websocket
 //! ([`RestTransport::WebSocket`](crate::RestTransport::WebSocket)): no route back to
 //! Asterisk's HTTP port is needed; Asterisk makes them as its `local_ari_user`. As with
@@ -113,7 +113,40 @@ impl Listener {
     /// [`ErrorKind::Connect`] when the address cannot be listened on.
     pub async fn bind(addr: &str, user: &str, password: &str) -> Result<Listener> {
         Ok(Listener {
-            acceptor: Arc::new(Acceptor::bind(addr, user, password).await?),
+            acceptor: Arc::new(Acceptor::bind(addr, user, password, None).await?),
+        })
+    }
+
+    /// [`bind`](Self::bind) with TLS (`wss://`, `websocket_client.conf`'s
+    /// `tls_enabled = yes`): the listener presents the certificate chain and uses the
+    /// private key of these PEM files' contents (PKCS#8, PKCS#1 or SEC1 keys).
+    ///
+    /// ```no_run
+    /// use ari_client::outbound::Listener;
+    ///
+    /// # async fn run() -> ari_client::Result<()> {
+    /// let cert = std::fs::read("/etc/ari-app/cert.pem").expect("certificate");
+    /// let key = std::fs::read("/etc/ari-app/key.pem").expect("key");
+    /// let listener = Listener::bind_tls("0.0.0.0:8765", "asterisk", "secret", &cert, &key).await?;
+    /// # drop(listener);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Tls`] for a certificate or key that cannot be read or used,
+    /// [`ErrorKind::Connect`] when the address cannot be listened on.
+    pub async fn bind_tls(
+        addr: &str,
+        user: &str,
+        password: &str,
+        certificate_chain_pem: &[u8],
+        private_key_pem: &[u8],
+    ) -> Result<Listener> {
+        let tls = server_tls(certificate_chain_pem, private_key_pem)?;
+        Ok(Listener {
+            acceptor: Arc::new(Acceptor::bind(addr, user, password, Some(tls)).await?),
         })
     }
 
@@ -176,6 +209,29 @@ impl Listener {
         let task = tokio::spawn(accept_calls(self.acceptor, settings, server_api, tx));
         Ok(Calls { rx, task })
     }
+}
+
+/// The TLS side of a listener, from PEM files' contents.
+fn server_tls(chain: &[u8], key: &[u8]) -> Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = |what: &str| Error::new(ErrorKind::Tls).with_message(what.to_owned());
+    let chain = CertificateDer::pem_slice_iter(chain)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| tls("invalid PEM certificate").with_source(e))?;
+    if chain.is_empty() {
+        return Err(tls("no certificate in the PEM data"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key)
+        .map_err(|e| tls("no usable private key in the PEM data").with_source(e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorKind::Tls).with_source(e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| tls("the certificate and key cannot be used").with_source(e))?;
+    Ok(Arc::new(config))
 }
 
 fn outbound_settings(settings: ClientBuilder) -> Result<ClientBuilder> {

@@ -292,3 +292,23 @@ async fn a_call_whose_websocket_drops_is_resumed_on_the_next_one() {
     let e = admin.channels().get(&id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asterisk_connects_over_tls() {
+    let Some(live) = live().await else { return };
+    let _ports = PORTS.lock().await;
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (certified.cert.pem(), certified.signing_key.serialize_pem());
+    let addr = format!("127.0.0.1:{}", outbound_port(&live) + 2);
+    let client = Listener::bind_tls(&addr, USER, PASSWORD, cert.as_bytes(), key.as_bytes())
+        .await
+        .unwrap()
+        .client()
+        .unwrap();
+    assert_eq!(connected(&client).await, "outbound-tls-app");
+    // REST over the TLS websocket
+    let info = client.asterisk().get_info().await.unwrap();
+    assert!(info.system.is_some());
+    client.shutdown();
+    client.wait().await.unwrap();
+}

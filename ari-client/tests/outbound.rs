@@ -2,6 +2,7 @@
 //! protocols negotiated, hostile connections refused without harm to the next one, and
 //! events and REST over the accepted websocket.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ari_client::events::StasisStart;
@@ -157,4 +158,81 @@ async fn settings_not_made_for_outbound_are_refused() {
     assert_eq!(e.kind(), ari_client::ErrorKind::InvalidArgument);
     let e = ari_client::ClientBuilder::outbound().build().unwrap_err();
     assert_eq!(e.kind(), ari_client::ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn over_tls_asterisk_gets_in_and_a_plain_connection_does_not() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_pem, key_pem) = (certified.cert.pem(), certified.signing_key.serialize_pem());
+    let listener = Listener::bind_tls(
+        "127.0.0.1:0",
+        "asterisk-out",
+        "outbound-secret",
+        cert_pem.as_bytes(),
+        key_pem.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let port = listener.local_addr().port();
+    let client = listener.client().unwrap();
+    let started = {
+        let client = client.clone();
+        tokio::spawn(async move { client.start(Vec::<String>::new()).await })
+    };
+    // plain HTTP to a TLS listener: refused, and the listener takes the next one
+    let status = status_of(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        &upgrade(&format!("Authorization: {AUTH}\r\n")),
+    )
+    .await;
+    assert!(!status.starts_with("HTTP/1.1 101"), "{status:?}");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut request = format!("wss://localhost:{port}/ari")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", AUTH.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ari".parse().unwrap());
+    let (mut asterisk, _) = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        Some(tokio_tungstenite::Connector::Rustls(Arc::new(tls))),
+    )
+    .await
+    .unwrap();
+    started.await.unwrap().unwrap();
+    let mut events = client.events();
+    asterisk
+        .send(Message::text(
+            r#"{"type":"ApplicationRegistered","timestamp":"2026-12-02T18:46:14.114+0000","application":"outbound-app","asterisk_id":"02:fc:00:00:00:01"}"#,
+        ))
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.kind().as_str(), "ApplicationRegistered");
+    client.shutdown();
+    client.wait().await.unwrap();
+}
+
+#[tokio::test]
+async fn unusable_certificates_are_tls_errors() {
+    let e = Listener::bind_tls("127.0.0.1:0", "u", "p", b"not pem", b"not pem")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ari_client::ErrorKind::Tls);
 }

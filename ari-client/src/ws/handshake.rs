@@ -12,7 +12,6 @@ use base64::Engine as _;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::MaybeTlsStream;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -83,10 +82,57 @@ impl Target {
 /// it, every later reservation is only one frame long, so every frame cost a `recv` of
 /// its own (the event path's bench: 200k instead of 300k–400k events/s).
 pub(super) struct Upgraded {
-    stream: MaybeTlsStream<TcpStream>,
+    stream: Stream,
     leftover: Vec<u8>,
     /// How much of `leftover` was read.
     read: usize,
+}
+
+/// A websocket's connection: plain TCP, or TLS as the client (`wss://` to Asterisk) or as
+/// the server (Asterisk's outbound websocket with `tls_enabled`).
+pub(super) enum Stream {
+    Plain(TcpStream),
+    Client(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Server(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// Runs `$e` on the stream inside, whichever it is.
+macro_rules! each {
+    ($stream:expr, $s:ident => $e:expr) => {
+        match $stream {
+            Stream::Plain($s) => $e,
+            Stream::Client($s) => $e,
+            Stream::Server($s) => $e,
+        }
+    };
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
+    }
 }
 
 impl AsyncRead for Upgraded {
@@ -166,9 +212,9 @@ pub(super) async fn upgrade(
             };
             Error::new(kind).with_operation(op).with_source(e)
         })?;
-        MaybeTlsStream::Rustls(tls)
+        Stream::Client(Box::new(tls))
     } else {
-        MaybeTlsStream::Plain(tcp)
+        Stream::Plain(tcp)
     };
     let key = base64::engine::general_purpose::STANDARD.encode(
         [
@@ -254,11 +300,7 @@ async fn read_head<S: AsyncRead + Unpin>(
 }
 
 /// The error body after a refused upgrade, for its message: bounded in size and time.
-async fn read_body(
-    stream: &mut MaybeTlsStream<TcpStream>,
-    have: &mut Vec<u8>,
-    length: Option<usize>,
-) -> Vec<u8> {
+async fn read_body(stream: &mut Stream, have: &mut Vec<u8>, length: Option<usize>) -> Vec<u8> {
     let want = length.unwrap_or(0).min(MAX_ERROR_BODY);
     let mut chunk = [0u8; 1024];
     while have.len() < want {
@@ -299,10 +341,9 @@ impl std::fmt::Display for Refused {
 /// which the answer then names (Asterisk checks that). Everything else is refused.
 pub(super) async fn accept(
     op: &'static str,
-    mut tcp: TcpStream,
+    mut tcp: Stream,
     authorization: &[u8],
 ) -> std::result::Result<Upgraded, Refused> {
-    let _ = tcp.set_nodelay(true);
     let (head, rest) = read_head(op, &mut tcp).await.map_err(Refused::Broken)?;
     let request = match Request::parse(&head) {
         Ok(request) => request,
@@ -339,14 +380,14 @@ pub(super) async fn accept(
         .await
         .map_err(|e| Refused::Broken(io_error(op, e)))?;
     Ok(Upgraded {
-        stream: MaybeTlsStream::Plain(tcp),
+        stream: tcp,
         leftover: rest,
         read: 0,
     })
 }
 
 /// Answers `status` with an empty body, closes, and says why.
-async fn refuse(tcp: &mut TcpStream, status: u16, why: Refused) -> Refused {
+async fn refuse(tcp: &mut Stream, status: u16, why: Refused) -> Refused {
     let head = match status {
         401 => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"ari-client\"\r\n",
         _ => "HTTP/1.1 400 Bad Request\r\n",
@@ -480,7 +521,7 @@ mod tests {
         });
         let tcp = TcpStream::connect(addr).await.unwrap();
         let upgraded = Upgraded {
-            stream: MaybeTlsStream::Plain(tcp),
+            stream: Stream::Plain(tcp),
             leftover: [text_frame("with the head"), text_frame("also")].concat(),
             read: 0,
         };

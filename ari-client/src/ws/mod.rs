@@ -6,6 +6,7 @@
 
 mod handshake;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -75,11 +76,18 @@ pub(crate) struct Acceptor {
     listener: tokio::net::TcpListener,
     /// The `Authorization` header value Asterisk must send.
     authorization: String,
+    /// TLS first, when Asterisk's `websocket_client.conf` has `tls_enabled = yes`.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Acceptor {
     /// Listens on `addr`; connections must authenticate as `user` with `password`.
-    pub(crate) async fn bind(addr: &str, user: &str, password: &str) -> Result<Acceptor> {
+    pub(crate) async fn bind(
+        addr: &str,
+        user: &str,
+        password: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Acceptor> {
         use base64::Engine as _;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             Error::new(ErrorKind::Connect)
@@ -91,6 +99,7 @@ impl Acceptor {
         Ok(Acceptor {
             listener,
             authorization: format!("Basic {token}"),
+            tls: tls.map(tokio_rustls::TlsAcceptor::from),
         })
     }
 
@@ -121,7 +130,23 @@ impl Acceptor {
         config: &Config,
     ) -> Result<EventSocket> {
         let peer = tcp.peer_addr().ok();
-        let upgrade = handshake::accept(ACCEPT_OP, tcp, self.authorization.as_bytes());
+        let _ = tcp.set_nodelay(true);
+        let upgrade = async {
+            let stream = match &self.tls {
+                None => handshake::Stream::Plain(tcp),
+                Some(tls) => match tls.accept(tcp).await {
+                    Ok(tls) => handshake::Stream::Server(Box::new(tls)),
+                    Err(e) => {
+                        return Err(handshake::Refused::Broken(
+                            Error::new(ErrorKind::Tls)
+                                .with_operation(ACCEPT_OP)
+                                .with_source(e),
+                        ))
+                    }
+                },
+            };
+            handshake::accept(ACCEPT_OP, stream, self.authorization.as_bytes()).await
+        };
         let refused = match tokio::time::timeout(config.connect_timeout, upgrade).await {
             Ok(Ok(upgraded)) => return Ok(EventSocket::accepted(upgraded, config).await),
             Ok(Err(refused)) => refused,
