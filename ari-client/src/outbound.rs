@@ -127,7 +127,7 @@ impl Listener {
     /// # async fn run() -> ari_client::Result<()> {
     /// let cert = std::fs::read("/etc/ari-app/cert.pem").expect("certificate");
     /// let key = std::fs::read("/etc/ari-app/key.pem").expect("key");
-    /// let listener = Listener::bind_tls("0.0.0.0:8765", "asterisk", "secret", &cert, &key).await?;
+    /// let listener = Listener::bind_tls("127.0.0.1:8765", "asterisk", "secret", &cert, &key).await?;
     /// # drop(listener);
     /// # Ok(())
     /// # }
