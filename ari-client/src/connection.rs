@@ -295,6 +295,9 @@ pub(crate) async fn run(
         }
         attempt = attempt.saturating_add(1);
     };
+    if let Some(tunnel) = rest.tunnel() {
+        tunnel.close("the event connection has ended");
+    }
     // let the handlers finish what was already received, then end the streams
     hub.drain().await;
     hub.close_streams();

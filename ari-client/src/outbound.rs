@@ -84,6 +84,10 @@ use crate::ws::Acceptor;
 /// How long a per-call websocket may take from its upgrade to its `StasisStart`.
 const FIRST_EVENT: Duration = Duration::from_secs(10);
 
+/// How many websockets the declarations are tried over before the listener's clients go
+/// unchecked.
+const READ_ATTEMPTS: usize = 3;
+
 /// How long after a per-call websocket's `ApplicationRegistered` without a `StasisStart` it
 /// counts as reopened for a call in progress.
 const RESUME_AFTER: Duration = Duration::from_secs(2);
@@ -296,15 +300,34 @@ impl ServerApiCell {
             Declarations::Unread => *state = Declarations::Reading(vec![client.downgrade()]),
         }
         drop(state);
-        let (cell, client) = (self.0.clone(), client.clone());
+        let (cell, first) = (self.0.clone(), client.clone());
         tokio::spawn(async move {
-            let api = match crate::server_api::load(&client).await {
-                Ok(api) => Some(Arc::new(api)),
-                Err(e) => {
-                    tracing::warn!(error = %e.chain(), "could not read the server's declarations of the API over the outbound websocket: calls are not checked against them");
-                    None
+            // over the first client's websocket; when that one ends first (a call that is
+            // over, a websocket refused), over the next one waiting
+            let mut reader = Some(first);
+            let mut api = None;
+            for _ in 0..READ_ATTEMPTS {
+                let Some(client) = reader.take() else { break };
+                match crate::server_api::load(&client).await {
+                    Ok(read) => {
+                        api = Some(Arc::new(read));
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e.chain(), "reading the server's declarations over an outbound websocket failed; trying the next one");
+                        reader = match &*cell.lock().unwrap_or_else(|p| p.into_inner()) {
+                            Declarations::Reading(waiting) => waiting
+                                .iter()
+                                .filter_map(crate::client::WeakClient::upgrade)
+                                .find(|c| !c.rest().tunnel().is_some_and(|t| t.closed())),
+                            _ => None,
+                        };
+                    }
                 }
-            };
+            }
+            if api.is_none() {
+                tracing::warn!("could not read the server's declarations of the API over the outbound websockets: calls are not checked against them");
+            }
             let waiting = match std::mem::replace(
                 &mut *cell.lock().unwrap_or_else(|p| p.into_inner()),
                 Declarations::Read(api.clone()),

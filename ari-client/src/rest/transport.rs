@@ -47,9 +47,13 @@ pub enum RestTransport {
     /// websocket is open.
     ///
     /// Requests made before the event websocket first opens — [`connect`](crate::ClientBuilder::connect)'s
-    /// own checks among them — go over HTTP when the client has a URL; from then on every
-    /// request goes over the websocket, and one made while it reconnects waits for it,
-    /// within [`request_timeout`](crate::ClientBuilder::request_timeout). A request in
+    /// own checks among them — and after the event connection ended
+    /// ([`Client::shutdown`](crate::Client::shutdown)) go over HTTP when the client has a
+    /// URL; in between every request goes over the websocket, and one made while it
+    /// reconnects waits for it, within
+    /// [`request_timeout`](crate::ClientBuilder::request_timeout). Without a URL (a client
+    /// Asterisk connects to), a request after the end fails at once with
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed). A request in
     /// flight when the websocket is lost fails at once with
     /// [`ErrorKind::WebSocket`](crate::ErrorKind::WebSocket): Asterisk may or may not
     /// have carried it out. Asterisk does not send files this way: an operation that
@@ -163,13 +167,15 @@ impl RestClient {
         }
     }
 
-    /// The tunnel a request goes through now, if not HTTP: once a websocket was attached,
-    /// or always when there is no URL to send HTTP requests to.
+    /// The tunnel a request goes through now, if not HTTP: once a websocket was attached
+    /// and until the event connection ends, and always when there is no URL to send HTTP
+    /// requests to.
     fn over_websocket(&self) -> Option<&Tunnel> {
+        let http = !self.inner.base.is_empty();
         self.inner
             .tunnel
             .as_deref()
-            .filter(|t| t.engaged() || self.inner.base.is_empty())
+            .filter(|t| !http || (t.engaged() && !t.closed()))
     }
 
     /// [`send`](Self::send) over the event websocket.

@@ -69,11 +69,23 @@ pub(crate) struct Tunnel {
     pending: Mutex<HashMap<u64, oneshot::Sender<Result<Answer>>>>,
     /// `pending.len()`, read by the reader for every frame without the lock.
     in_flight: AtomicUsize,
-    /// The attached websocket's queue of frames to write; `None` while there is none.
-    link: watch::Sender<Option<mpsc::Sender<String>>>,
+    /// The attached websocket's queue of frames to write, if one is attached.
+    link: watch::Sender<Link>,
     /// Whether a websocket was ever attached (before that, a client with an HTTP URL sends
     /// its requests over HTTP).
     engaged: std::sync::atomic::AtomicBool,
+}
+
+/// Where request frames go now.
+#[derive(Clone)]
+enum Link {
+    /// No websocket yet, or between two: requests wait for the next.
+    Waiting,
+    /// The attached websocket's queue of frames to write.
+    Open(mpsc::Sender<String>),
+    /// The event connection ended (shut down, given up, a call's websocket closed): no
+    /// websocket will come, requests fail at once.
+    Closed,
 }
 
 impl Default for Tunnel {
@@ -82,7 +94,7 @@ impl Default for Tunnel {
             next_id: AtomicU64::new(0),
             pending: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
-            link: watch::channel(None).0,
+            link: watch::channel(Link::Waiting).0,
             engaged: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -118,14 +130,30 @@ impl Tunnel {
     pub(crate) fn attach(&self) -> mpsc::Receiver<String> {
         let (tx, rx) = mpsc::channel(OUTGOING);
         self.engaged.store(true, Ordering::Release);
-        self.link.send_replace(Some(tx));
+        self.link.send_replace(Link::Open(tx));
         rx
+    }
+
+    /// Whether the event connection ended: requests over the websocket would fail.
+    pub(crate) fn closed(&self) -> bool {
+        matches!(*self.link.borrow(), Link::Closed)
     }
 
     /// The websocket was lost (`why`): every request in flight fails, later ones wait for
     /// the next websocket.
     pub(crate) fn detach(&self, why: &str) {
-        self.link.send_replace(None);
+        self.link.send_replace(Link::Waiting);
+        self.fail_in_flight(why);
+    }
+
+    /// The event connection ended (`why`): every request in flight fails, and so does
+    /// every later one, at once, until a websocket is attached again.
+    pub(crate) fn close(&self, why: &str) {
+        self.link.send_replace(Link::Closed);
+        self.fail_in_flight(why);
+    }
+
+    fn fail_in_flight(&self, why: &str) {
         let lost: Vec<_> = self.lock().drain().collect();
         self.in_flight.fetch_sub(lost.len(), Ordering::AcqRel);
         for (_, waiter) in lost {
@@ -197,12 +225,16 @@ impl Tunnel {
         let mut link = self.link.subscribe();
         let mut sent = false;
         let exchange = async {
-            let writer = link
-                .wait_for(Option::is_some)
+            let link = link
+                .wait_for(|l| !matches!(l, Link::Waiting))
                 .await
                 .map_err(|_| Error::new(ErrorKind::Closed))?
-                .clone()
-                .expect("waited for Some");
+                .clone();
+            let Link::Open(writer) = link else {
+                return Err(Error::new(ErrorKind::Closed).with_message(
+                    "the event connection has ended: no websocket to send the request on; nothing was sent",
+                ));
+            };
             writer.send(frame).await.map_err(|_| {
                 Error::new(ErrorKind::WebSocket)
                     .with_message("the websocket closed before the request was written")
@@ -313,6 +345,31 @@ mod tests {
         let frame: serde_json::Value = serde_json::from_str(&out.recv().await.unwrap()).unwrap();
         assert!(tunnel.answer(&response(frame["request_id"].as_str().unwrap(), 204)));
         assert_eq!(waiting.await.unwrap().unwrap().status, 204);
+    }
+
+    #[tokio::test]
+    async fn once_closed_requests_fail_at_once_until_a_websocket_is_attached_again() {
+        let tunnel = std::sync::Arc::new(Tunnel::default());
+        let mut out = tunnel.attach();
+        let t = tunnel.clone();
+        let in_flight =
+            tokio::spawn(async move { t.send(&request(), Duration::from_secs(5)).await });
+        out.recv().await.unwrap();
+        tunnel.close("shut down");
+        assert!(tunnel.closed());
+        assert_eq!(
+            in_flight.await.unwrap().unwrap_err().kind(),
+            ErrorKind::WebSocket
+        );
+        let started = std::time::Instant::now();
+        let e = tunnel
+            .send(&request(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let _out = tunnel.attach();
+        assert!(!tunnel.closed());
     }
 
     #[tokio::test]
