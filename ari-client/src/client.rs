@@ -171,6 +171,11 @@ impl Client {
         &self.shared.rest
     }
 
+    /// The client's settings (the media module's connections use its TLS and timeouts).
+    pub(crate) fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
     /// A handle that does not keep the client alive.
     pub(crate) fn downgrade(&self) -> WeakClient {
         WeakClient(Arc::downgrade(&self.shared))

@@ -15,6 +15,7 @@
 //! - [`models`] and [`events`] are the data types of the API.
 //! - [`outbound`] is for the other direction: Asterisk connects to the application
 //!   (outbound websockets, one for the applications or one per call).
+//! - [`media`] is a call's audio over an external-media channel (websocket or RTP).
 //! - [`ServerApi`] is what the server serves, read at connect: an operation or parameter it
 //!   lacks fails with [`ErrorKind::Unsupported`] before anything is sent.
 
@@ -23,7 +24,7 @@
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api server_api connect outbound properties
+// layers: connection client objects api server_api connect outbound media properties
 pub mod api;
 mod client;
 mod config;
@@ -33,6 +34,7 @@ mod dispatch;
 mod error;
 pub mod events;
 mod handler;
+pub mod media;
 pub mod models;
 pub mod objects;
 pub mod outbound;
