@@ -104,18 +104,18 @@ impl AudioFormat {
         Duration::from_millis(20)
     }
 
-    /// The RTP payload type Asterisk uses for the format without SDP (the static table of
-    /// `main/rtp_engine.c`), or `None` when it has none that chan_rtp can use (8 kHz
-    /// `slin`: chan_rtp says "Signed linear @ 8kHz does not map").
+    /// The RTP payload type of the format that chan_rtp both sends and takes: 0 for
+    /// `ulaw`, 8 for `alaw`; `None` for linear PCM. Without SDP, Asterisk sends `slin16`
+    /// and the wider rates with the dynamic payload types of its table (`slin16` as 118,
+    /// `main/rtp_engine.c`), but maps only the static ones (up to 34) back when it reads
+    /// (`ast_rtp_codecs_get_payload`): RTP of payload type 118 sent to it is dropped. And
+    /// 8 kHz `slin` is not used at all ("Signed linear @ 8kHz does not map",
+    /// `channels/chan_rtp.c`).
     pub fn rtp_payload_type(self) -> Option<u8> {
         match self {
             Self::Ulaw => Some(0),
             Self::Alaw => Some(8),
-            Self::Slin => None,
-            Self::Slin16 => Some(118),
-            Self::Slin24 => Some(123),
-            Self::Slin32 => Some(124),
-            Self::Slin48 => Some(126),
+            _ => None,
         }
     }
 

@@ -218,8 +218,8 @@ impl MediaStream {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] for an unspecified `bind` address (`0.0.0.0`: it
-    /// cannot be given to Asterisk as where to send) and for `slin` (8 kHz linear has no
-    /// RTP payload type Asterisk uses without SDP); [`ErrorKind::Connect`] when the socket
+    /// cannot be given to Asterisk as where to send) and for a format other than `ulaw`
+    /// and `alaw` (see [`AudioFormat::rtp_payload_type`]); [`ErrorKind::Connect`] when the socket
     /// cannot be bound; the errors of `channels.externalMedia`; [`ErrorKind::Protocol`]
     /// when the channel does not say its RTP address; [`ErrorKind::Timeout`] when the
     /// channel does not enter the application within the client's connect timeout.
@@ -460,7 +460,7 @@ impl MediaSender {
         frame: &[i16],
     ) -> Result<()> {
         if let Tx::WebSocket(writer) = inner {
-            writer.wait_for_xon().await;
+            writer.wait_for_xon().await?;
         }
         let slot = pacer.next().await;
         match inner {

@@ -27,7 +27,7 @@ const OP: &str = "media.rtp";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RtpHeader {
-    /// The payload type (0 µ-law, 8 A-law, 118 `slin16`, … in Asterisk's table).
+    /// The payload type (0 µ-law, 8 A-law).
     pub payload_type: u8,
     /// The sequence number.
     pub sequence: u16,

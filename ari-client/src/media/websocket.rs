@@ -148,7 +148,7 @@ pub(super) async fn connect(client: &Client, id: &str) -> Result<(MediaStart, Re
                 .with_message(format!("no MEDIA_START within {timeout:?}"))
         })??;
     let (sink, stream) = socket.split();
-    let (xon_tx, xon_rx) = watch::channel(true);
+    let (xon_tx, xon_rx) = watch::channel(Flow::On);
     let format = start.control_format;
     Ok((
         start,
@@ -169,12 +169,22 @@ fn http_value(v: &'static str) -> tokio_tungstenite::tungstenite::http::HeaderVa
     tokio_tungstenite::tungstenite::http::HeaderValue::from_static(v)
 }
 
+/// What the reading half learnt for the writing half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// chan_websocket takes media (at the start, after `MEDIA_XON`).
+    On,
+    /// `MEDIA_XOFF`.
+    Off,
+    /// The websocket closed: the channel ended.
+    Closed,
+}
+
 /// The websocket's reading half.
 #[derive(Debug)]
 pub(super) struct Reader {
     stream: SplitStream<Socket>,
-    /// Whether chan_websocket takes media (`MEDIA_XON`) or not (`MEDIA_XOFF`).
-    xon: watch::Sender<bool>,
+    xon: watch::Sender<Flow>,
     done: bool,
 }
 
@@ -204,9 +214,9 @@ impl Reader {
                 Message::Text(text) => {
                     let control = control::parse(text.as_str())?;
                     match control {
-                        Control::Xoff => self.xon.send_replace(false),
-                        Control::Xon => self.xon.send_replace(true),
-                        _ => true,
+                        Control::Xoff => self.xon.send_replace(Flow::Off),
+                        Control::Xon => self.xon.send_replace(Flow::On),
+                        _ => Flow::On,
                     };
                     return Ok(Some(MediaEvent::Control(control)));
                 }
@@ -215,8 +225,8 @@ impl Reader {
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
-        // a sender waiting for MEDIA_XON would wait forever
-        self.xon.send_replace(true);
+        // the writing half fails from now on (and does not wait for a MEDIA_XON)
+        self.xon.send_replace(Flow::Closed);
         Ok(None)
     }
 }
@@ -225,15 +235,26 @@ impl Reader {
 #[derive(Debug)]
 pub(super) struct Writer {
     sink: SplitSink<Socket, Message>,
-    xon: watch::Receiver<bool>,
+    xon: watch::Receiver<Flow>,
     format: ControlFormat,
 }
 
 impl Writer {
     /// Returns once chan_websocket takes media (at once unless it said `MEDIA_XOFF`).
-    pub(super) async fn wait_for_xon(&mut self) {
-        // Err: the reading half is gone, nobody can say MEDIA_XON
-        let _ = self.xon.wait_for(|on| *on).await;
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Ended`] once the reading half saw the websocket close.
+    pub(super) async fn wait_for_xon(&mut self) -> Result<()> {
+        // Err: the reading half is gone, nobody can say MEDIA_XON any more
+        let flow = match self.xon.wait_for(|f| *f != Flow::Off).await {
+            Ok(flow) => *flow,
+            Err(_) => Flow::On,
+        };
+        match flow {
+            Flow::Closed => Err(ws_error(WsError::AlreadyClosed)),
+            _ => Ok(()),
+        }
     }
 
     /// One frame, as one binary message: chan_websocket cuts messages into frames of
@@ -249,6 +270,9 @@ impl Writer {
 
     pub(super) async fn command(&mut self, command: &Command) -> Result<()> {
         let text = command.encode(self.format)?;
+        if *self.xon.borrow() == Flow::Closed {
+            return Err(ws_error(WsError::AlreadyClosed));
+        }
         self.sink
             .send(Message::Text(text.into()))
             .await
