@@ -152,15 +152,15 @@ impl MediaStream {
             .encapsulation(ExternalMediaEncapsulation::None)
             .connection_type(ExternalMediaConnectionType::Server)
             .await?;
-        let stream = match Self::connect_websocket(client, &channel).await {
-            Ok(stream) => stream,
-            Err(e) => {
-                let _ = channel.hangup().await;
-                return Err(e);
-            }
+        let connected = match Self::connect_websocket(client, &channel).await {
+            Ok(stream) => started.await.map(|_| stream),
+            Err(e) => Err(e),
         };
-        started.await?;
-        Ok(stream)
+        if connected.is_err() {
+            // nobody will use it
+            let _ = channel.hangup().await;
+        }
+        connected
     }
 
     /// Connects to the websocket of a chan_websocket channel made by externalMedia with
@@ -246,16 +246,20 @@ impl MediaStream {
             .channel_id(pending.id())
             .external_host(local.to_string())
             .await?;
+        // registered now, before the channel can end
+        let ended = channel.next::<crate::events::ChannelDestroyed>();
         let peer = match rtp_peer(&channel).await {
+            Ok(peer) => started.await.map(|_| peer),
+            Err(e) => Err(e),
+        };
+        let peer = match peer {
             Ok(peer) => peer,
             Err(e) => {
+                // nobody will use it
                 let _ = channel.hangup().await;
                 return Err(e);
             }
         };
-        // registered now, before the channel can end
-        let ended = channel.next::<crate::events::ChannelDestroyed>();
-        started.await?;
         let ptime = format.default_ptime();
         let (reader, writer) = rtp::pair(socket, peer, format, payload_type, ended);
         Ok(Self {

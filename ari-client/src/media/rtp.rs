@@ -344,6 +344,62 @@ mod tests {
         assert_eq!(parse(&big, 0, AudioFormat::Ulaw).unwrap().1.len(), 60_000);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn sent_packets_count_frames_and_mark_talkspurts() {
+        use crate::media::pacing::Pacer;
+        use std::time::Duration;
+
+        let asterisk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let app = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut writer = Writer {
+            socket: Arc::new(app),
+            peer: asterisk.local_addr().unwrap(),
+            format: AudioFormat::Ulaw,
+            header: RtpHeader {
+                payload_type: 0,
+                sequence: 65_534,
+                timestamp: 0,
+                ssrc: 7,
+                marker: false,
+            },
+            first_timestamp: u32::MAX - 200,
+            sent: 0,
+        };
+        let mut pacer = Pacer::new(Duration::from_millis(20));
+        let frame = [0i16; 160];
+        for n in 0..5 {
+            if n == 3 {
+                // a second of nothing to say
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            writer.audio(&frame, pacer.next().await).await.unwrap();
+        }
+        let mut buf = [0u8; 512];
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            let n = asterisk.recv(&mut buf).await.unwrap();
+            let (h, payload) = parse(&buf[..n], 0, AudioFormat::Ulaw).unwrap();
+            assert_eq!((payload.len(), h.ssrc), (160, 7));
+            got.push((
+                h.sequence,
+                h.timestamp.wrapping_sub(u32::MAX - 200),
+                h.marker,
+            ));
+        }
+        // sequence numbers wrap and stay contiguous; the timestamp counts 160 a frame and
+        // the pause (frames 0, 1, 2 at 0-40 ms; frame 3 at 1040 ms = 52 frames in)
+        assert_eq!(
+            got,
+            [
+                (65_534, 0, true),
+                (65_535, 160, false),
+                (0, 320, false),
+                (1, 52 * 160, true),
+                (2, 53 * 160, false)
+            ]
+        );
+    }
+
     #[test]
     fn building_refuses_what_rtp_cannot_carry() {
         let bad = RtpHeader {

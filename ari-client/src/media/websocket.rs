@@ -79,10 +79,17 @@ fn ws_error(e: WsError) -> Error {
 pub(super) async fn connect(client: &Client, id: &str) -> Result<(MediaStart, Reader, Writer)> {
     let config = client.config();
     let url = media_url(client.base_url(), id)?;
-    let timeout = config.connect_timeout;
+    connect_url(&url, &config.tls, config.connect_timeout).await
+}
+
+/// Connects to `url` and reads `MEDIA_START`, all within `timeout`.
+async fn connect_url(
+    url: &str,
+    tls_config: &std::sync::Arc<rustls::ClientConfig>,
+    timeout: std::time::Duration,
+) -> Result<(MediaStart, Reader, Writer)> {
     let connecting = async {
         let mut request = url
-            .as_str()
             .into_client_request()
             .map_err(|e| Error::new(ErrorKind::InvalidUrl).with_source(e))?;
         request
@@ -108,7 +115,7 @@ pub(super) async fn connect(client: &Client, id: &str) -> Result<(MediaStart, Re
         let stream = if tls {
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|e| Error::new(ErrorKind::InvalidUrl).with_source(e))?;
-            let tls = tokio_rustls::TlsConnector::from(config.tls.clone())
+            let tls = tokio_rustls::TlsConnector::from(tls_config.clone())
                 .connect(name, tcp)
                 .await
                 .map_err(|e| Error::new(ErrorKind::Tls).with_operation(OP).with_source(e))?;
@@ -220,8 +227,9 @@ impl Reader {
                     };
                     return Ok(Some(MediaEvent::Control(control)));
                 }
-                // Asterisk closes the websocket when the channel hangs up
-                Message::Close(_) => self.done = true,
+                // Asterisk closes the websocket when the channel hangs up; the next read
+                // sends the closing handshake's answer and ends the stream
+                Message::Close(_) => {}
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
@@ -294,6 +302,130 @@ mod tests {
             media_url("https://pbx.example/asterisk/ari", "x").unwrap(),
             "wss://pbx.example/asterisk/media/x"
         );
+    }
+
+    use std::time::Duration;
+    use tokio::net::TcpListener;
+
+    /// A chan_websocket of our own: accepts one connection, says `MEDIA_START`, then
+    /// runs `script` on the server side.
+    async fn fake_asterisk<F, Fut>(script: F) -> (String, tokio::task::JoinHandle<()>)
+    where
+        F: FnOnce(WebSocketStream<TcpStream>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/media/abc", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = accept(tcp).await;
+            ws.send(Message::Text(
+                "MEDIA_START connection_id:abc channel:WebSocket/INCOMING/0x1 channel_id:1.1 format:ulaw optimal_frame_size:160 ptime:20".into(),
+            ))
+            .await
+            .unwrap();
+            script(ws).await;
+        });
+        (url, server)
+    }
+
+    /// The server side of the upgrade, answering the `media` subprotocol as Asterisk does.
+    // the callback's `Result<Response, ErrorResponse>` is tungstenite's signature
+    #[allow(clippy::result_large_err)]
+    async fn accept(tcp: TcpStream) -> WebSocketStream<TcpStream> {
+        use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+        let media = |_: &Request, mut response: Response| {
+            response
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", http_value("media"));
+            Ok(response)
+        };
+        tokio_tungstenite::accept_hdr_async(tcp, media)
+            .await
+            .unwrap()
+    }
+
+    fn tls() -> std::sync::Arc<rustls::ClientConfig> {
+        crate::config::ClientBuilder::new("http://127.0.0.1:1", "u", "p")
+            .into_config()
+            .unwrap()
+            .tls
+    }
+
+    #[tokio::test]
+    async fn xoff_holds_the_sender_until_xon_and_a_close_ends_both_halves() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (url, server) = fake_asterisk(move |mut ws| async move {
+            ws.send(Message::Text("MEDIA_XOFF".into())).await.unwrap();
+            // nothing may come while XOFF is in effect
+            let early = tokio::time::timeout(Duration::from_millis(200), ws.next()).await;
+            assert!(early.is_err(), "sent during XOFF: {early:?}");
+            ws.send(Message::Text("MEDIA_XON".into())).await.unwrap();
+            let Some(Ok(Message::Binary(frame))) = ws.next().await else {
+                panic!("no frame after XON")
+            };
+            tx.send(frame.len()).unwrap();
+            ws.close(None).await.unwrap();
+            while ws.next().await.is_some() {}
+        })
+        .await;
+        let (start, mut reader, mut writer) = connect_url(&url, &tls(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            (start.format.as_str(), start.optimal_frame_size),
+            ("ulaw", 160)
+        );
+        let reading = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Some(event) = reader.next(AudioFormat::Ulaw).await.unwrap() {
+                if let MediaEvent::Control(c) = event {
+                    seen.push(c);
+                }
+            }
+            seen
+        });
+        // the XOFF must be read before the first frame goes
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            writer.xon.wait_for(|f| *f == Flow::Off),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        writer.wait_for_xon().await.unwrap();
+        writer.audio(AudioFormat::Ulaw, &[0; 160]).await.unwrap();
+        assert_eq!(rx.recv().await, Some(160), "one frame, one message");
+        assert_eq!(reading.await.unwrap(), [Control::Xoff, Control::Xon]);
+        // the reading half saw the close: the writing half fails at once, typed
+        let e = writer.wait_for_xon().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Ended);
+        let e = writer.command(&Command::Hangup).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Ended);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_not_chan_websocket_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/media/abc", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = accept(tcp).await;
+            ws.send(Message::Binary(vec![0xff; 160].into()))
+                .await
+                .unwrap();
+            let _ = ws.next().await;
+        });
+        let e = connect_url(&url, &tls(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+        // nothing listening
+        let e = connect_url("ws://127.0.0.1:1/media/x", &tls(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
     }
 
     #[test]
