@@ -34,10 +34,11 @@
 //! transport (`transport=websocket`, `encapsulation=none`, chan_websocket) came with
 //! Asterisk 20.16, 21.11 and 22.6 (and 23.0); its JSON control messages,
 //! `channel_id` in `MEDIA_START`, `DTMF_END`, `STATUS`, `MEDIA_MARK_PROCESSED` and
-//! `ERROR` in 22.8 (and the matching 20.x and 21.x releases). The specs give no `since`
-//! for these parameters: the versions are those of Asterisk's own git tags. On a server
-//! without chan_websocket the externalMedia request fails (`ErrorKind::Server`, HTTP 500);
-//! the wire facts this module relies on are in `docs/media.md`.
+//! `ERROR` in 20.18 and 22.8 (no 21.x release has them, up to 21.12.3). The specs give no
+//! `since` for these parameters: the versions are those of Asterisk's own git tags. On a
+//! server without chan_websocket loaded the externalMedia request fails with an HTTP
+//! error. The wire facts this module relies on, each with its Asterisk source, are in
+//! `docs/media.md` of the repository.
 
 mod codec;
 mod control;
