@@ -440,3 +440,77 @@ async fn wrong_channels_and_addresses_are_typed_errors() {
     client.shutdown();
     client.wait().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_control_messages_and_a_command_round_trip() {
+    use ari_client::media::ControlFormat;
+    use ari_client::models::{
+        ExternalMediaConnectionType, ExternalMediaEncapsulation, ExternalMediaTransport,
+    };
+    let Some(live) = live().await else { return };
+    let client = live.client().await;
+    let app = unique_app("media-json");
+    client.start([app.as_str()]).await.unwrap();
+    // a channel of the application's own making: JSON control messages (`f(json)`)
+    let pending = client.pending_channel();
+    let up = pending
+        .next::<StasisStart>()
+        .timeout(Duration::from_secs(10));
+    let channel = client
+        .channels()
+        .external_media(&app, "slin16")
+        .channel_id(pending.id())
+        .transport(ExternalMediaTransport::Websocket)
+        .encapsulation(ExternalMediaEncapsulation::None)
+        .connection_type(ExternalMediaConnectionType::Server)
+        .transport_data("f(json)")
+        .await
+        .unwrap();
+    let media = MediaStream::connect_websocket(&client, &channel)
+        .await
+        .unwrap();
+    up.await.unwrap();
+    let start = media.media_start().unwrap();
+    println!("json: {start:?}");
+    assert_eq!(start.control_format, ControlFormat::Json);
+    assert_eq!(
+        (start.format.as_str(), start.optimal_frame_size),
+        ("slin16", 640)
+    );
+    assert!(start.channel_variables.is_some());
+    assert_eq!(media.format(), AudioFormat::Slin16);
+    // a second connection for the same id is refused (409)
+    let e = MediaStream::connect_websocket(&client, &channel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WebSocket, "{e}");
+    let (mut receiver, mut sender) = media.split();
+    sender.command(&Command::GetStatus).await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match receiver.next().await.unwrap() {
+                Some(MediaEvent::Control(Control::Status(status))) => return status,
+                Some(_) => {}
+                None => panic!("ended before STATUS"),
+            }
+        }
+    })
+    .await
+    .expect("STATUS within 5 s");
+    println!("json: {status:?}");
+    assert_eq!((status.xon_level, status.xoff_level), (800, 900));
+    assert!(!status.queue_full && !status.media_paused);
+    // HANGUP over the websocket: the channel ends, and so does the stream
+    let gone = channel
+        .next::<ChannelDestroyed>()
+        .timeout(Duration::from_secs(5));
+    sender.command(&Command::Hangup).await.unwrap();
+    gone.await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        while receiver.next().await.unwrap().is_some() {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ends with the channel");
+    client.shutdown();
+    client.wait().await.unwrap();
+}
