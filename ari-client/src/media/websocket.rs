@@ -5,13 +5,10 @@
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::codec::{AudioFormat, ByteOrder};
 use super::control::{self, Command, Control, ControlFormat, MediaStart};
@@ -28,7 +25,16 @@ const MAX_MESSAGE: usize = 1 << 20;
 
 const OP: &str = "media.websocket";
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::ws::Socket;
+
+/// chan_websocket's answer other than 101 (`ast_websocket_uri_cb` refusing the id).
+fn refused(op: &'static str, status: u16, _: Option<String>) -> Error {
+    Error::new(ErrorKind::WebSocket)
+        .with_operation(op)
+        .with_message(format!(
+            "Asterisk refused the media websocket: HTTP {status} (404: no such connection id, 409: connected already)"
+        ))
+}
 
 /// The websocket URL of connection `id` for the ARI base URL `base` (`…/ari`): the HTTP
 /// server's `/media/` (beside `/ari`, under the same `prefix`).
@@ -63,12 +69,6 @@ fn ws_error(e: WsError) -> Error {
         WsError::Io(e) => Error::new(ErrorKind::Connect)
             .with_operation(OP)
             .with_source(e),
-        WsError::Http(response) => Error::new(ErrorKind::WebSocket)
-            .with_operation(OP)
-            .with_message(format!(
-                "Asterisk refused the media websocket: HTTP {} (404: no such connection id, 409: connected already)",
-                response.status().as_u16()
-            )),
         e => Error::new(ErrorKind::WebSocket)
             .with_operation(OP)
             .with_source(e),
@@ -89,47 +89,19 @@ async fn connect_url(
     timeout: std::time::Duration,
 ) -> Result<(MediaStart, Reader, Writer)> {
     let connecting = async {
-        let mut request = url
-            .into_client_request()
-            .map_err(|e| Error::new(ErrorKind::InvalidUrl).with_source(e))?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", http_value("media"));
-        let uri = request.uri();
-        let tls = uri.scheme_str() == Some("wss");
-        let host = uri
-            .host()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_owned();
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let tcp = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| {
-                Error::new(ErrorKind::Connect)
-                    .with_operation(OP)
-                    .with_source(e)
-            })?;
-        // frames are small and latency counts (Asterisk sets TCP_NODELAY on its side too)
-        let _ = tcp.set_nodelay(true);
-        let stream = if tls {
-            let name = rustls::pki_types::ServerName::try_from(host)
-                .map_err(|e| Error::new(ErrorKind::InvalidUrl).with_source(e))?;
-            let tls = tokio_rustls::TlsConnector::from(tls_config.clone())
-                .connect(name, tcp)
-                .await
-                .map_err(|e| Error::new(ErrorKind::Tls).with_operation(OP).with_source(e))?;
-            MaybeTlsStream::Rustls(tls)
-        } else {
-            MaybeTlsStream::Plain(tcp)
-        };
-        let ws_config = WebSocketConfig::default()
+        let limits = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
-        let (mut socket, _) =
-            tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config))
-                .await
-                .map_err(ws_error)?;
+        let mut socket = crate::ws::dial(
+            OP,
+            url,
+            ("Sec-WebSocket-Protocol", b"media"),
+            refused,
+            tls_config,
+            limits,
+            timeout,
+        )
+        .await?;
         let start = loop {
             match socket.next().await {
                 Some(Ok(Message::Text(text))) => break control::parse_start(text.as_str())?,
@@ -170,10 +142,6 @@ async fn connect_url(
             format,
         },
     ))
-}
-
-fn http_value(v: &'static str) -> tokio_tungstenite::tungstenite::http::HeaderValue {
-    tokio_tungstenite::tungstenite::http::HeaderValue::from_static(v)
 }
 
 /// What the reading half learnt for the writing half.
@@ -291,6 +259,8 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
+    use tokio_tungstenite::WebSocketStream;
 
     #[test]
     fn media_url_is_beside_ari() {
@@ -337,7 +307,7 @@ mod tests {
         let media = |_: &Request, mut response: Response| {
             response
                 .headers_mut()
-                .insert("Sec-WebSocket-Protocol", http_value("media"));
+                .insert("Sec-WebSocket-Protocol", "media".parse().unwrap());
             Ok(response)
         };
         tokio_tungstenite::accept_hdr_async(tcp, media)

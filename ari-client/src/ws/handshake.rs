@@ -37,7 +37,7 @@ impl Target {
         } else if let Some(rest) = url.strip_prefix("ws://") {
             (false, rest)
         } else {
-            return Err(invalid("the events URL is not ws:// or wss://"));
+            return Err(invalid("the websocket URL is not ws:// or wss://"));
         };
         let (authority, resource) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let (host, port) = match authority.rsplit_once(':') {
@@ -45,12 +45,12 @@ impl Target {
             Some((host, port)) if !port.contains(']') => (
                 host,
                 port.parse()
-                    .map_err(|_| invalid("the port of the events URL is not a number"))?,
+                    .map_err(|_| invalid("the port of the websocket URL is not a number"))?,
             ),
             _ => (authority, if tls { 443 } else { 80 }),
         };
         if host.is_empty() {
-            return Err(invalid("no host in the events URL"));
+            return Err(invalid("no host in the websocket URL"));
         }
         Ok(Target {
             tls,
@@ -81,7 +81,7 @@ impl Target {
 /// `Vec` remembers its original capacity as 0, and once the first frames' payloads share
 /// it, every later reservation is only one frame long, so every frame cost a `recv` of
 /// its own (the event path's bench: 200k instead of 300k–400k events/s).
-pub(super) struct Upgraded {
+pub(crate) struct Upgraded {
     stream: Stream,
     leftover: Vec<u8>,
     /// How much of `leftover` was read.
@@ -135,6 +135,19 @@ impl AsyncWrite for Stream {
     }
 }
 
+impl std::fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.stream {
+            Stream::Plain(_) => "plain",
+            Stream::Client(_) => "TLS client",
+            Stream::Server(_) => "TLS server",
+        };
+        f.debug_struct("Upgraded")
+            .field("stream", &kind)
+            .finish_non_exhaustive()
+    }
+}
+
 impl AsyncRead for Upgraded {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -181,18 +194,24 @@ fn io_error(op: &'static str, e: std::io::Error) -> Error {
         .with_source(e)
 }
 
-/// Connects and upgrades to a websocket. `authorization` is the `Authorization` header's
-/// value; it is written to the socket and nowhere else.
+/// What an upgrade answered with another status than 101 becomes: from the operation, the
+/// status and the body's `message`.
+pub(crate) type Refusal = fn(&'static str, u16, Option<String>) -> Error;
+
+/// Connects and upgrades to a websocket, with one more request header (`header`'s name
+/// and value: the events websocket's `Authorization`, which is written to the socket and
+/// nowhere else, or the media websocket's `Sec-WebSocket-Protocol`).
 pub(super) async fn upgrade(
     op: &'static str,
     target: &Target,
-    authorization: &[u8],
+    header: (&str, &[u8]),
+    refused: Refusal,
     tls: &std::sync::Arc<rustls::ClientConfig>,
 ) -> Result<Upgraded> {
     let tcp = TcpStream::connect((target.host.trim_matches(['[', ']']), target.port))
         .await
         .map_err(|e| io_error(op, e))?;
-    // events are small and latency counts
+    // events and media frames are small and latency counts
     let _ = tcp.set_nodelay(true);
     let mut stream = if target.tls {
         let name = rustls::pki_types::ServerName::try_from(
@@ -224,12 +243,13 @@ pub(super) async fn upgrade(
         .concat(),
     );
     let mut request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: ",
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{}: ",
         target.resource,
-        target.host_header()
+        target.host_header(),
+        header.0
     )
     .into_bytes();
-    request.extend_from_slice(authorization);
+    request.extend_from_slice(header.1);
     request.extend_from_slice(b"\r\n\r\n");
     stream
         .write_all(&request)
@@ -244,16 +264,7 @@ pub(super) async fn upgrade(
         let message = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
-        return Err(if response.status == 401 {
-            Error::status(401, op, None, message)
-        } else {
-            Error::new(ErrorKind::NotAri)
-                .with_operation(op)
-                .with_message(format!(
-                    "the events websocket answered HTTP {}",
-                    response.status
-                ))
-        });
+        return Err(refused(op, response.status, message));
     }
     let accepted = response.header("sec-websocket-accept").unwrap_or_default();
     if accepted != derive_accept_key(key.as_bytes()) {

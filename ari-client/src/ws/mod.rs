@@ -200,6 +200,51 @@ pub(crate) fn events_url(base: &str, apps: &[String], subscribe_all: bool) -> Re
     Ok(format!("{ws_scheme}{rest}/events{}", req.query))
 }
 
+/// The events websocket's answer other than 101: refused credentials, or not ARI.
+fn events_refused(op: &'static str, status: u16, message: Option<String>) -> Error {
+    if status == 401 {
+        Error::status(401, op, None, message)
+    } else {
+        Error::new(ErrorKind::NotAri)
+            .with_operation(op)
+            .with_message(format!("the events websocket answered HTTP {status}"))
+    }
+}
+
+/// A websocket the client opened.
+pub(crate) type Socket = WebSocketStream<handshake::Upgraded>;
+
+pub(crate) use handshake::Refusal;
+
+/// Opens a websocket to `url` (`ws://` or `wss://`, with `tls`) with one more request
+/// header and the limits of `limits`, within `timeout`: the events websocket's way, for
+/// the other websockets of the client (the media websocket).
+pub(crate) async fn dial(
+    op: &'static str,
+    url: &str,
+    header: (&str, &[u8]),
+    refused: Refusal,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+    limits: WebSocketConfig,
+    timeout: Duration,
+) -> Result<Socket> {
+    let target = handshake::Target::parse(url)?;
+    match tokio::time::timeout(
+        timeout,
+        handshake::upgrade(op, &target, header, refused, tls),
+    )
+    .await
+    {
+        Err(_) => Err(Error::new(ErrorKind::Timeout)
+            .with_operation(op)
+            .with_message(format!("no websocket within {timeout:?}"))),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(upgraded)) => {
+            Ok(WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(limits)).await)
+        }
+    }
+}
+
 /// An open events websocket.
 pub(crate) struct EventSocket {
     socket: WebSocketStream<handshake::Upgraded>,
@@ -222,7 +267,8 @@ impl EventSocket {
         let upgrade = handshake::upgrade(
             OP.name,
             &target,
-            rest.authorization().as_bytes(),
+            ("Authorization", rest.authorization().as_bytes()),
+            events_refused,
             &config.tls,
         );
         match tokio::time::timeout(config.connect_timeout, upgrade).await {
