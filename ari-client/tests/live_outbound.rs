@@ -149,7 +149,7 @@ async fn per_call_connections_give_one_client_per_call() {
     let Some(live) = live().await else { return };
     let _ports = PORTS.lock().await;
     let (admin, mut calls) = per_call(&live).await;
-    const CALLS: usize = 50;
+    const CALLS: usize = 100;
     for n in 0..CALLS {
         admin
             .channels()
