@@ -11,7 +11,7 @@ use std::time::Duration;
 use ari_client::api::OperationId;
 use ari_client::events::{ApplicationRegistered, StasisEnd, StasisStart};
 use ari_client::objects::Channel;
-use ari_client::outbound::{Calls, Listener};
+use ari_client::outbound::{Call, Calls, Listener};
 use ari_client::{Client, ErrorKind};
 use support::{live, Live};
 
@@ -56,8 +56,22 @@ async fn per_call(live: &Live) -> (Client, Calls) {
     (live.client().await, calls)
 }
 
+/// [`per_call`], and one call into it, taken.
+async fn one_call(live: &Live) -> (Client, Calls, Call) {
+    let (admin, mut calls) = per_call(live).await;
+    admin
+        .channels()
+        .originate("Local/call@ari-outbound")
+        .context("ari-test")
+        .extension("answer")
+        .await
+        .unwrap();
+    let call = next_call(&mut calls).await;
+    (admin, calls, call)
+}
+
 /// The next call, within 15 s.
-async fn next_call(calls: &mut Calls) -> ari_client::outbound::Call {
+async fn next_call(calls: &mut Calls) -> Call {
     tokio::time::timeout(Duration::from_secs(15), calls.next())
         .await
         .expect("a call within 15 s")
@@ -211,15 +225,7 @@ async fn per_call_connections_give_one_client_per_call() {
 async fn a_call_whose_application_dies_goes_back_to_the_dialplan() {
     let Some(live) = live().await else { return };
     let _ports = PORTS.lock().await;
-    let (admin, mut calls) = per_call(&live).await;
-    admin
-        .channels()
-        .originate("Local/call@ari-outbound")
-        .context("ari-test")
-        .extension("answer")
-        .await
-        .unwrap();
-    let call = next_call(&mut calls).await;
+    let (admin, calls, call) = one_call(&live).await;
     let id = call.channel().id.clone();
     // the application dies mid-call: its listener and the call's websocket go away
     drop(calls);
@@ -250,15 +256,7 @@ async fn a_call_whose_application_dies_goes_back_to_the_dialplan() {
 async fn a_call_whose_websocket_drops_is_resumed_on_the_next_one() {
     let Some(live) = live().await else { return };
     let _ports = PORTS.lock().await;
-    let (admin, mut calls) = per_call(&live).await;
-    admin
-        .channels()
-        .originate("Local/call@ari-outbound")
-        .context("ari-test")
-        .extension("answer")
-        .await
-        .unwrap();
-    let call = next_call(&mut calls).await;
+    let (admin, mut calls, call) = one_call(&live).await;
     assert!(!call.resumed());
     let id = call.channel().id.clone();
     // the call's websocket drops; the application (its listener) lives on
