@@ -5,14 +5,16 @@
 //! Everything runs on 127.0.0.1: one server thread (its own single-threaded runtime) speaks
 //! just enough HTTP/1.1 (keep-alive) for `GET /ari/channels/{id}` and `/ari/asterisk/ping`,
 //! and accepts the event websocket with `tokio-tungstenite`, then writes pre-encoded
-//! websocket frames as fast as the socket takes them.
+//! websocket frames as fast as the socket takes them, and answers `RESTRequest` frames.
+//! With `ARI_URL` set (`http://127.0.0.1:8088`), figures 3 and 4 are also measured against
+//! that Asterisk.
 //!
 //! The client-only peak RSS and the bytes per per-channel subscription are measured in a
 //! child process (this binary again, with `ARI_BENCH_CHILD` set) so that the server's
 //! pre-encoded frames do not count.
 //!
 //! Layout: `frames` builds the pre-encoded events, `server` is the fake Asterisk, and one
-//! module per figure: `event_path` (1, 2), `rest` (3), `connect` (4), `memory` (5, its
+//! module per figure: `event_path` (1, 2), `rest` (3, over HTTP and over the websocket), `connect` (4), `memory` (5, its
 //! child processes), `codegen` (6).
 
 mod codegen;
@@ -31,7 +33,7 @@ use connect::connect_bench;
 use event_path::event_path_bench;
 use frames::build_frames;
 use memory::{child, memory_bench};
-use rest::rest_bench;
+use rest::{rest_asterisk_bench, rest_bench};
 use server::{start_server, Server};
 
 pub(crate) const EVENTS: usize = 100_000;
@@ -110,11 +112,15 @@ fn main() {
         frames32.payload / frames32.events
     );
     rt.block_on(event_path_bench(&url, &server, &frames32));
-    rt.block_on(rest_bench(&url));
+    // and against a real Asterisk, when one is named (`ARI_URL=http://127.0.0.1:8088`)
+    let asterisk = std::env::var("ARI_URL").ok();
+    rt.block_on(rest_bench(&url, &server));
+    if let Some(asterisk) = &asterisk {
+        rt.block_on(rest_asterisk_bench(asterisk));
+    }
     rt.block_on(connect_bench(&url, "the fake"));
-    // and to a real Asterisk, when one is named (`ARI_URL=http://127.0.0.1:8088`)
-    if let Ok(asterisk) = std::env::var("ARI_URL") {
-        rt.block_on(connect_bench(&asterisk, &format!("Asterisk at {asterisk}")));
+    if let Some(asterisk) = &asterisk {
+        rt.block_on(connect_bench(asterisk, &format!("Asterisk at {asterisk}")));
     }
     memory_bench(&url, &server, &frames32);
     codegen_bench();

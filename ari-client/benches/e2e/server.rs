@@ -1,15 +1,19 @@
 //! The fake Asterisk on its own thread: keep-alive HTTP/1.1 for `GET /ari/channels/{id}`,
 //! `/ari/asterisk/ping`, and what `connect` reads of the server's API (the checked-in
 //! specs under `/ari/api-docs/`, `/ari/asterisk/info`, `/ari/asterisk/modules`), and the
-//! event websocket that writes a job's frames.
+//! event websocket that writes a job's frames and answers `RESTRequest` frames with
+//! `RESTResponse` events, as Asterisk does (`res/ari/ari_websocket_requests.c`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::frames::{channel_json, Frames};
 
@@ -22,11 +26,18 @@ struct Job {
 #[derive(Clone, Default)]
 pub(crate) struct Server {
     job: Arc<Mutex<Option<Job>>>,
+    /// `RESTRequest` frames answered so far, on every websocket.
+    rest_requests: Arc<AtomicUsize>,
 }
 
 impl Server {
     pub(crate) fn set_job(&self, frames: Arc<Frames>, go: Option<oneshot::Receiver<()>>) {
         *self.job.lock().unwrap() = Some(Job { frames, go });
+    }
+
+    /// How many `RESTRequest` frames the websockets answered so far.
+    pub(crate) fn rest_requests(&self) -> usize {
+        self.rest_requests.load(Ordering::Relaxed)
     }
 }
 
@@ -66,8 +77,26 @@ async fn serve(tcp: TcpStream, server: Server) {
     }
 }
 
+// the handshake callback's error type is tungstenite's
+#[allow(clippy::result_large_err)]
 async fn serve_ws(tcp: TcpStream, server: Server) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+    // the application a `RESTResponse` names: the websocket's `app=`
+    let mut app = String::new();
+    let read_app = |request: &Request, response: Response| {
+        app = request
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("app="))
+            .unwrap_or("")
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        Ok(response)
+    };
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, read_app).await else {
         return;
     };
     let job = server.job.lock().unwrap().take();
@@ -81,8 +110,79 @@ async fn serve_ws(tcp: TcpStream, server: Server) {
         }
         let _ = ws.get_mut().flush().await;
     }
-    // keep the connection until the client closes it
-    while let Some(Ok(_)) = ws.next().await {}
+    // like Asterisk, one request at a time: read it, answer it, read the next; until the
+    // client closes the connection
+    let channel = channel_json("1764163337.42", 42, "Up");
+    while let Some(Ok(message)) = ws.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Some(response) = rest_response(text.as_str(), &app, &channel) else {
+            continue;
+        };
+        server.rest_requests.fetch_add(1, Ordering::Relaxed);
+        if ws.send(Message::text(response)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The members of a `RESTRequest` frame the fake reads.
+#[derive(serde::Deserialize)]
+struct RestRequest {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    transaction_id: String,
+    #[serde(default)]
+    request_id: String,
+    uri: String,
+}
+
+/// A `RESTResponse` event as Asterisk 22 writes it (`send_rest_response`, then
+/// `ari_websocket_send_event` adds the application, timestamp and Asterisk id).
+#[derive(serde::Serialize)]
+struct RestResponse<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    transaction_id: &'a str,
+    request_id: &'a str,
+    status_code: u16,
+    reason_phrase: &'static str,
+    uri: &'a str,
+    content_type: &'static str,
+    message_body: &'a str,
+    application: &'a str,
+    timestamp: &'static str,
+    asterisk_id: &'static str,
+}
+
+/// The `RESTResponse` to a `RESTRequest` frame (`GET channels/{id}`: the channel; anything
+/// else: 404); `None` for any other frame.
+fn rest_response(text: &str, app: &str, channel: &str) -> Option<String> {
+    let request: RestRequest = serde_json::from_str(text).ok()?;
+    if request.kind != "RESTRequest" {
+        return None;
+    }
+    let (status_code, reason_phrase, message_body) = if request.uri.starts_with("channels/") {
+        (200, "OK", channel)
+    } else {
+        (404, "Not Found", r#"{"message":"Resource not found"}"#)
+    };
+    let response = RestResponse {
+        kind: "RESTResponse",
+        transaction_id: &request.transaction_id,
+        request_id: &request.request_id,
+        status_code,
+        reason_phrase,
+        uri: &request.uri,
+        content_type: "application/json",
+        message_body,
+        application: app,
+        timestamp: "2026-12-02T18:46:14.114+0000",
+        asterisk_id: "02:fc:00:00:00:01",
+    };
+    Some(serde_json::to_string(&response).expect("strings always serialize"))
 }
 
 const PING: &str = r#"{"asterisk_id":"02:fc:00:00:00:01","ping":"pong","timestamp":"2026-11-26T13:22:17.521+0000"}"#;
