@@ -232,7 +232,14 @@ pub(crate) async fn run(
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Ok(()));
                 }
-                let ended = read(socket, &hub, tunnel.as_deref(), &mut shutdown).await;
+                let ended = read(
+                    socket,
+                    &hub,
+                    tunnel.as_deref(),
+                    config.event_budget,
+                    &mut shutdown,
+                )
+                .await;
                 if let Some(tunnel) = &tunnel {
                     tunnel.detach(match &ended {
                         Ended::Shutdown => "the client shut down",
@@ -312,19 +319,34 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// Hands every frame to the dispatcher until the connection ends.
+///
+/// With REST over the websocket, the answers to requests are taken out first, and also
+/// while the dispatcher waits for room in the event budget: a handler that waits for an
+/// answer holds its events' share of the budget, and the answer would otherwise queue on
+/// the socket behind events that cannot be routed until the handler ends. The other
+/// frames read meanwhile wait in order, up to `read_ahead` bytes.
 async fn read(
     mut socket: EventSocket,
     hub: &Arc<Hub>,
     tunnel: Option<&Tunnel>,
+    read_ahead: usize,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
+    let mut ahead = std::collections::VecDeque::new();
+    let mut ahead_bytes = 0;
     loop {
-        let frame = tokio::select! {
-            _ = stopped(shutdown) => {
-                socket.close().await;
-                return Ended::Shutdown;
+        let frame = match ahead.pop_front() {
+            Some(frame) => {
+                ahead_bytes -= incoming_len(&frame);
+                frame
             }
-            frame = socket.next() => frame,
+            None => tokio::select! {
+                _ = stopped(shutdown) => {
+                    socket.close().await;
+                    return Ended::Shutdown;
+                }
+                frame = socket.next() => frame,
+            },
         };
         match frame {
             Ok(Incoming::Text(frame)) => {
@@ -332,7 +354,29 @@ async fn read(
                 if tunnel.is_some_and(|t| t.answer(frame.as_str())) {
                     continue;
                 }
-                if let Routed::Replaced(app) = hub.route(frame).await {
+                let route = hub.route(frame);
+                let routed = match tunnel {
+                    None => route.await,
+                    Some(tunnel) => {
+                        tokio::pin!(route);
+                        loop {
+                            tokio::select! {
+                                biased;
+                                routed = &mut route => break routed,
+                                next = socket.next(), if ahead_bytes < read_ahead => {
+                                    match next {
+                                        Ok(Incoming::Text(f)) if tunnel.answer(f.as_str()) => {}
+                                        other => {
+                                            ahead_bytes += incoming_len(&other);
+                                            ahead.push_back(other);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                };
+                if let Routed::Replaced(app) = routed {
                     socket.close().await;
                     return Ended::Replaced(app);
                 }
@@ -350,5 +394,13 @@ async fn read(
                 return Ended::Lost(lost.reason);
             }
         }
+    }
+}
+
+/// What a frame read ahead counts against `read_ahead`.
+fn incoming_len(frame: &std::result::Result<Incoming, crate::ws::Lost>) -> usize {
+    match frame {
+        Ok(Incoming::Text(frame)) => frame.as_str().len(),
+        _ => 0,
     }
 }

@@ -161,3 +161,77 @@ async fn an_answer_that_never_comes_is_a_timeout() {
     client.shutdown();
     client.wait().await.unwrap();
 }
+
+/// A handler waits for a REST answer while the events queued behind it spend the event
+/// budget: the reader, waiting for room, must still take the answer from the websocket
+/// (over HTTP the answer has its own connection; over the websocket it queues behind the
+/// events).
+#[tokio::test]
+async fn an_answer_behind_a_spent_event_budget_still_reaches_its_handler() {
+    const EVENTS: usize = 20;
+    let fake = support::fake::start(AUTH, Arc::new(|_| (200, "{}".to_owned()))).await;
+    let mut sockets = fake.sockets;
+    let client = Client::builder(&fake.url, "asterisk", "asterisk")
+        .rest_transport(RestTransport::WebSocket)
+        .check_server_api(false)
+        .event_budget(8 << 10)
+        .request_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let (answered, mut answered_rx) = tokio::sync::mpsc::unbounded_channel();
+    client.on_channel_event(
+        move |channel: ari_client::objects::Channel, _: ari_client::events::StasisStart| {
+            let answered = answered.clone();
+            async move {
+                // REST over the websocket, from inside the channel's lane
+                channel.answer().await?;
+                let _ = answered.send(());
+                Ok(())
+            }
+        },
+    );
+    let varsets = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = varsets.clone();
+    client.on_channel_event(
+        move |_: ari_client::objects::Channel, _: ari_client::events::ChannelVarset| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            async { Ok(()) }
+        },
+    );
+    client.start(["app"]).await.unwrap();
+    let mut socket = sockets.recv().await.unwrap();
+    socket
+        .send(Message::text(support::fake::channel_event(
+            "StasisStart",
+            "c1",
+            r#""args":[],"#,
+        )))
+        .await
+        .unwrap();
+    let r = request(&mut socket).await;
+    // 20 events of the same channel, queued behind the waiting handler: some 12 kB, more
+    // than the budget (8 kB), less than the budget and the read-ahead together
+    for n in 0..EVENTS {
+        let extra = format!(r#""variable":"V{n}","value":"x","#);
+        socket
+            .send(Message::text(support::fake::channel_event(
+                "ChannelVarset",
+                "c1",
+                &extra,
+            )))
+            .await
+            .unwrap();
+    }
+    socket.send(answer(&r, 204, None)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), answered_rx.recv())
+        .await
+        .expect("the answer reached the handler while the budget was spent")
+        .unwrap();
+    // and every event after it was handled, none lost
+    support::eventually("the events", Duration::from_secs(5), || {
+        varsets.load(std::sync::atomic::Ordering::Relaxed) == EVENTS
+    })
+    .await;
+    client.shutdown();
+    client.wait().await.unwrap();
+}

@@ -56,7 +56,11 @@ pub enum RestTransport {
     /// [`ErrorKind::Closed`](crate::ErrorKind::Closed). A request in
     /// flight when the websocket is lost fails at once with
     /// [`ErrorKind::WebSocket`](crate::ErrorKind::WebSocket): Asterisk may or may not
-    /// have carried it out. Asterisk does not send files this way: an operation that
+    /// have carried it out. Answers are read ahead of the events before them: a handler
+    /// that waits for one while the events queued behind it have spent the
+    /// [`event_budget`](crate::ClientBuilder::event_budget) still gets it, as long as no
+    /// more than another budget's worth of events arrived before the answer (beyond that,
+    /// the reader waits, and the request may time out). Asterisk does not send files this way: an operation that
     /// returns one (`recordings.getStoredFile`) fails with
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), nothing sent.
     WebSocket,
