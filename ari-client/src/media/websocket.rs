@@ -52,6 +52,12 @@ pub(super) fn media_url(base: &str, id: &str) -> Result<String> {
             id.escape_debug().to_string()
         )));
     }
+    if base.is_empty() {
+        // a client of an outbound websocket (outbound::Listener) knows no URL of Asterisk
+        return Err(Error::new(ErrorKind::Unsupported).with_operation(OP).with_message(
+            "this client has no URL of Asterisk's HTTP server, where the media websocket is (a client Asterisk connects to): use RTP (MediaStream::rtp), or a client made with Client::builder",
+        ));
+    }
     let root = base.strip_suffix("/ari").unwrap_or(base);
     let (scheme, rest) = match root.split_once("://") {
         Some(("https", rest)) => ("wss", rest),
@@ -261,6 +267,12 @@ mod tests {
     use super::*;
     use tokio::net::TcpStream;
     use tokio_tungstenite::WebSocketStream;
+
+    #[test]
+    fn media_url_needs_a_url_of_asterisk() {
+        let e = media_url("", "abc").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+    }
 
     #[test]
     fn media_url_is_beside_ari() {
