@@ -417,7 +417,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A parsed upgrade request head: what [`accept`] checks.
 struct Request {
-    headers: Vec<(String, String)>,
+    headers: Headers,
 }
 
 impl Request {
@@ -429,11 +429,7 @@ impl Request {
         if parts.next() != Some("GET") || !parts.nth(1).is_some_and(|v| v.starts_with("HTTP/1.")) {
             return Err("not an HTTP/1.1 GET");
         }
-        let mut headers = Vec::new();
-        for line in lines.filter(|l| !l.is_empty()) {
-            let (name, value) = line.split_once(':').ok_or("a malformed header")?;
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
+        let headers = Headers::parse(lines).ok_or("a malformed header")?;
         let request = Request { headers };
         let upgrade = request.header("upgrade").unwrap_or_default();
         if !upgrade.eq_ignore_ascii_case("websocket") {
@@ -446,7 +442,29 @@ impl Request {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        self.headers.get(name)
+    }
+}
+
+/// The header lines of a request or response head, names in lower case.
+#[derive(Debug)]
+struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// The headers of these lines (the head's first line taken already); `None` for a
+    /// line that is not `name: value`.
+    fn parse<'a>(lines: impl Iterator<Item = &'a str>) -> Option<Headers> {
+        let mut headers = Vec::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':')?;
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        Some(Headers(headers))
+    }
+
+    /// The first value of the header `name` (lower case).
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
@@ -461,7 +479,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[derive(Debug)]
 struct Head {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: Headers,
     content_length: Option<usize>,
 }
 
@@ -481,15 +499,8 @@ impl Head {
         let (true, Some(status)) = (version.starts_with("HTTP/1."), status) else {
             return Err(garbage());
         };
-        let mut headers = Vec::new();
-        for line in lines.filter(|l| !l.is_empty()) {
-            let (name, value) = line.split_once(':').ok_or_else(garbage)?;
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        let content_length = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.parse().ok());
+        let headers = Headers::parse(lines).ok_or_else(garbage)?;
+        let content_length = headers.get("content-length").and_then(|v| v.parse().ok());
         Ok(Head {
             status,
             headers,
@@ -498,10 +509,7 @@ impl Head {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 }
 

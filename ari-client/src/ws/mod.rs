@@ -214,7 +214,7 @@ fn events_refused(op: &'static str, status: u16, message: Option<String>) -> Err
 /// A websocket the client opened.
 pub(crate) type Socket = WebSocketStream<handshake::Upgraded>;
 
-pub(crate) use handshake::Refusal;
+use handshake::Refusal;
 
 /// Opens a websocket to `url` (`ws://` or `wss://`, with `tls`) with one more request
 /// header and the limits of `limits`, within `timeout`: the events websocket's way, for
@@ -247,7 +247,7 @@ pub(crate) async fn dial(
 
 /// An open events websocket.
 pub(crate) struct EventSocket {
-    socket: WebSocketStream<handshake::Upgraded>,
+    socket: Socket,
     keepalive: Duration,
     ping_sent: bool,
     /// Text frames to write (REST requests, [`carry`](Self::carry)).
@@ -262,35 +262,28 @@ impl EventSocket {
         apps: &[String],
     ) -> Result<EventSocket> {
         let url = events_url(&config.base_url, apps, config.subscribe_all)?;
-        let target = handshake::Target::parse(&url)?;
-        let ws_config = ws_config();
-        let upgrade = handshake::upgrade(
+        let socket = dial(
             OP.name,
-            &target,
+            &url,
             ("Authorization", rest.authorization().as_bytes()),
             events_refused,
             &config.tls,
-        );
-        match tokio::time::timeout(config.connect_timeout, upgrade).await {
-            Err(_) => Err(Error::new(ErrorKind::Timeout)
-                .with_operation(OP.name)
-                .with_message(format!("no websocket within {:?}", config.connect_timeout))),
-            Ok(Err(e)) => Err(e),
-            Ok(Ok(upgraded)) => Ok(EventSocket {
-                socket: WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(ws_config))
-                    .await,
-                keepalive: config.keepalive,
-                ping_sent: false,
-                outgoing: None,
-            }),
-        }
+            ws_config(),
+            config.connect_timeout,
+        )
+        .await?;
+        Ok(EventSocket::of(socket, config))
     }
 
     /// A websocket of the same kind for a connection Asterisk opened ([`Acceptor`]).
     async fn accepted(upgraded: handshake::Upgraded, config: &Config) -> EventSocket {
+        let socket = WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config()));
+        EventSocket::of(socket.await, config)
+    }
+
+    fn of(socket: Socket, config: &Config) -> EventSocket {
         EventSocket {
-            socket: WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config()))
-                .await,
+            socket,
             keepalive: config.keepalive,
             ping_sent: false,
             outgoing: None,
