@@ -73,7 +73,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
-use crate::config::ClientBuilder;
+use crate::config::{ClientBuilder, Config};
 use crate::connection::Source;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{ApplicationRegistered, StasisStart};
@@ -208,9 +208,11 @@ impl Listener {
         let server_api = settings
             .check_server_api_enabled()
             .then(ServerApiCell::default);
+        // checked and fixed once (the TLS roots among them), cloned for each call
+        let config = settings.into_config()?;
         // at most this many calls wait to be taken; the listener waits for room
         let (tx, rx) = mpsc::channel(64);
-        let task = tokio::spawn(accept_calls(self.acceptor, settings, server_api, tx));
+        let task = tokio::spawn(accept_calls(self.acceptor, config, server_api, tx));
         Ok(Calls { rx, task })
     }
 }
@@ -420,7 +422,7 @@ impl Call {
 
 async fn accept_calls(
     acceptor: Arc<Acceptor>,
-    settings: ClientBuilder,
+    config: Config,
     server_api: Option<ServerApiCell>,
     calls: mpsc::Sender<Result<Call>>,
 ) {
@@ -433,11 +435,11 @@ async fn accept_calls(
                 return;
             }
         };
-        let (acceptor, settings, calls) = (acceptor.clone(), settings.clone(), calls.clone());
+        let (acceptor, config, calls) = (acceptor.clone(), config.clone(), calls.clone());
         let server_api = server_api.clone();
         // each call's upgrade and first event on its own: a slow one delays no other
         tokio::spawn(async move {
-            match one_call(&acceptor, tcp, settings, server_api).await {
+            match one_call(&acceptor, tcp, config, server_api).await {
                 Ok(call) => {
                     let _ = calls.send(Ok(call)).await;
                 }
@@ -461,10 +463,9 @@ enum First {
 async fn one_call(
     acceptor: &Acceptor,
     tcp: tokio::net::TcpStream,
-    settings: ClientBuilder,
+    config: Config,
     server_api: Option<ServerApiCell>,
 ) -> Result<Call> {
-    let config = settings.into_config()?;
     let socket = acceptor.upgrade(tcp, &config).await?;
     let client =
         ClientBuilder::build_from(config, Source::Once(Arc::new(Mutex::new(Some(socket)))))?;
