@@ -60,6 +60,15 @@ pub use rtp::RtpHeader;
 use codec::ByteOrder;
 use pacing::Pacer;
 
+/// `result`, after hanging up the external-media channel when it is an error: nobody will
+/// use the channel then.
+async fn or_hang_up<T>(channel: &Channel, result: Result<T>) -> Result<T> {
+    if result.is_err() {
+        let _ = channel.hangup().await;
+    }
+    result
+}
+
 /// One frame of the call's audio, as received.
 #[derive(Debug, Clone)]
 pub struct AudioFrame {
@@ -157,11 +166,7 @@ impl MediaStream {
             Ok(stream) => started.await.map(|_| stream),
             Err(e) => Err(e),
         };
-        if connected.is_err() {
-            // nobody will use it
-            let _ = channel.hangup().await;
-        }
-        connected
+        or_hang_up(&channel, connected).await
     }
 
     /// Connects to the websocket of a chan_websocket channel made by externalMedia with
@@ -232,7 +237,7 @@ impl MediaStream {
     ) -> Result<Self> {
         let payload_type = format.rtp_payload_type().ok_or_else(|| {
             Error::new(ErrorKind::InvalidArgument).with_message(format!(
-                "{format} has no static RTP payload type; use slin16 or another format"
+                "{format} has no static RTP payload type that Asterisk takes without SDP; use ulaw or alaw"
             ))
         })?;
         let socket = rtp::bind(bind).await?;
@@ -253,14 +258,7 @@ impl MediaStream {
             Ok(peer) => started.await.map(|_| peer),
             Err(e) => Err(e),
         };
-        let peer = match peer {
-            Ok(peer) => peer,
-            Err(e) => {
-                // nobody will use it
-                let _ = channel.hangup().await;
-                return Err(e);
-            }
-        };
+        let peer = or_hang_up(&channel, peer).await?;
         let ptime = format.default_ptime();
         let (reader, writer) = rtp::pair(socket, peer, format, payload_type, ended);
         Ok(Self {
