@@ -2,6 +2,8 @@
 //! protocols negotiated, hostile connections refused without harm to the next one, and
 //! events and REST over the accepted websocket.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,16 @@ async fn status_of(addr: std::net::SocketAddr, head: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// The upgrade request of `url` as res_websocket_client sends it: protocol `ari`, Basic
+/// credentials.
+fn as_asterisk(url: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Authorization", AUTH.parse().unwrap());
+    headers.insert("Sec-WebSocket-Protocol", "ari".parse().unwrap());
+    request
 }
 
 fn upgrade(extra: &str) -> String {
@@ -92,20 +104,14 @@ async fn only_asterisk_with_the_credentials_gets_in_and_the_event_model_runs_ove
     );
     assert!(!started.is_finished());
     // Asterisk, as res_websocket_client dials: protocol `ari`, Basic credentials
-    let mut request = format!("ws://{addr}/ari").into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", AUTH.parse().unwrap());
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ari".parse().unwrap());
+    let request = as_asterisk(&format!("ws://{addr}/ari"));
     let (mut asterisk, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], "ari");
     started.await.unwrap().unwrap();
     asterisk
         .send(Message::text(format!(
             r#"{{"type":"StasisStart","timestamp":"2026-12-02T18:46:14.114+0000","args":[],"channel":{},"asterisk_id":"02:fc:00:00:00:01","application":"outbound-app"}}"#,
-            channel_json("c1")
+            support::fake::channel_json("c1")
         )))
         .await
         .unwrap();
@@ -142,12 +148,6 @@ async fn only_asterisk_with_the_credentials_gets_in_and_the_event_model_runs_ove
     assert_eq!(answered.as_deref(), Some("c1"));
     client.shutdown();
     client.wait().await.unwrap();
-}
-
-fn channel_json(id: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","name":"Local/x@ari-test-00000001;1","state":"Up","protocol_id":"","caller":{{"name":"","number":""}},"connected":{{"name":"","number":""}},"accountcode":"","dialplan":{{"context":"ari-test","exten":"x","priority":1,"app_name":"Stasis","app_data":"app"}},"creationtime":"2026-11-26T13:22:17.521+0000","language":"en"}}"#
-    )
 }
 
 #[tokio::test]
@@ -195,15 +195,7 @@ async fn over_tls_asterisk_gets_in_and_a_plain_connection_does_not() {
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let mut request = format!("wss://localhost:{port}/ari")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", AUTH.parse().unwrap());
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ari".parse().unwrap());
+    let request = as_asterisk(&format!("wss://localhost:{port}/ari"));
     let (mut asterisk, _) = tokio_tungstenite::connect_async_tls_with_config(
         request,
         None,
