@@ -67,5 +67,40 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // the `testing` feature's fake Asterisk serves and answers by the same specs
+    if std::env::var_os("CARGO_FEATURE_TESTING").is_some() {
+        if let Err(e) = write_specs(&dir, &out.join("testing_specs.rs")) {
+            eprintln!("error: cannot embed the specs for the fake Asterisk: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// Writes `SPECS`, every `*.json` of `dir` as `(file name, include_str!(path))`.
+fn write_specs(dir: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut text = String::from(
+        "/// The spec files, `(name, text)`.\npub(crate) static SPECS: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = std::fs::canonicalize(f)?;
+        text.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    text.push_str("];\n");
+    if std::fs::read_to_string(to).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(to, text)?;
+    }
+    Ok(())
 }

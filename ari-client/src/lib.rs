@@ -16,6 +16,7 @@
 //! - [`outbound`] is for the other direction: Asterisk connects to the application
 //!   (outbound websockets, one for the applications or one per call).
 //! - [`media`] is a call's audio over an external-media channel (websocket or RTP).
+//! - `testing` (the `testing` feature) is a fake Asterisk for your application's tests.
 //! - [`ServerApi`] is what the server serves, read at connect: an operation or parameter it
 //!   lacks fails with [`ErrorKind::Unsupported`] before anything is sent.
 
@@ -24,7 +25,7 @@
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api server_api connect outbound media properties
+// layers: connection client objects api server_api connect outbound media properties testing
 pub mod api;
 mod client;
 mod config;
@@ -42,6 +43,8 @@ mod random;
 mod rest;
 mod scan;
 mod server_api;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod timestamp;
 mod ws;
 
