@@ -4,7 +4,8 @@
 //! 2. Export `ARI_URL`, `ARI_USER`, `ARI_PASSWORD`, `ARI_ASTERISK_LOG`, `ARI_ASTERISK_CTL`
 //!    (path of `asterisk/ctl.sh`: `start|stop|restart|status`) and `ARI_RESTART_CMD`.
 //! 3. `regen --check` against that server: spec drift fails the run.
-//! 4. `cargo test --workspace --lib --bins --tests --examples`, then `cargo test --workspace --doc`
+//! 4. `cargo test --workspace --lib --bins --tests --examples --features ari-client/testing`,
+//!    then `cargo test --workspace --doc --features ari-client/testing`
 //!    (not `--all-targets`: that would run the benchmark binary, which has no harness, in a
 //!    debug build; `cargo xtask bench` runs it).
 //! 5. Unless `ARI_URL` is set: a short soak (`cargo xtask soak` with 3 restarts, one of them
@@ -79,11 +80,18 @@ fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
             "--bins",
             "--tests",
             "--examples",
+            // the fake Asterisk's own tests, and the examples' tests against it
+            "--features",
+            "ari-client/testing",
         ],
         extra,
         &env,
     )?;
-    cargo(&["test", "--workspace", "--doc"], extra, &env)?;
+    cargo(
+        &["test", "--workspace", "--doc", "--features", "ari-client/testing"],
+        extra,
+        &env,
+    )?;
     short_soak(server)?;
     Ok(ExitCode::SUCCESS)
 }
