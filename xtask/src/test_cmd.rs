@@ -88,7 +88,13 @@ fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
         &env,
     )?;
     cargo(
-        &["test", "--workspace", "--doc", "--features", "ari-client/testing"],
+        &[
+            "test",
+            "--workspace",
+            "--doc",
+            "--features",
+            "ari-client/testing",
+        ],
         extra,
         &env,
     )?;

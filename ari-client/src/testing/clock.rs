@@ -34,6 +34,8 @@ pub(crate) enum Action {
     Dtmf(String, char, u32),
     /// The caller (or callee) hangs up.
     Hangup(String),
+    /// The end of a hangup the application asked for (the channel, the cause).
+    HangupDone(String, u16),
 }
 
 /// What is due, in time order (ties in the order they were scheduled).

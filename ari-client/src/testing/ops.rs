@@ -603,22 +603,21 @@ fn originate(st: &mut State, p: &Params) -> Outcome<Reply> {
     let reply = st.channel_json(&ch);
     st.channels.insert(id.clone(), ch);
     st.originated.push(id.clone());
-    let peer = st.channel_json(&st.channels[&id]);
-    st.emit(
-        "Dial",
-        members(&[
-            ("dialstatus", "".into()),
-            ("forward", "".into()),
-            ("dialstring", resource.into()),
-            ("peer", peer),
-        ]),
-        &st.channels[&id].subscribers,
-    );
+    dial_event(st, &id, "");
     let callee = st
         .callees
         .get(endpoint)
         .copied()
         .unwrap_or(Callee::AnswerAfter(Duration::ZERO));
+    let rings = match callee {
+        Callee::NoAnswer => true,
+        Callee::AnswerAfter(after) => !after.is_zero(),
+        Callee::Busy => false,
+    };
+    if rings {
+        set_state(st, &id, "Ringing");
+        dial_event(st, &id, "RINGING");
+    }
     let now = st.now;
     match callee {
         Callee::AnswerAfter(after) => st.schedule.at(now + after, Action::Answer(id)),
@@ -636,6 +635,26 @@ fn originate(st: &mut State, p: &Params) -> Outcome<Reply> {
         }
     }
     Ok(Reply::ok(reply))
+}
+
+/// A `Dial` event of an originated channel (the `peer`), to its subscribers.
+fn dial_event(st: &State, id: &str, status: &str) {
+    let Some(ch) = st.channels.get(id) else {
+        return;
+    };
+    // `PJSIP/alice-00000001` was dialled as `alice`
+    let resource = ch.name.split_once('/').map_or("", |(_, r)| r);
+    let dialstring = resource.rsplit_once('-').map_or(resource, |(r, _)| r);
+    st.emit(
+        "Dial",
+        members(&[
+            ("dialstatus", status.into()),
+            ("forward", "".into()),
+            ("dialstring", dialstring.into()),
+            ("peer", st.channel_json(ch)),
+        ]),
+        &ch.subscribers,
+    );
 }
 
 /// `"Bob" <1001>` → (`Bob`, `1001`); `1001` → (``, `1001`).
@@ -721,14 +740,7 @@ fn set_channel_var(st: &mut State, id: &str, p: &Params) -> Outcome<Reply> {
         .ok_or_else(|| Reply::error(400, "Variable name is required"))?
         .to_owned();
     let value = p.values.get("value").cloned().unwrap_or_default();
-    if let Some(ch) = st.channels.get_mut(id) {
-        ch.variables.insert(name.clone(), value.clone());
-    }
-    st.emit_channel(
-        "ChannelVarset",
-        id,
-        members(&[("variable", name.into()), ("value", value.into())]),
-    );
+    set_variable(st, id, &name, &value);
     Ok(Reply::none())
 }
 
@@ -770,27 +782,34 @@ pub(crate) enum Side {
 /// it was doing ends, `StasisEnd`; a channel originated into the application then gets
 /// `ChannelVarset` `STASISSTATUS` and `ChannelDestroyed`.
 pub(crate) fn hangup(st: &mut State, id: &str, side: Side, cause: u16) {
-    let Some(ch) = st.channels.get(id) else {
-        return;
-    };
-    let origin = ch.origin;
     let request = match side {
         Side::App => members(&[("cause", 32.into()), ("soft", true.into())]),
         Side::Far => members(&[("cause", 16.into())]),
     };
     st.emit_channel("ChannelHangupRequest", id, request);
+    match side {
+        // Asterisk answers the DELETE once the hangup is queued; the channel's thread
+        // ends it after: a request the application makes at once is answered first
+        Side::App => {
+            let now = st.now;
+            st.schedule
+                .at(now, Action::HangupDone(id.to_owned(), cause));
+        }
+        Side::Far => hangup_done(st, id, cause),
+    }
+}
+
+/// The rest of a hangup: what the channel was doing ends, `StasisEnd`, and (for a channel
+/// originated into the application) `STASISSTATUS` and `ChannelDestroyed`.
+fn hangup_done(st: &mut State, id: &str, cause: u16) {
+    let Some(origin) = st.channels.get(id).map(|c| c.origin) else {
+        return;
+    };
     end_activity(st, id);
     if st.channels.get(id).is_some_and(|c| c.stasis.is_some()) {
         leave_stasis(st, id);
         if origin == Origin::Originated {
-            st.emit_channel(
-                "ChannelVarset",
-                id,
-                members(&[
-                    ("variable", "STASISSTATUS".into()),
-                    ("value", "SUCCESS".into()),
-                ]),
-            );
+            set_variable(st, id, "STASISSTATUS", "SUCCESS");
         }
     }
     st.emit_channel(
@@ -816,7 +835,7 @@ fn end_activity(st: &mut State, id: &str) {
     };
     for pb in playbacks {
         // the queued ones never start: they end with the channel
-        finish_playback_quietly(st, &pb);
+        finish_playback_quietly(st, &pb, "failed");
     }
     if let Some(name) = recording {
         finish_recording(st, &name, "done");
@@ -851,7 +870,8 @@ fn destroy_channel(st: &mut State, id: &str) {
         | Action::NoAnswer(c)
         | Action::Busy(c)
         | Action::Dtmf(c, ..)
-        | Action::Hangup(c) => *c != id,
+        | Action::Hangup(c)
+        | Action::HangupDone(c, _) => *c != id,
         _ => true,
     });
 }
@@ -1016,14 +1036,15 @@ fn finish_playback(st: &mut State, id: &str, state: &'static str) {
     }
 }
 
-/// A playback ends with its channel: `PlaybackFinished` if it was playing, nothing after.
-fn finish_playback_quietly(st: &mut State, id: &str) {
+/// A playback ends with its target: `PlaybackFinished` if it was playing, in `state`
+/// (Asterisk says `failed` for a channel hung up mid-prompt), nothing for queued ones.
+fn finish_playback_quietly(st: &mut State, id: &str, state: &'static str) {
     let Some(pb) = st.playbacks.remove(id) else {
         return;
     };
     if pb.state == "playing" {
         let mut done = pb;
-        done.state = "done";
+        done.state = state;
         let apps = st.target_subscribers(&done.target);
         st.emit(
             "PlaybackFinished",
@@ -1223,8 +1244,50 @@ fn add_channels(st: &mut State, bridge: &str, p: &Params) -> Outcome<Reply> {
             ch.record.bridges.push(bridge.to_owned());
         }
         bridge_event(st, "ChannelEnteredBridge", bridge, &id);
+        update_bridge_peers(st, bridge);
     }
     Ok(Reply::none())
+}
+
+/// Sets `BRIDGEPEER` on each channel of a bridge with two or more: the names of the
+/// others (`ChannelVarset` for each that changes, in the bridge's order).
+fn update_bridge_peers(st: &mut State, bridge: &str) {
+    let channels = st
+        .bridges
+        .get(bridge)
+        .map(|b| b.channels.clone())
+        .unwrap_or_default();
+    if channels.len() < 2 {
+        return;
+    }
+    for c in &channels {
+        let others: Vec<&str> = channels
+            .iter()
+            .filter(|o| *o != c)
+            .filter_map(|o| st.channels.get(o).map(|ch| ch.name.as_str()))
+            .collect();
+        let peers = others.join(",");
+        if st
+            .channels
+            .get(c)
+            .and_then(|ch| ch.variables.get("BRIDGEPEER"))
+            != Some(&peers)
+        {
+            set_variable(st, c, "BRIDGEPEER", &peers);
+        }
+    }
+}
+
+/// Sets a channel variable and sends its `ChannelVarset`.
+fn set_variable(st: &mut State, id: &str, name: &str, value: &str) {
+    if let Some(ch) = st.channels.get_mut(id) {
+        ch.variables.insert(name.to_owned(), value.to_owned());
+    }
+    st.emit_channel(
+        "ChannelVarset",
+        id,
+        members(&[("variable", name.into()), ("value", value.into())]),
+    );
 }
 
 fn remove_channels(st: &mut State, bridge: &str, p: &Params) -> Outcome<Reply> {
@@ -1247,6 +1310,13 @@ fn remove_channels(st: &mut State, bridge: &str, p: &Params) -> Outcome<Reply> {
 }
 
 fn leave_bridge(st: &mut State, bridge: &str, channel: &str) {
+    let peer = st
+        .channels
+        .get(channel)
+        .and_then(|c| c.variables.get("BRIDGEPEER"));
+    if peer.is_some_and(|p| !p.is_empty()) {
+        set_variable(st, channel, "BRIDGEPEER", "");
+    }
     if let Some(b) = st.bridges.get_mut(bridge) {
         b.channels.retain(|c| c != channel);
     }
@@ -1270,7 +1340,7 @@ fn destroy_bridge(st: &mut State, id: &str) {
         None => return,
     };
     for pb in playbacks {
-        finish_playback_quietly(st, &pb);
+        finish_playback_quietly(st, &pb, "done");
     }
     if let Some(r) = recording {
         finish_recording(st, &r, "done");
@@ -1344,28 +1414,10 @@ pub(crate) fn run(st: &mut State, action: Action) {
             };
             ch.record.answered = true;
             let pending = ch.pending_stasis.take();
-            let dialstring = ch
-                .name
-                .split_once('/')
-                .map(|(_, r)| r.rsplit_once('-').map_or(r, |(r, _)| r).to_owned());
             set_state(st, &id, "Up");
-            let peer = st.channel_json(&st.channels[&id]);
-            st.emit(
-                "Dial",
-                members(&[
-                    ("dialstatus", "ANSWER".into()),
-                    ("forward", "".into()),
-                    ("dialstring", dialstring.unwrap_or_default().into()),
-                    ("peer", peer),
-                ]),
-                &st.channels[&id].subscribers,
-            );
+            dial_event(st, &id, "ANSWER");
             if let Some((app, args)) = pending {
-                st.emit_channel(
-                    "ChannelVarset",
-                    &id,
-                    members(&[("variable", "STASISSTATUS".into()), ("value", "".into())]),
-                );
+                set_variable(st, &id, "STASISSTATUS", "");
                 if let Some(ch) = st.channels.get_mut(&id) {
                     ch.stasis = Some(app);
                 }
@@ -1382,16 +1434,7 @@ pub(crate) fn run(st: &mut State, action: Action) {
                 &id,
                 members(&[("cause", 17.into())]),
             );
-            let peer = st.channel_json(&st.channels[&id]);
-            st.emit(
-                "Dial",
-                members(&[
-                    ("dialstatus", "BUSY".into()),
-                    ("forward", "".into()),
-                    ("peer", peer),
-                ]),
-                &st.channels[&id].subscribers,
-            );
+            dial_event(st, &id, "BUSY");
             st.emit_channel(
                 "ChannelDestroyed",
                 &id,
@@ -1421,6 +1464,7 @@ pub(crate) fn run(st: &mut State, action: Action) {
                 ]),
             );
         }
+        Action::HangupDone(id, cause) => hangup_done(st, &id, cause),
         Action::Hangup(id) => {
             st.set_ending(&id, Ending::HungUpByCaller);
             hangup(st, &id, Side::Far, 16);
