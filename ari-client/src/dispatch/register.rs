@@ -366,6 +366,17 @@ impl Hub {
         }
     }
 
+    /// The object exists on the server (a handler or waiter was registered on a domain
+    /// object, made of the server's data): the resync checks it.
+    pub(crate) fn seen(&self, kind: ObjectKind, object: &str) {
+        let mut table = self.table(kind, object);
+        if let Some(entry) = table.entries.get_mut(object) {
+            if !entry.ending {
+                entry.seen = true;
+            }
+        }
+    }
+
     /// This client subscribed application `app` to the object (`on`), or unsubscribed it.
     /// While an application is subscribed, Asterisk sends the object's events after it
     /// leaves the application (a channel's `StasisEnd` does not end it), and the

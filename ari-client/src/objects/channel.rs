@@ -81,7 +81,11 @@ impl Channel {
             }
             // gone before the stream began: its end event says why
             if cause.is_none() {
-                let end = super::next::<Channel, ChannelDestroyed>(channel.client(), &channel.id);
+                let end = super::next::<Channel, ChannelDestroyed>(
+                    channel.client(),
+                    &channel.id,
+                    super::Known::Seen,
+                );
                 if let Ok(e) = end.timeout(Duration::ZERO).await {
                     cause = Some(format!("{} (cause {})", e.cause_txt, e.cause));
                 }

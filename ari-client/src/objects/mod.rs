@@ -95,11 +95,34 @@ pub(crate) trait EventObject: Sized + Send + 'static {
     fn object_id(&self) -> Cow<'_, str>;
 }
 
+/// Whether the object a handler or waiter is for exists on the server: a domain object was
+/// made of the server's data (an event's, a request's answer), a pending one only has the
+/// id the application chose. The resync after a reconnect checks the objects that exist
+/// and ends those that are gone; a pending one is not checked before the server names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    /// A domain object (`Channel`, `Bridge`, …).
+    Seen,
+    /// A pending object (`PendingChannel`, …).
+    Pending,
+}
+
+/// After a handler or waiter was registered on an object: see [`interest`] and [`Known`].
+fn registered(client: &Client, kind: ObjectKind, id: &str, first: bool, known: Known) {
+    if first {
+        interest(client, kind, id);
+    }
+    if known == Known::Seen {
+        client.hub().seen(kind, id);
+    }
+}
+
 /// Registers `handler` for events of type `E` about the object of kind `O::KIND` with id
 /// `id`: the objects' and pending objects' `on_event`.
 pub(crate) fn on_object_event<O, E, F, Fut>(
     client: &Client,
     id: &str,
+    known: Known,
     handler: F,
 ) -> Result<crate::Subscription>
 where
@@ -115,14 +138,12 @@ where
         let call = handler(object, E::from_event(event)?);
         Some(Box::pin(call) as HandlerFuture)
     });
-    let registered = client
+    let handler = client
         .hub()
         .add_object(O::KIND, id, E::KIND, erased)
         .map_err(|reason| wait::ended(O::KIND, id, None, &reason))?;
-    if registered.first {
-        interest(client, O::KIND, id);
-    }
-    Ok(registered.value)
+    registered(client, O::KIND, id, handler.first, known);
+    Ok(handler.value)
 }
 
 /// Registers `handler` for every event of type `E` that names an object of kind `O::KIND`:
@@ -149,12 +170,11 @@ where
 pub(crate) fn next<O: EventObject, E: EventType + Send + 'static>(
     client: &Client,
     id: &str,
+    known: Known,
 ) -> Wait<E> {
-    let registered = client.hub().wait_once(O::KIND, id, Some(E::KIND));
-    if registered.first {
-        interest(client, O::KIND, id);
-    }
-    let next = registered.value;
+    let waiter = client.hub().wait_once(O::KIND, id, Some(E::KIND));
+    registered(client, O::KIND, id, waiter.first, known);
+    let next = waiter.value;
     let id: Arc<str> = id.into();
     let what = format!("{} of {} {id}", E::NAME, O::KIND);
     Wait::new(what, async move {
@@ -169,21 +189,21 @@ pub(crate) fn next<O: EventObject, E: EventType + Send + 'static>(
 }
 
 /// The events of type `E` about one object until it ends.
-pub(crate) fn events<O: EventObject, E: EventType>(client: &Client, id: &str) -> Events<E> {
-    let registered = client.hub().wait_stream(O::KIND, id, Some(E::KIND));
-    if registered.first {
-        interest(client, O::KIND, id);
-    }
-    Events::new(registered.value)
+pub(crate) fn events<O: EventObject, E: EventType>(
+    client: &Client,
+    id: &str,
+    known: Known,
+) -> Events<E> {
+    let stream = client.hub().wait_stream(O::KIND, id, Some(E::KIND));
+    registered(client, O::KIND, id, stream.first, known);
+    Events::new(stream.value)
 }
 
-/// Every event about one object until it ends, for the waits of this module.
+/// Every event about one (domain) object until it ends, for the waits of this module.
 fn all_events(client: &Client, kind: ObjectKind, id: &str) -> wait::AllEvents {
-    let registered = client.hub().wait_stream(kind, id, None);
-    if registered.first {
-        interest(client, kind, id);
-    }
-    wait::AllEvents(registered.value)
+    let stream = client.hub().wait_stream(kind, id, None);
+    registered(client, kind, id, stream.first, Known::Seen);
+    wait::AllEvents(stream.value)
 }
 
 /// The first handler or waiter of an object: the client may subscribe its application to

@@ -175,19 +175,19 @@ fn with_events(o: &DomainObject) -> TokenStream {
                 Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send + 'static,
             {
                 let id = crate::objects::EventObject::object_id(self);
-                crate::objects::on_object_event::<#name, E, F, Fut>(&self.client, &id, handler)
+                crate::objects::on_object_event::<#name, E, F, Fut>(&self.client, &id, crate::objects::Known::Seen, handler)
             }
 
             #next_doc
             pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(&self) -> crate::objects::Wait<E> {
                 let id = crate::objects::EventObject::object_id(self);
-                crate::objects::next::<#name, E>(&self.client, &id)
+                crate::objects::next::<#name, E>(&self.client, &id, crate::objects::Known::Seen)
             }
 
             #events_doc
             pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
                 let id = crate::objects::EventObject::object_id(self);
-                crate::objects::events::<#name, E>(&self.client, &id)
+                crate::objects::events::<#name, E>(&self.client, &id, crate::objects::Known::Seen)
             }
         }
 
@@ -262,17 +262,17 @@ fn pending(api: &Api, o: &DomainObject) -> TokenStream {
                 F: ::std::ops::Fn(#object, E) -> Fut + ::std::marker::Send + ::std::marker::Sync + 'static,
                 Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send + 'static,
             {
-                crate::objects::on_object_event::<#object, E, F, Fut>(&self.client, &self.id, handler)
+                crate::objects::on_object_event::<#object, E, F, Fut>(&self.client, &self.id, crate::objects::Known::Pending, handler)
             }
 
             #[doc = #next_doc]
             pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(&self) -> crate::objects::Wait<E> {
-                crate::objects::next::<#object, E>(&self.client, &self.id)
+                crate::objects::next::<#object, E>(&self.client, &self.id, crate::objects::Known::Pending)
             }
 
             #[doc = #events_doc]
             pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
-                crate::objects::events::<#object, E>(&self.client, &self.id)
+                crate::objects::events::<#object, E>(&self.client, &self.id, crate::objects::Known::Pending)
             }
         }
 

@@ -84,19 +84,30 @@ impl Channel {
             + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::on_object_event::<Channel, E, F, Fut>(&self.client, &id, handler)
+        crate::objects::on_object_event::<
+            Channel,
+            E,
+            F,
+            Fut,
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this channel, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this channel's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the channel ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<Channel, E>(&self.client, &id)
+        crate::objects::next::<
+            Channel,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this channel from now on, as a stream that ends when the channel ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<Channel, E>(&self.client, &id)
+        crate::objects::events::<
+            Channel,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {
@@ -137,17 +148,23 @@ impl PendingChannel {
             E,
             F,
             Fut,
-        >(&self.client, &self.id, handler)
+        >(&self.client, &self.id, crate::objects::Known::Pending, handler)
     }
     /// The next event of type `E` about the channel that will have this id (see [`Wait`]); registered at once, so create the channel afterwards.
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
-        crate::objects::next::<Channel, E>(&self.client, &self.id)
+        crate::objects::next::<
+            Channel,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
     /// The events of type `E` about the channel that will have this id, until it ends.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
-        crate::objects::events::<Channel, E>(&self.client, &self.id)
+        crate::objects::events::<
+            Channel,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
 }
 impl ::std::fmt::Debug for PendingChannel {
@@ -259,19 +276,27 @@ impl Bridge {
             + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::on_object_event::<Bridge, E, F, Fut>(&self.client, &id, handler)
+        crate::objects::on_object_event::<
+            Bridge,
+            E,
+            F,
+            Fut,
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this bridge, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this bridge's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the bridge ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<Bridge, E>(&self.client, &id)
+        crate::objects::next::<Bridge, E>(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this bridge from now on, as a stream that ends when the bridge ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<Bridge, E>(&self.client, &id)
+        crate::objects::events::<
+            Bridge,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {
@@ -312,17 +337,23 @@ impl PendingBridge {
             E,
             F,
             Fut,
-        >(&self.client, &self.id, handler)
+        >(&self.client, &self.id, crate::objects::Known::Pending, handler)
     }
     /// The next event of type `E` about the bridge that will have this id (see [`Wait`]); registered at once, so create the bridge afterwards.
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
-        crate::objects::next::<Bridge, E>(&self.client, &self.id)
+        crate::objects::next::<
+            Bridge,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
     /// The events of type `E` about the bridge that will have this id, until it ends.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
-        crate::objects::events::<Bridge, E>(&self.client, &self.id)
+        crate::objects::events::<
+            Bridge,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
 }
 impl ::std::fmt::Debug for PendingBridge {
@@ -439,19 +470,25 @@ impl Playback {
             E,
             F,
             Fut,
-        >(&self.client, &id, handler)
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this playback, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this playback's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the playback ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<Playback, E>(&self.client, &id)
+        crate::objects::next::<
+            Playback,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this playback from now on, as a stream that ends when the playback ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<Playback, E>(&self.client, &id)
+        crate::objects::events::<
+            Playback,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {
@@ -492,17 +529,23 @@ impl PendingPlayback {
             E,
             F,
             Fut,
-        >(&self.client, &self.id, handler)
+        >(&self.client, &self.id, crate::objects::Known::Pending, handler)
     }
     /// The next event of type `E` about the playback that will have this id (see [`Wait`]); registered at once, so create the playback afterwards.
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
-        crate::objects::next::<Playback, E>(&self.client, &self.id)
+        crate::objects::next::<
+            Playback,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
     /// The events of type `E` about the playback that will have this id, until it ends.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
-        crate::objects::events::<Playback, E>(&self.client, &self.id)
+        crate::objects::events::<
+            Playback,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
 }
 impl ::std::fmt::Debug for PendingPlayback {
@@ -622,19 +665,25 @@ impl LiveRecording {
             E,
             F,
             Fut,
-        >(&self.client, &id, handler)
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this live recording, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this live recording's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the live recording ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<LiveRecording, E>(&self.client, &id)
+        crate::objects::next::<
+            LiveRecording,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this live recording from now on, as a stream that ends when the live recording ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<LiveRecording, E>(&self.client, &id)
+        crate::objects::events::<
+            LiveRecording,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {
@@ -675,17 +724,23 @@ impl PendingLiveRecording {
             E,
             F,
             Fut,
-        >(&self.client, &self.id, handler)
+        >(&self.client, &self.id, crate::objects::Known::Pending, handler)
     }
     /// The next event of type `E` about the live recording that will have this id (see [`Wait`]); registered at once, so create the live recording afterwards.
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
-        crate::objects::next::<LiveRecording, E>(&self.client, &self.id)
+        crate::objects::next::<
+            LiveRecording,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
     /// The events of type `E` about the live recording that will have this id, until it ends.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
-        crate::objects::events::<LiveRecording, E>(&self.client, &self.id)
+        crate::objects::events::<
+            LiveRecording,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
 }
 impl ::std::fmt::Debug for PendingLiveRecording {
@@ -868,19 +923,25 @@ impl Endpoint {
             E,
             F,
             Fut,
-        >(&self.client, &id, handler)
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this endpoint, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this endpoint's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the endpoint ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<Endpoint, E>(&self.client, &id)
+        crate::objects::next::<
+            Endpoint,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this endpoint from now on, as a stream that ends when the endpoint ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<Endpoint, E>(&self.client, &id)
+        crate::objects::events::<
+            Endpoint,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {
@@ -986,19 +1047,25 @@ impl DeviceState {
             E,
             F,
             Fut,
-        >(&self.client, &id, handler)
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this device state, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this device state's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the device state ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<DeviceState, E>(&self.client, &id)
+        crate::objects::next::<
+            DeviceState,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this device state from now on, as a stream that ends when the device state ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<DeviceState, E>(&self.client, &id)
+        crate::objects::events::<
+            DeviceState,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {

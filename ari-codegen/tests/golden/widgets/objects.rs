@@ -84,19 +84,27 @@ impl Widget {
             + 'static,
     {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::on_object_event::<Widget, E, F, Fut>(&self.client, &id, handler)
+        crate::objects::on_object_event::<
+            Widget,
+            E,
+            F,
+            Fut,
+        >(&self.client, &id, crate::objects::Known::Seen, handler)
     }
     /// The next event of type `E` about this widget, from now on: registered at once, so an event that arrives before the first poll is not missed. It works inside this widget's own handlers too. See [`Wait`] for the timeout and the errors ([`ErrorKind::Ended`](crate::ErrorKind::Ended) when the widget ends first).
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::next::<Widget, E>(&self.client, &id)
+        crate::objects::next::<Widget, E>(&self.client, &id, crate::objects::Known::Seen)
     }
     /// The events of type `E` about this widget from now on, as a stream that ends when the widget ends (with its end event, when that is of type `E`). Unlike calling [`next`](Self::next) in a loop, it misses no event between two calls.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
         let id = crate::objects::EventObject::object_id(self);
-        crate::objects::events::<Widget, E>(&self.client, &id)
+        crate::objects::events::<
+            Widget,
+            E,
+        >(&self.client, &id, crate::objects::Known::Seen)
     }
 }
 impl crate::Client {
@@ -137,17 +145,23 @@ impl PendingWidget {
             E,
             F,
             Fut,
-        >(&self.client, &self.id, handler)
+        >(&self.client, &self.id, crate::objects::Known::Pending, handler)
     }
     /// The next event of type `E` about the widget that will have this id (see [`Wait`]); registered at once, so create the widget afterwards.
     pub fn next<E: crate::EventType + ::std::marker::Send + 'static>(
         &self,
     ) -> crate::objects::Wait<E> {
-        crate::objects::next::<Widget, E>(&self.client, &self.id)
+        crate::objects::next::<
+            Widget,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
     /// The events of type `E` about the widget that will have this id, until it ends.
     pub fn events<E: crate::EventType>(&self) -> crate::objects::Events<E> {
-        crate::objects::events::<Widget, E>(&self.client, &self.id)
+        crate::objects::events::<
+            Widget,
+            E,
+        >(&self.client, &self.id, crate::objects::Known::Pending)
     }
 }
 impl ::std::fmt::Debug for PendingWidget {
