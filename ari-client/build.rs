@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     }
     // the `testing` feature's fake Asterisk serves and answers by the same specs
     if std::env::var_os("CARGO_FEATURE_TESTING").is_some() {
-        if let Err(e) = write_specs(&dir, &out.join("testing_specs.rs")) {
+        if let Err(e) = write_specs(&dir, &out.join("testing/specs.rs")) {
             eprintln!("error: cannot embed the specs for the fake Asterisk: {e}");
             return ExitCode::FAILURE;
         }
@@ -100,6 +100,9 @@ fn write_specs(dir: &std::path::Path, to: &std::path::Path) -> std::io::Result<(
     }
     text.push_str("];\n");
     if std::fs::read_to_string(to).ok().as_deref() != Some(text.as_str()) {
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         std::fs::write(to, text)?;
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ari_client::api::OperationId;
 use ari_client::events::{ChannelDtmfReceived, StasisStart};
 use ari_client::objects::Channel;
-use ari_client::testing::{Ending, FakeAsterisk};
+use ari_client::testing::{Ending, FakeAsterisk, Time};
 
 /// Bounds a wait in a test: the fake's flows take milliseconds.
 async fn within<T>(what: &str, f: impl std::future::IntoFuture<Output = T>) -> T {
@@ -76,4 +76,272 @@ async fn digits_reach_a_handler() {
         Ending::HungUpByApp { cause: 16 }
     );
     assert_eq!(call.played(), ["digits:5"]);
+}
+
+/// A client that sends its REST requests over the events websocket gets the same answers.
+#[tokio::test]
+async fn rest_over_the_websocket() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    let (user, password) = fake.credentials();
+    let client = ari_client::Client::builder(fake.url(), user, password)
+        .rest_transport(ari_client::RestTransport::WebSocket)
+        .connect()
+        .await
+        .unwrap();
+    client.on_channel_event(|channel: Channel, _: StasisStart| async move {
+        channel.answer().await?;
+        channel.play("sound:hello-world").await?.finished().await?;
+        channel.hangup().await
+    });
+    client.start(["hello"]).await.unwrap();
+    let call = within("call in", fake.call_in("7000")).await.unwrap();
+    assert_eq!(
+        within("end", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    assert_eq!(call.played(), ["sound:hello-world"]);
+    let missing = client.channels().get("nope").await.unwrap_err();
+    assert_eq!(missing.kind(), ari_client::ErrorKind::NotFound);
+}
+
+/// Manual time: nothing due happens until the test moves the clock, so a digit lands at an
+/// exact point of the prompt.
+#[tokio::test]
+async fn manual_time_places_a_digit_inside_the_prompt() {
+    let fake = FakeAsterisk::builder()
+        .time(Time::Manual)
+        .start()
+        .await
+        .unwrap();
+    fake.set_media_duration("sound:menu", Some(Duration::from_secs(3)));
+    let client = fake.client().await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let tx = tx.clone();
+        async move {
+            channel.answer().await?;
+            let digit = channel.next::<ChannelDtmfReceived>();
+            let playback = channel.play("sound:menu").await?;
+            let finished = playback.finished();
+            // the digit comes first: the prompt is still playing
+            let pressed = digit.await?;
+            let _ = tx.send(format!("digit {}", pressed.digit));
+            finished.await?;
+            let _ = tx.send("prompt done".to_owned());
+            channel.hangup().await
+        }
+    });
+    client.start(["menu"]).await.unwrap();
+    let call = within("call in", fake.call_in("7000")).await.unwrap();
+    within("prompt", call.wait_played(1)).await;
+    let start = fake.now();
+    fake.settle().await;
+    assert_eq!(fake.now(), start, "manual time does not move by itself");
+    call.press("7");
+    fake.advance(Duration::from_millis(150)).await;
+    assert_eq!(within("digit", rx.recv()).await.unwrap(), "digit 7");
+    assert!(call.in_stasis(), "the prompt is still playing");
+    fake.advance(Duration::from_secs(3)).await;
+    assert_eq!(within("prompt", rx.recv()).await.unwrap(), "prompt done");
+    assert_eq!(
+        within("end", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    let elapsed = fake.now().unix_millis() - start.unix_millis();
+    assert_eq!(elapsed, 3150, "virtual time is what the test advanced");
+}
+
+/// Originated legs: answered after ringing, busy, unanswered — as the test scripts them.
+#[tokio::test]
+async fn originate_as_scripted() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    fake.endpoint("PJSIP/alice")
+        .answers_after(Duration::from_secs(4));
+    fake.endpoint("PJSIP/bob").busy();
+    fake.endpoint("PJSIP/carol").no_answer();
+    let client = fake.client().await.unwrap();
+    client.start(["dialer"]).await.unwrap();
+    let mut outcomes = Vec::new();
+    for endpoint in ["PJSIP/alice", "PJSIP/bob", "PJSIP/carol"] {
+        let leg = client
+            .channels()
+            .originate(endpoint)
+            .app("dialer")
+            .timeout(10)
+            .await
+            .unwrap();
+        let answered = within(
+            "answer",
+            leg.wait_for_answer().timeout(Duration::from_secs(5)),
+        )
+        .await;
+        outcomes.push((
+            endpoint,
+            answered
+                .map(|c| c.state.as_str().to_owned())
+                .map_err(|e| e.kind()),
+        ));
+    }
+    assert_eq!(outcomes[0], ("PJSIP/alice", Ok("Up".to_owned())));
+    assert_eq!(outcomes[1].1, Err(ari_client::ErrorKind::Failed));
+    assert_eq!(outcomes[2].1, Err(ari_client::ErrorKind::Failed));
+    assert_eq!(fake.originated(1).await.ending(), Some(Ending::Busy));
+    assert_eq!(fake.originated(2).await.ending(), Some(Ending::NoAnswer));
+    assert!(fake.originated(0).await.in_stasis());
+}
+
+/// Faults: an operation that fails, a websocket lost mid-call, Asterisk killed and back.
+#[tokio::test]
+async fn faults_reach_the_application_typed() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    let client = ari_client::Client::builder(fake.url(), "asterisk", "asterisk")
+        .reconnect(ari_client::ReconnectPolicy {
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            ..Default::default()
+        })
+        .connect()
+        .await
+        .unwrap();
+    let mut states = client.state_changes();
+    client.start(["app"]).await.unwrap();
+    let call = within("call in", fake.call_in("1")).await.unwrap();
+    let channel = client.channels().get(call.id()).await.unwrap();
+
+    fake.fail(OperationId::ChannelAnswer, 500, 1);
+    let e = channel.answer().await.unwrap_err();
+    assert_eq!(e.kind(), ari_client::ErrorKind::Server);
+    channel.answer().await.unwrap();
+
+    // a lost websocket: the client reconnects, the call goes on
+    fake.drop_websockets();
+    within("reconnected", async {
+        let mut lost = false;
+        while let Some(s) = states.next().await {
+            match s {
+                ari_client::ConnectionState::Disconnected { .. } => lost = true,
+                ari_client::ConnectionState::Connected if lost => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    within("app back", fake.app_connected("app")).await;
+    call.press("1");
+    let digit = within(
+        "digit",
+        channel
+            .next::<ChannelDtmfReceived>()
+            .timeout(Duration::from_secs(5)),
+    )
+    .await;
+    assert_eq!(digit.unwrap().digit, "1");
+
+    // Asterisk killed: the call is gone without an event; the client's waits end
+    let waiting = channel.next::<ChannelDtmfReceived>();
+    fake.kill();
+    assert_eq!(call.ending(), Some(Ending::Lost));
+    fake.revive();
+    within("app back after kill", fake.app_connected("app")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(Some(s)) = tokio::time::timeout(Duration::from_millis(10), states.next()).await {
+        eprintln!("state {s:?}");
+    }
+    for r in fake.requests().iter().rev().take(5) {
+        eprintln!("{r:?}");
+    }
+    let e = within("wait ends", waiting.timeout(Duration::from_secs(5)))
+        .await
+        .unwrap_err();
+    assert_ne!(
+        e.kind(),
+        ari_client::ErrorKind::Timeout,
+        "the channel's wait ends when the resync finds it gone: {e}"
+    );
+    let e = channel.answer().await.unwrap_err();
+    assert_eq!(e.kind(), ari_client::ErrorKind::NotFound);
+}
+
+/// Asterisk dials the application: a persistent outbound websocket to a `Listener`, lost
+/// and dialled again; the events of the meantime arrive on the next connection.
+#[tokio::test]
+async fn outbound_persistent_websocket() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    let listener = ari_client::outbound::Listener::bind("127.0.0.1:0", "ast", "secret")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", listener.local_addr());
+    let client = listener.client().unwrap();
+    client.on_channel_event(|channel: Channel, _: StasisStart| async move {
+        channel.answer().await?;
+        channel.play("sound:hello-world").await?.finished().await?;
+        channel.hangup().await
+    });
+    // Asterisk dials the listener; start returns once that websocket is open
+    fake.dial_outbound(&url, "ast", "secret", &["outbound-app"]);
+    within("start", client.start(["outbound-app"]))
+        .await
+        .unwrap();
+    within("registered", fake.app_connected("outbound-app")).await;
+    let call = within("call in", fake.call_in("1").app("outbound-app"))
+        .await
+        .unwrap();
+    assert_eq!(
+        within("end", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    assert_eq!(call.played(), ["sound:hello-world"]);
+    // every request went over the websocket Asterisk opened
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|r| r.operation == Some(OperationId::ChannelPlay)));
+
+    // wrong credentials: the listener refuses, the fake keeps trying
+    let refused = FakeAsterisk::start().await.unwrap();
+    refused.dial_outbound(&url, "ast", "wrong", &["other"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(refused.apps().is_empty(), "{:?}", refused.apps());
+}
+
+/// One websocket per call (`per_call_config`): each call is its own client and task.
+#[tokio::test]
+async fn outbound_per_call_websockets() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    let listener = ari_client::outbound::Listener::bind("127.0.0.1:0", "ast", "secret")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", listener.local_addr());
+    let mut calls = listener.calls().unwrap();
+    tokio::spawn(async move {
+        while let Some(call) = calls.next().await {
+            let Ok(call) = call else { continue };
+            tokio::spawn(async move {
+                let channel = call.channel();
+                channel.answer().await?;
+                channel.play("sound:hello-world").await?.finished().await?;
+                channel.hangup().await?;
+                call.finished().await
+            });
+        }
+    });
+    fake.dial_per_call(&url, "ast", "secret", "ivr");
+    let mut ended = Vec::new();
+    let a = within("call a", fake.call_in("1").app("ivr"))
+        .await
+        .unwrap();
+    let b = within("call b", fake.call_in("2").app("ivr"))
+        .await
+        .unwrap();
+    for call in [&a, &b] {
+        ended.push(within("end", call.ended()).await);
+        assert_eq!(call.played(), ["sound:hello-world"]);
+    }
+    assert_eq!(
+        ended,
+        [
+            Ending::HungUpByApp { cause: 16 },
+            Ending::HungUpByApp { cause: 16 }
+        ]
+    );
 }

@@ -34,6 +34,8 @@ pub(crate) enum Action {
     Dtmf(String, char, u32),
     /// The caller (or callee) hangs up.
     Hangup(String),
+    /// A per-call outbound websocket closes (its call ended 3 s before).
+    CloseConnection(u64),
     /// The end of a hangup the application asked for (the channel, the cause).
     HangupDone(String, u16),
 }

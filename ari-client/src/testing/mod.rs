@@ -44,6 +44,7 @@
 mod clock;
 mod model;
 mod ops;
+mod outbound;
 mod server;
 mod spec;
 #[cfg(test)]
@@ -284,7 +285,7 @@ impl FakeBuilder {
         Ok(FakeAsterisk {
             shared,
             url: format!("http://127.0.0.1:{port}"),
-            tasks: vec![server, clock],
+            tasks: Mutex::new(vec![server, clock]),
         })
     }
 }
@@ -294,12 +295,12 @@ impl FakeBuilder {
 pub struct FakeAsterisk {
     shared: Arc<Shared>,
     url: String,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for FakeAsterisk {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             t.abort();
         }
         self.shared.lock().drop_connections();
@@ -343,6 +344,50 @@ impl FakeAsterisk {
     /// As [`Client::connect`].
     pub async fn client(&self) -> Result<Client> {
         Client::connect(&self.url, &self.shared.user, &self.shared.password).await
+    }
+
+    /// Asterisk dials the application (`connection_type = persistent`): a websocket to
+    /// `url` (`ws://127.0.0.1:PORT/`, e.g. an [`outbound::Listener`](crate::outbound::Listener)'s)
+    /// with these credentials carries `apps`. It begins with `ApplicationRegistered` for each,
+    /// and is dialled again 500 ms after each loss; the applications' events of the meantime
+    /// wait for it, as Asterisk queues them.
+    pub fn dial_outbound(&self, url: &str, user: &str, password: &str, apps: &[&str]) {
+        let apps: Vec<String> = apps.iter().map(|a| (*a).to_owned()).collect();
+        {
+            let mut st = self.shared.lock();
+            for app in &apps {
+                st.outbound_apps.get_mut().entry(app.clone()).or_default();
+            }
+        }
+        let target = outbound::Target {
+            url: url.to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+        };
+        let task = tokio::spawn(outbound::persistent(
+            Arc::downgrade(&self.shared),
+            target,
+            apps,
+        ));
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
+    /// Asterisk opens a websocket per call of `app` (`connection_type = per_call_config`):
+    /// each [`call_in`](Self::call_in) for `app` dials `url` with these credentials, and the
+    /// call enters the application `<app>:<channel name>` registered on it; the websocket
+    /// is closed 3 s (virtual time) after the call's `StasisEnd`.
+    pub fn dial_per_call(&self, url: &str, user: &str, password: &str, app: &str) {
+        self.shared.lock().per_call_apps.insert(
+            app.to_owned(),
+            outbound::Target {
+                url: url.to_owned(),
+                user: user.to_owned(),
+                password: password.to_owned(),
+            },
+        );
     }
 
     /// A call entering the application from the dialplan (`Stasis(app,args)` at
@@ -501,6 +546,11 @@ impl FakeAsterisk {
         st.playbacks.clear();
         st.live_recordings.clear();
         st.schedule.clear();
+        // what waited for an outbound websocket died with the process; the configuration
+        // (which applications dial out) is kept, as in `ari.conf`
+        for queued in st.outbound_apps.get_mut().values_mut() {
+            queued.clear();
+        }
         drop(st);
         self.shared.changed();
     }
@@ -576,6 +626,28 @@ impl CallIn {
     }
 
     async fn enter(self) -> Result<FakeChannel> {
+        let per_call = self
+            .app
+            .as_ref()
+            .and_then(|app| self.shared.lock().per_call_apps.get(app).cloned());
+        if let (Some(target), Some(app)) = (per_call, self.app.clone()) {
+            // Asterisk opens the call's websocket first; the call enters once it is open
+            let ws = outbound::dial(&target).await.map_err(|e| {
+                Error::new(ErrorKind::Connect)
+                    .with_message(format!("the fake's per-call websocket: {e}"))
+            })?;
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let (id, conn) = ops::call_in(
+                &mut self.shared.lock(),
+                &app,
+                &self.exten,
+                self.caller.clone(),
+                self.args.clone(),
+                Some(tx.clone()),
+            );
+            outbound::per_call(&self.shared, ws, conn.expect("registered"), (tx, rx));
+            return Ok(self.entered(id));
+        }
         let wait = self.shared.until(|st| match &self.app {
             Some(app) => st.apps.contains_key(app).then(|| app.clone()),
             None if st.apps.len() == 1 => st.apps.keys().next().cloned(),
@@ -592,19 +664,24 @@ impl CallIn {
                         .map_or("(exactly one)".to_owned(), |a| format!("{a:?}"))
                 ))
             })?;
-        let id = ops::call_in(
+        let (id, _) = ops::call_in(
             &mut self.shared.lock(),
             &app,
             &self.exten,
-            self.caller,
-            self.args,
+            self.caller.clone(),
+            self.args.clone(),
+            None,
         );
+        Ok(self.entered(id))
+    }
+
+    fn entered(self, id: String) -> FakeChannel {
         self.shared.activity.touch();
         self.shared.changed();
-        Ok(FakeChannel {
+        FakeChannel {
             shared: self.shared,
             id,
-        })
+        }
     }
 }
 

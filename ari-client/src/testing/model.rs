@@ -2,6 +2,7 @@
 //! and their connections — and the events it sends, in the JSON shapes Asterisk 22 gives
 //! (field order included; `docs/testing.md` lists the facts and where they were measured).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub(crate) struct Connection {
 #[derive(Debug)]
 pub(crate) enum Frame {
     Text(String),
+    /// Close the websocket (a close frame): a per-call websocket after its call.
+    Close,
     /// Drop the connection without a close frame (a crash, a network loss).
     Drop,
 }
@@ -65,6 +68,8 @@ pub(crate) struct Channel {
     /// Its playbacks, the one playing first.
     pub(crate) playbacks: Vec<String>,
     pub(crate) recording: Option<String>,
+    /// The per-call outbound websocket that carries its application.
+    pub(crate) per_call: Option<u64>,
     /// For an originated channel: the application and arguments of its `StasisStart`.
     pub(crate) pending_stasis: Option<(String, Vec<String>)>,
     pub(crate) record: ChannelRecord,
@@ -164,6 +169,12 @@ pub(crate) struct State {
     next_connection: u64,
     /// Registered applications → the connection that carries them.
     pub(crate) apps: BTreeMap<String, u64>,
+    /// Applications on outbound websockets that Asterisk dials (`persistent`): their events
+    /// of the time no websocket is connected wait here, as Asterisk queues them.
+    /// (A `RefCell`: events are sent with the state borrowed for their recipients.)
+    pub(crate) outbound_apps: RefCell<BTreeMap<String, Vec<String>>>,
+    /// Applications whose calls each get an outbound websocket (`per_call_config`).
+    pub(crate) per_call_apps: BTreeMap<String, super::outbound::Target>,
     /// Applications' subscriptions to endpoints and device states (channel and bridge
     /// subscriptions are kept on the objects).
     pub(crate) app_sources: BTreeMap<String, BTreeSet<String>>,
@@ -206,10 +217,13 @@ impl State {
         format!("{base}-{:08x}", self.next_name)
     }
 
+    /// A websocket carrying `apps`: `outbound` when the fake dialled it (Asterisk's outbound
+    /// websockets begin with `ApplicationRegistered`), its id.
     pub(crate) fn add_connection(
         &mut self,
         apps: Vec<String>,
         frames: mpsc::UnboundedSender<Frame>,
+        outbound: bool,
     ) -> u64 {
         self.next_connection += 1;
         let id = self.next_connection;
@@ -222,6 +236,24 @@ impl State {
                         let _ = c.frames.send(Frame::Text(event));
                     }
                 }
+            }
+        }
+        if !outbound {
+            self.connections.insert(id, Connection { apps, frames });
+            return id;
+        }
+        // an outbound websocket begins with `ApplicationRegistered` for each application,
+        // then what was queued while none was connected
+        for app in &apps {
+            let registered = self.envelope("ApplicationRegistered", Map::new(), app);
+            let _ = frames.send(Frame::Text(registered));
+            let queued = self
+                .outbound_apps
+                .get_mut()
+                .get_mut(app)
+                .map(std::mem::take);
+            for queued in queued.unwrap_or_default() {
+                let _ = frames.send(Frame::Text(queued));
             }
         }
         self.connections.insert(id, Connection { apps, frames });

@@ -9,8 +9,10 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::clock::Action;
+use tokio::sync::mpsc;
+
 use super::model::{
-    Bridge, Callee, Channel, ChannelRecord, LiveRecording, Origin, Playback, State,
+    Bridge, Callee, Channel, ChannelRecord, Frame, LiveRecording, Origin, Playback, State,
     StoredRecording, Target, ASTERISK_ID,
 };
 use super::spec::{Answers, Route};
@@ -482,14 +484,17 @@ fn members(pairs: &[(&str, Value)]) -> Map<String, Value> {
         .collect()
 }
 
-/// A channel entering an application from the dialplan (`Stasis(app,args)`).
+/// A channel entering an application from the dialplan (`Stasis(app,args)`). With
+/// `per_call` (the frames of a per-call outbound websocket just opened), the websocket is
+/// registered for the application `<app>:<channel name>`, which the channel enters.
 pub(crate) fn call_in(
     st: &mut State,
     app: &str,
     exten: &str,
     caller: (String, String),
     args: Vec<String>,
-) -> String {
+    per_call: Option<mpsc::UnboundedSender<Frame>>,
+) -> (String, Option<u64>) {
     let id = st.new_id();
     let name = st.new_name(&format!(
         "PJSIP/{}",
@@ -499,7 +504,15 @@ pub(crate) fn call_in(
             &caller.1
         }
     ));
-    let mut app_data = app.to_owned();
+    let (app, connection) = match per_call {
+        Some(frames) => {
+            let registered = format!("{app}:{name}");
+            let conn = st.add_connection(vec![registered.clone()], frames, true);
+            (registered, Some(conn))
+        }
+        None => (app.to_owned(), None),
+    };
+    let mut app_data = app.clone();
     for a in &args {
         app_data.push(',');
         app_data.push_str(a);
@@ -520,18 +533,19 @@ pub(crate) fn call_in(
         creationtime: st.timestamp(),
         language: "en".into(),
         origin: Origin::Inbound,
-        stasis: Some(app.to_owned()),
-        subscribers: BTreeSet::from([app.to_owned()]),
+        stasis: Some(app.clone()),
+        subscribers: BTreeSet::from([app]),
         variables: Default::default(),
         bridge: None,
         playbacks: Vec::new(),
         recording: None,
+        per_call: connection,
         pending_stasis: None,
         record: ChannelRecord::default(),
     };
     st.channels.insert(id.clone(), ch);
     st.emit_channel("StasisStart", &id, members(&[("args", json!(args))]));
-    id
+    (id, connection)
 }
 
 fn originate(st: &mut State, p: &Params) -> Outcome<Reply> {
@@ -593,6 +607,7 @@ fn originate(st: &mut State, p: &Params) -> Outcome<Reply> {
         bridge: None,
         playbacks: Vec::new(),
         recording: None,
+        per_call: None,
         pending_stasis: app.map(|a| (a, p.list("appArgs"))),
         record: ChannelRecord::default(),
     };
@@ -705,6 +720,7 @@ fn synthetic_channel(st: &mut State, base: &str, id_param: &str, p: &Params) -> 
         bridge: None,
         playbacks: Vec::new(),
         recording: None,
+        per_call: None,
         pending_stasis: None,
         record: ChannelRecord::default(),
     };
@@ -850,6 +866,10 @@ fn end_activity(st: &mut State, id: &str) {
 fn leave_stasis(st: &mut State, id: &str) {
     end_activity(st, id);
     st.emit_channel("StasisEnd", id, Map::new());
+    if let Some(conn) = st.channels.get_mut(id).and_then(|c| c.per_call.take()) {
+        let at = st.now + Duration::from_secs(3);
+        st.schedule.at(at, Action::CloseConnection(conn));
+    }
     if let Some(ch) = st.channels.get_mut(id) {
         let app = ch.stasis.take();
         if ch.origin == Origin::Inbound {
@@ -1465,6 +1485,12 @@ pub(crate) fn run(st: &mut State, action: Action) {
             );
         }
         Action::HangupDone(id, cause) => hangup_done(st, &id, cause),
+        Action::CloseConnection(conn) => {
+            if let Some(c) = st.connections.get(&conn) {
+                let _ = c.frames.send(Frame::Close);
+            }
+            st.remove_connection(conn);
+        }
         Action::Hangup(id) => {
             st.set_ending(&id, Ending::HungUpByCaller);
             hangup(st, &id, Side::Far, 16);

@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 use super::model::{Frame, ASTERISK_ID};
 use super::ops::{self, Params, Reply};
@@ -107,14 +108,32 @@ async fn websocket(tcp: TcpStream, shared: Arc<Shared>) {
     let (Ok(ws), Some(apps)) = (accepted, apps) else {
         return;
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let id = {
-        let mut st = shared.lock();
-        let id = st.add_connection(apps, tx.clone());
-        drop(st);
-        shared.changed();
-        id
-    };
+    carry(&shared, ws, apps, false).await;
+}
+
+/// Carries applications' events (and REST requests) on one websocket until it ends:
+/// `outbound` when the fake dialled it. The connection is registered before this returns
+/// its first await, so events sent after it go to it.
+pub(crate) async fn carry(
+    shared: &Arc<Shared>,
+    ws: WebSocketStream<TcpStream>,
+    apps: Vec<String>,
+    outbound: bool,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let id = shared.lock().add_connection(apps, tx.clone(), outbound);
+    shared.changed();
+    carry_registered(shared, ws, id, tx, rx).await;
+}
+
+/// [`carry`] for a connection already registered as `id` with the frames of `rx`.
+pub(crate) async fn carry_registered(
+    shared: &Arc<Shared>,
+    ws: WebSocketStream<TcpStream>,
+    id: u64,
+    tx: mpsc::UnboundedSender<Frame>,
+    mut rx: mpsc::UnboundedReceiver<Frame>,
+) {
     let (mut sink, mut stream) = ws.split();
     let writer = {
         let shared = shared.clone();
@@ -126,6 +145,10 @@ async fn websocket(tcp: TcpStream, shared: Arc<Shared>) {
                         if sink.send(Message::text(text)).await.is_err() {
                             return;
                         }
+                    }
+                    Frame::Close => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        return;
                     }
                     // dropping the sink with the stream closes the TCP connection: no
                     // close frame

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::api::OperationId;
 
-// `SPECS`: (file name, text) of every spec file, written by build.rs
-include!(concat!(env!("OUT_DIR"), "/testing_specs.rs"));
+// `SPECS`: (file name, text) of every spec file, written by build.rs (the `testing` feature)
+include!(concat!(env!("OUT_DIR"), "/testing/specs.rs"));
 
 /// The text of `api-docs/<file>` (`resources.json`, `channels.json`, …).
 pub(crate) fn api_doc(file: &str) -> Option<&'static str> {
