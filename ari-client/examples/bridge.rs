@@ -3,15 +3,12 @@
 
 use ari_client::events::{ChannelEnteredBridge, ChannelLeftBridge, StasisStart};
 use ari_client::objects::{Bridge, Channel};
-use ari_client::Result;
+use ari_client::{Client, Result};
 
 mod support;
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let (client, app) = support::connect().await?;
-    client.start([app.as_str()]).await?;
-
+/// Creates a mixing bridge and puts every channel that enters the app into it, answered.
+pub(crate) async fn bridge_every_call(client: &Client) -> Result<Bridge> {
     let bridge = client
         .bridges()
         .create()
@@ -41,6 +38,14 @@ async fn main() -> Result<()> {
             bridge.add_channel([channel.id.clone()]).await
         }
     });
+    Ok(bridge)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let (client, app) = support::connect().await?;
+    client.start([app.as_str()]).await?;
+    let bridge = bridge_every_call(&client).await?;
 
     for leg in ["answer", "echo"] {
         let c = client
@@ -59,4 +64,38 @@ async fn main() -> Result<()> {
     bridge.destroy().await?;
     client.shutdown();
     client.wait().await
+}
+
+/// The bridging against the fake Asterisk (`cargo test --example bridge --features testing`).
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use ari_client::testing::{Ending, FakeAsterisk};
+    use ari_client::Result;
+
+    #[tokio::test]
+    async fn every_call_is_answered_into_the_bridge_and_leaves_it_on_hangup() -> Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        let client = fake.client().await?;
+        client.start(["bridge"]).await?;
+        let bridge = super::bridge_every_call(&client).await?;
+
+        let alice = fake.call_in("100").caller("1001").app("bridge").await?;
+        let bob = fake.call_in("100").caller("1002").app("bridge").await?;
+        fake.settle().await;
+        // each call's handler runs on its own: either may be added first
+        let mut members = fake.bridges()[&bridge.id].clone();
+        members.sort();
+        assert_eq!(members, [alice.id(), bob.id()]);
+        for call in [&alice, &bob] {
+            assert!(call.answered());
+            assert_eq!(call.bridge().as_deref(), Some(bridge.id.as_str()));
+        }
+
+        alice.hangup();
+        assert_eq!(alice.ended().await, Ending::HungUpByCaller);
+        fake.settle().await;
+        assert_eq!(fake.bridges()[&bridge.id], [bob.id()]);
+        assert_eq!(bridge.get().await?.channels, [bob.id()]);
+        Ok(())
+    }
 }

@@ -96,3 +96,81 @@ async fn main() -> Result<()> {
     client.shutdown();
     client.wait().await
 }
+
+/// The dialer against the fake Asterisk (`cargo test --example dialer --features testing`):
+/// the callees do what each test scripts.
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use std::time::Duration;
+
+    use ari_client::testing::{Ending, FakeAsterisk};
+    use ari_client::{ErrorKind, Result};
+
+    use super::{dial, Outcome};
+
+    const AGENT: &str = "PJSIP/agent";
+    const CUSTOMER: &str = "PJSIP/customer";
+
+    #[tokio::test]
+    async fn both_answer_and_are_bridged() -> Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        fake.endpoint(CUSTOMER)
+            .answers_after(Duration::from_secs(4));
+        let client = fake.client().await?;
+        client.start(["dialer"]).await?;
+        let outcome = dial(&client, "dialer", AGENT, CUSTOMER, Duration::from_secs(5)).await?;
+        let Outcome::Bridged {
+            bridge,
+            agent,
+            customer,
+        } = outcome
+        else {
+            panic!("not bridged: {outcome:?}");
+        };
+        let mut members = fake.bridges()[&bridge.id].clone();
+        members.sort();
+        let mut legs = vec![agent.id.clone(), customer.id.clone()];
+        legs.sort();
+        assert_eq!(members, legs);
+        assert!(fake.channel(&customer.id).unwrap().answered());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_busy_customer_hangs_up_the_agent() -> Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        fake.endpoint(CUSTOMER).busy();
+        let client = fake.client().await?;
+        client.start(["dialer"]).await?;
+        let outcome = dial(&client, "dialer", AGENT, CUSTOMER, Duration::from_secs(5)).await?;
+        let Outcome::NotAnswered(why) = outcome else {
+            panic!("bridged a busy customer: {outcome:?}");
+        };
+        assert_eq!(why.kind(), ErrorKind::Failed, "{why}");
+        let agent = fake.originated(0).await;
+        let customer = fake.originated(1).await;
+        assert_eq!(agent.ended().await, Ending::HungUpByApp { cause: 16 });
+        assert_eq!(customer.ended().await, Ending::Busy);
+        assert!(fake.bridges().is_empty());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_customer_who_does_not_answer_hangs_up_the_agent() -> Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        fake.endpoint(CUSTOMER).no_answer();
+        let client = fake.client().await?;
+        client.start(["dialer"]).await?;
+        let outcome = dial(&client, "dialer", AGENT, CUSTOMER, Duration::from_secs(5)).await?;
+        let Outcome::NotAnswered(why) = outcome else {
+            panic!("bridged an unanswered customer: {outcome:?}");
+        };
+        // Asterisk gives up first (the originate's 30 s timeout, virtual time): the
+        // customer's channel is destroyed unanswered, the wait fails
+        assert_eq!(why.kind(), ErrorKind::Failed, "{why}");
+        assert_eq!(fake.originated(1).await.ended().await, Ending::NoAnswer);
+        let agent = fake.originated(0).await;
+        assert_eq!(agent.ended().await, Ending::HungUpByApp { cause: 16 });
+        Ok(())
+    }
+}

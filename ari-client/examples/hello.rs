@@ -22,7 +22,8 @@ async fn on_dtmf(channel: Channel, event: ChannelDtmfReceived) -> Result<()> {
                 "{}: # pressed: playing sound:goodbye, continuing in dialplan",
                 channel.id
             );
-            channel.play("sound:goodbye").await?;
+            // to its end: leaving the app at once would cut it (and drop it if queued)
+            channel.play("sound:goodbye").await?.finished().await?;
             channel.continue_in_dialplan().await?;
         }
         "*" => {
@@ -62,4 +63,38 @@ async fn main() -> Result<()> {
         client.base_url()
     );
     client.wait().await
+}
+
+/// The example's handlers against the fake Asterisk (`cargo test --example hello
+/// --features testing`): no Asterisk needed.
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use ari_client::testing::{Ending, FakeAsterisk};
+
+    #[tokio::test]
+    async fn greets_reads_back_digits_and_continues_on_hash() -> ari_client::Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        let client = fake.client().await?;
+        client.on_channel_event(super::on_start);
+        client.start(["hello"]).await?;
+
+        let call = fake.call_in("7000").caller("1001").app("hello").await?;
+        call.wait_played(1).await;
+        assert!(call.answered());
+        call.press("4*");
+        call.wait_played(3).await;
+        call.press("#");
+        let ending = call.ended().await;
+        assert!(matches!(ending, Ending::Continued { .. }), "{ending:?}");
+        assert_eq!(
+            call.played(),
+            [
+                "sound:hello-world",
+                "sound:digits/4",
+                "sound:asterisk-friend",
+                "sound:goodbye"
+            ]
+        );
+        Ok(())
+    }
 }

@@ -9,35 +9,37 @@ use ari_client::Result;
 
 mod support;
 
+/// Records `channel` for 3 s, downloads the recording and plays it back to it.
+pub(crate) async fn record_and_play_back(channel: Channel) -> Result<()> {
+    let name = format!("ari-rs-{}", channel.id);
+    println!("{}: recording {name}.wav for 3 s", channel.id);
+    let recording = channel
+        .record(&name, "wav")
+        .max_duration_seconds(3)
+        .if_exists(RecordIfExists::Overwrite)
+        .await?;
+    let finished = recording.finished().await?;
+    println!(
+        "{name}: finished, {} s",
+        finished.recording.duration.unwrap_or_default()
+    );
+    let wav = channel.client().recordings().get_stored_file(&name).await?;
+    println!("{name}: downloaded {} bytes", wav.len());
+    println!("{}: playing it back", channel.id);
+    channel
+        .play(format!("recording:{name}"))
+        .await?
+        .finished()
+        .await?;
+    println!("{}: played it back", channel.id);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let (client, app) = support::connect().await?;
     client.start([app.as_str()]).await?;
-
-    client.on_channel_event(|channel: Channel, _e: StasisStart| async move {
-        let name = format!("ari-rs-{}", channel.id);
-        println!("{}: recording {name}.wav for 3 s", channel.id);
-        let recording = channel
-            .record(&name, "wav")
-            .max_duration_seconds(3)
-            .if_exists(RecordIfExists::Overwrite)
-            .await?;
-        let finished = recording.finished().await?;
-        println!(
-            "{name}: finished, {} s",
-            finished.recording.duration.unwrap_or_default()
-        );
-        let wav = channel.client().recordings().get_stored_file(&name).await?;
-        println!("{name}: downloaded {} bytes", wav.len());
-        println!("{}: playing it back", channel.id);
-        channel
-            .play(format!("recording:{name}"))
-            .await?
-            .finished()
-            .await?;
-        println!("{}: played it back", channel.id);
-        Ok(())
-    });
+    client.on_channel_event(|channel: Channel, _e: StasisStart| record_and_play_back(channel));
 
     let call = client
         .channels()
@@ -50,4 +52,46 @@ async fn main() -> Result<()> {
     client.channels().hangup(&call.id).await.ok();
     client.shutdown();
     client.wait().await
+}
+
+/// The recording flow against the fake Asterisk (`cargo test --example record --features
+/// testing`): 3 s of recording and its playback take no real time.
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use ari_client::events::StasisStart;
+    use ari_client::objects::Channel;
+    use ari_client::testing::FakeAsterisk;
+    use ari_client::Result;
+    use tokio::sync::oneshot;
+
+    #[tokio::test]
+    async fn records_three_seconds_then_plays_them_back() -> Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        let client = fake.client().await?;
+        let (done, finished) = oneshot::channel();
+        let done = std::sync::Mutex::new(Some(done));
+        client.on_channel_event(move |channel: Channel, _: StasisStart| {
+            let done = done.lock().unwrap().take();
+            async move {
+                let result = super::record_and_play_back(channel).await;
+                if let Some(done) = done {
+                    let _ = done.send(result);
+                }
+                Ok(())
+            }
+        });
+        client.start(["record"]).await?;
+        let start = fake.now();
+        let call = fake.call_in("200").app("record").await?;
+        finished.await.expect("the flow ran")?;
+
+        let name = format!("ari-rs-{}", call.id());
+        assert_eq!(call.recordings(), [name.as_str()]);
+        assert_eq!(fake.stored_recordings(), [name.as_str()]);
+        assert_eq!(call.played(), [format!("recording:{name}")]);
+        // 3 s recorded, 3 s played back, in virtual time
+        let took_ms = fake.now().unix_millis() - start.unix_millis();
+        assert!(took_ms >= 6_000, "{took_ms} ms");
+        Ok(())
+    }
 }

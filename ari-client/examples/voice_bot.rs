@@ -21,21 +21,8 @@ async fn main() -> Result<()> {
     client.start([app.as_str()]).await?;
 
     let bot_app = app.clone();
-    client.on_channel_event(move |caller: Channel, _e: StasisStart| {
-        let app = bot_app.clone();
-        async move {
-            // the bot's own media channels enter the app too
-            if caller.name.starts_with("WebSocket/") || caller.name.starts_with("UnicastRTP/") {
-                return Ok(());
-            }
-            let client = caller.client().clone();
-            if let Err(e) = talk(&client, &app, &caller).await {
-                println!("{}: {e}", caller.id);
-            }
-            caller.hangup().await.ok();
-            Ok(())
-        }
-    });
+    client
+        .on_channel_event(move |caller: Channel, _e: StasisStart| on_call(bot_app.clone(), caller));
 
     let call = client
         .channels()
@@ -44,6 +31,20 @@ async fn main() -> Result<()> {
         .await?;
     println!("{}: originated Local/play@ari-test", call.id);
     client.wait().await
+}
+
+/// A channel entered the app: talk with it, then hang it up, whatever went wrong.
+async fn on_call(app: String, caller: Channel) -> Result<()> {
+    // the bot's own media channels enter the app too
+    if caller.name.starts_with("WebSocket/") || caller.name.starts_with("UnicastRTP/") {
+        return Ok(());
+    }
+    let client = caller.client().clone();
+    if let Err(e) = talk(&client, &app, &caller).await {
+        println!("{}: {e}", caller.id);
+    }
+    caller.hangup().await.ok();
+    Ok(())
 }
 
 /// One call: bridge the caller with a media stream, listen and answer until it ends.
@@ -119,4 +120,38 @@ async fn talk(client: &Client, app: &str, caller: &Channel) -> Result<()> {
     talking.abort();
     bridge.destroy().await.ok();
     Ok(())
+}
+
+/// The call handling against the fake Asterisk (`cargo test --example voice_bot --features
+/// testing`). The fake carries no media (its external-media channels enter the app but
+/// no media websocket answers), so this proves the paths around the media: the caller is
+/// answered, and hung up when the media cannot be had, not left in the app.
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use ari_client::api::OperationId;
+    use ari_client::events::StasisStart;
+    use ari_client::objects::Channel;
+    use ari_client::testing::{Ending, FakeAsterisk};
+    use ari_client::Result;
+
+    #[tokio::test]
+    async fn a_caller_without_media_is_answered_then_hung_up() -> Result<()> {
+        let fake = FakeAsterisk::start().await?;
+        let client = fake.client().await?;
+        client.on_channel_event(|caller: Channel, _: StasisStart| {
+            super::on_call("bot".to_owned(), caller)
+        });
+        client.start(["bot"]).await?;
+        let call = fake.call_in("300").caller("1001").app("bot").await?;
+        assert_eq!(call.ended().await, Ending::HungUpByApp { cause: 16 });
+        assert!(call.answered());
+        let media = fake.requests_for(OperationId::ChannelExternalMedia);
+        assert_eq!(media.len(), 1, "{media:?}");
+        assert_eq!(media[0].param("transport"), Some("websocket"));
+        // nor is the media channel left behind
+        fake.settle().await;
+        let left = client.channels().list().await?;
+        assert!(left.is_empty(), "{left:?}");
+        Ok(())
+    }
 }

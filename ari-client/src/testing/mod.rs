@@ -40,6 +40,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![doc = include_str!("guide.md")]
 
 mod clock;
 mod model;
