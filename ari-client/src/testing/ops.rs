@@ -379,13 +379,23 @@ fn subscribe(st: &mut State, p: &Params, on: bool) -> Outcome<Reply> {
     Ok(Reply::ok(application_json(st, &app)))
 }
 
-fn channel(st: &State, p: &Params) -> Outcome<String> {
-    let id = p.get("channelId").unwrap_or_default();
-    if st.channels.contains_key(id) {
+/// The object `param` names, if `exists`; else Asterisk's 404 with `missing`.
+fn existing(
+    p: &Params,
+    param: &str,
+    exists: impl FnOnce(&str) -> bool,
+    missing: &str,
+) -> Outcome<String> {
+    let id = p.get(param).unwrap_or_default();
+    if exists(id) {
         Ok(id.to_owned())
     } else {
-        Err(Reply::error(404, "Channel not found"))
+        Err(Reply::error(404, missing))
     }
+}
+
+fn channel(st: &State, p: &Params) -> Outcome<String> {
+    existing(p, "channelId", |id| st.channels.contains_key(id), "Channel not found")
 }
 
 /// A channel that exists and is in an application.
@@ -399,39 +409,19 @@ fn in_stasis(st: &State, p: &Params) -> Outcome<String> {
 }
 
 fn bridge(st: &State, p: &Params) -> Outcome<String> {
-    let id = p.get("bridgeId").unwrap_or_default();
-    if st.bridges.contains_key(id) {
-        Ok(id.to_owned())
-    } else {
-        Err(Reply::error(404, "Bridge not found"))
-    }
+    existing(p, "bridgeId", |id| st.bridges.contains_key(id), "Bridge not found")
 }
 
 fn playback(st: &State, p: &Params) -> Outcome<String> {
-    let id = p.get("playbackId").unwrap_or_default();
-    if st.playbacks.contains_key(id) {
-        Ok(id.to_owned())
-    } else {
-        Err(Reply::error(404, "Playback not found"))
-    }
+    existing(p, "playbackId", |id| st.playbacks.contains_key(id), "Playback not found")
 }
 
 fn live(st: &State, p: &Params) -> Outcome<String> {
-    let name = p.get("recordingName").unwrap_or_default();
-    if st.live_recordings.contains_key(name) {
-        Ok(name.to_owned())
-    } else {
-        Err(Reply::error(404, "Recording not found"))
-    }
+    existing(p, "recordingName", |id| st.live_recordings.contains_key(id), "Recording not found")
 }
 
 fn stored(st: &State, p: &Params) -> Outcome<String> {
-    let name = p.get("recordingName").unwrap_or_default();
-    if st.stored_recordings.contains_key(name) {
-        Ok(name.to_owned())
-    } else {
-        Err(Reply::error(404, "Recording not found"))
-    }
+    existing(p, "recordingName", |id| st.stored_recordings.contains_key(id), "Recording not found")
 }
 
 /// The cause of `DELETE /channels/{id}`: `reason_code`, or `reason` by name.
