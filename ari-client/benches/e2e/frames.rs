@@ -93,10 +93,14 @@ fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// `EVENTS` events (rounded up to whole calls) with `live` calls interleaved: each of
-/// `live` slots runs its calls one after the other, and the slots take turns event by event.
+/// `EVENTS` events (rounded up to whole calls) with `live` calls interleaved.
 pub(crate) fn build_frames(live: usize) -> Frames {
-    let calls = EVENTS.div_ceil(PER_CALL);
+    build_calls(live, EVENTS.div_ceil(PER_CALL))
+}
+
+/// `calls` calls of `PER_CALL` events with `live` calls interleaved: each of `live` slots
+/// runs its calls one after the other, and the slots take turns event by event.
+pub(crate) fn build_calls(live: usize, calls: usize) -> Frames {
     let mut slots: Vec<std::collections::VecDeque<String>> =
         (0..live).map(|_| Default::default()).collect();
     let mut next_call = 0;

@@ -14,13 +14,14 @@
 //! pre-encoded frames do not count.
 //!
 //! Layout: `frames` builds the pre-encoded events, `server` is the fake Asterisk, and one
-//! module per figure: `event_path` (1, 2), `rest` (3, over HTTP and over the websocket), `connect` (4), `memory` (5, its
+//! module per figure: `event_path` (1, 2), `instructions` (1c), `rest` (3, over HTTP and over the websocket), `connect` (4), `memory` (5, its
 //! child processes), `codegen` (6).
 
 mod codegen;
 mod connect;
 mod event_path;
 mod frames;
+mod instructions;
 mod memory;
 mod rest;
 mod server;
@@ -32,6 +33,7 @@ use codegen::codegen_bench;
 use connect::connect_bench;
 use event_path::event_path_bench;
 use frames::build_frames;
+use instructions::instructions_bench;
 use memory::{child, memory_bench};
 use rest::{rest_asterisk_bench, rest_bench};
 use server::{start_server, Server};
@@ -112,6 +114,7 @@ fn main() {
         frames32.payload / frames32.events
     );
     rt.block_on(event_path_bench(&url, &server, &frames32));
+    instructions_bench(&url, &server);
     // and against a real Asterisk, when one is named (`ARI_URL=http://127.0.0.1:8088`)
     let asterisk = std::env::var("ARI_URL").ok();
     rt.block_on(rest_bench(&url, &server));

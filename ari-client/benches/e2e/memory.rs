@@ -114,9 +114,9 @@ pub(crate) fn memory_bench(url: &str, server: &Server, frames: &Arc<Frames>) {
     );
     let small = get("sub_bytes");
     println!(
-        "5c. memory per live per-channel subscription (RssAnon delta in a fresh child process, realistic channel data): {small:.0} B at {SUBSCRIPTIONS}, {:.0} B at {} more (target <= 1 KB: {})",
+        "5c. memory per live per-channel subscription (RssAnon delta in a fresh child process, realistic channel data): {small:.0} B at {SUBSCRIPTIONS}, {:.0} B at {} more (target <= 400 B: {})",
         get("sub_bytes_large"),
         SUBSCRIPTIONS * 8,
-        verdict(small <= 1024.0)
+        verdict(small <= 400.0)
     );
 }

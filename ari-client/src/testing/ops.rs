@@ -395,7 +395,12 @@ fn existing(
 }
 
 fn channel(st: &State, p: &Params) -> Outcome<String> {
-    existing(p, "channelId", |id| st.channels.contains_key(id), "Channel not found")
+    existing(
+        p,
+        "channelId",
+        |id| st.channels.contains_key(id),
+        "Channel not found",
+    )
 }
 
 /// A channel that exists and is in an application.
@@ -409,19 +414,39 @@ fn in_stasis(st: &State, p: &Params) -> Outcome<String> {
 }
 
 fn bridge(st: &State, p: &Params) -> Outcome<String> {
-    existing(p, "bridgeId", |id| st.bridges.contains_key(id), "Bridge not found")
+    existing(
+        p,
+        "bridgeId",
+        |id| st.bridges.contains_key(id),
+        "Bridge not found",
+    )
 }
 
 fn playback(st: &State, p: &Params) -> Outcome<String> {
-    existing(p, "playbackId", |id| st.playbacks.contains_key(id), "Playback not found")
+    existing(
+        p,
+        "playbackId",
+        |id| st.playbacks.contains_key(id),
+        "Playback not found",
+    )
 }
 
 fn live(st: &State, p: &Params) -> Outcome<String> {
-    existing(p, "recordingName", |id| st.live_recordings.contains_key(id), "Recording not found")
+    existing(
+        p,
+        "recordingName",
+        |id| st.live_recordings.contains_key(id),
+        "Recording not found",
+    )
 }
 
 fn stored(st: &State, p: &Params) -> Outcome<String> {
-    existing(p, "recordingName", |id| st.stored_recordings.contains_key(id), "Recording not found")
+    existing(
+        p,
+        "recordingName",
+        |id| st.stored_recordings.contains_key(id),
+        "Recording not found",
+    )
 }
 
 /// The cause of `DELETE /channels/{id}`: `reason_code`, or `reason` by name.
