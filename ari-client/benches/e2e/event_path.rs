@@ -75,33 +75,15 @@ pub(crate) async fn run_ours(url: &str, server: &Server, frames: &Arc<Frames>) -
     frames.events as f64 / elapsed
 }
 
-pub(crate) async fn run_baseline(url: &str, server: &Server, frames: &Arc<Frames>) -> f64 {
-    let (go_tx, go_rx) = oneshot::channel();
-    server.set_job(frames.clone(), Some(go_rx));
-    let ws_url = format!("{}/ari/events?app=bench", url.replacen("http", "ws", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    let start = Instant::now();
-    go_tx.send(()).unwrap();
-    let mut decoded = 0;
-    while decoded < frames.events {
-        match ws.next().await {
-            Some(Ok(Message::Text(text))) => {
-                let event = Event::from_json(text.as_str()).unwrap();
-                std::hint::black_box(&event);
-                decoded += 1;
-            }
-            Some(Ok(_)) => {}
-            other => panic!("baseline socket ended: {other:?}"),
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let _ = ws.close(None).await;
-    frames.events as f64 / elapsed
-}
-
-/// The raw limit: the same frames from the same server, read with tokio-tungstenite and
-/// dropped, no decode.
-pub(crate) async fn run_raw(url: &str, server: &Server, frames: &Arc<Frames>) -> f64 {
+/// What decoding costs / what the machine can move: the same frames from the same server
+/// read with tokio-tungstenite, then decoded with `Event::from_json` (the decode-only
+/// baseline, `decode`) or dropped (the raw limit).
+pub(crate) async fn run_bare(
+    url: &str,
+    server: &Server,
+    frames: &Arc<Frames>,
+    decode: bool,
+) -> f64 {
     let (go_tx, go_rx) = oneshot::channel();
     server.set_job(frames.clone(), Some(go_rx));
     let ws_url = format!("{}/ari/events?app=bench", url.replacen("http", "ws", 1));
@@ -112,11 +94,15 @@ pub(crate) async fn run_raw(url: &str, server: &Server, frames: &Arc<Frames>) ->
     while read < frames.events {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => {
-                std::hint::black_box(&text);
+                if decode {
+                    std::hint::black_box(Event::from_json(text.as_str()).unwrap());
+                } else {
+                    std::hint::black_box(&text);
+                }
                 read += 1;
             }
             Some(Ok(_)) => {}
-            other => panic!("raw socket ended: {other:?}"),
+            other => panic!("bare socket ended: {other:?}"),
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
@@ -130,12 +116,12 @@ pub(crate) async fn event_path_bench(url: &str, server: &Server, frames32: &Arc<
     let (mut ours, mut base, mut raw) = (Vec::new(), Vec::new(), Vec::new());
     // warm-up
     run_ours(url, server, frames32).await;
-    run_baseline(url, server, frames32).await;
-    run_raw(url, server, frames32).await;
+    run_bare(url, server, frames32, true).await;
+    run_bare(url, server, frames32, false).await;
     for _ in 0..RUNS {
         ours.push(run_ours(url, server, frames32).await);
-        base.push(run_baseline(url, server, frames32).await);
-        raw.push(run_raw(url, server, frames32).await);
+        base.push(run_bare(url, server, frames32, true).await);
+        raw.push(run_bare(url, server, frames32, false).await);
     }
     let (ours, base, raw) = (median(ours), median(base), median(raw));
     println!(
