@@ -25,6 +25,7 @@ pub(crate) enum Choice {
 }
 
 /// How the menu runs.
+#[derive(Clone, Copy)]
 pub(crate) struct Menu {
     pub(crate) prompt: &'static str,
     pub(crate) digit_timeout: Duration,
@@ -103,11 +104,10 @@ mod tests {
         fake: &FakeAsterisk,
         menu: Menu,
     ) -> Result<(Client, mpsc::UnboundedReceiver<Result<Choice>>)> {
-        let menu = std::sync::Arc::new(menu);
         let client = fake.client().await?;
         let (tx, rx) = mpsc::unbounded_channel();
         client.on_channel_event(move |channel: Channel, _: StasisStart| {
-            let (tx, menu) = (tx.clone(), menu.clone());
+            let tx = tx.clone();
             async move {
                 let choice = menu.run(&channel).await;
                 let hang_up = choice.is_ok();

@@ -62,28 +62,24 @@ mod tests {
     use ari_client::objects::Channel;
     use ari_client::testing::FakeAsterisk;
     use ari_client::Result;
-    use tokio::sync::oneshot;
+    use tokio::sync::mpsc;
 
     #[tokio::test]
     async fn records_three_seconds_then_plays_them_back() -> Result<()> {
         let fake = FakeAsterisk::start().await?;
         let client = fake.client().await?;
-        let (done, finished) = oneshot::channel();
-        let done = std::sync::Mutex::new(Some(done));
+        let (done, mut finished) = mpsc::unbounded_channel();
         client.on_channel_event(move |channel: Channel, _: StasisStart| {
-            let done = done.lock().unwrap().take();
+            let done = done.clone();
             async move {
-                let result = super::record_and_play_back(channel).await;
-                if let Some(done) = done {
-                    let _ = done.send(result);
-                }
+                let _ = done.send(super::record_and_play_back(channel).await);
                 Ok(())
             }
         });
         client.start(["record"]).await?;
         let start = fake.now();
         let call = fake.call_in("200").app("record").await?;
-        finished.await.expect("the flow ran")?;
+        finished.recv().await.expect("the flow ran")?;
 
         let name = format!("ari-rs-{}", call.id());
         assert_eq!(call.recordings(), [name.as_str()]);

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub(crate) use declared::Served;
 pub use declared::ServerApi;
 pub use transport::RestTransport;
-pub(crate) use transport::{Limits, RestClient};
+pub(crate) use transport::{basic_authorization, Limits, RestClient};
 pub(crate) use websocket::Tunnel;
 
 /// Characters that stay literal in a path segment or query value: RFC 3986's unreserved set.

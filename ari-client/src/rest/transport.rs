@@ -11,6 +11,14 @@ use super::websocket::Tunnel;
 use super::{Method, Operation, Request, ServerApi};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 
+/// The `Authorization` value of HTTP Basic auth for `user` and `password`: what the client
+/// sends to Asterisk, and what an outbound listener expects from it.
+pub(crate) fn basic_authorization(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
+}
+
 /// A cheap, cloneable handle that sends ARI REST requests; the client holds one. It never
 /// shows the password in `Debug` output.
 #[derive(Clone)]
@@ -115,9 +123,7 @@ impl RestClient {
         password: &str,
         limits: Limits,
     ) -> Self {
-        use base64::Engine as _;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        let mut authorization = HeaderValue::from_str(&format!("Basic {token}"))
+        let mut authorization = HeaderValue::from_str(&basic_authorization(user, password))
             .expect("base64 is always a valid header value");
         authorization.set_sensitive(true);
         Self {

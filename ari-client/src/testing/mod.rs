@@ -360,11 +360,7 @@ impl FakeAsterisk {
                 st.outbound_apps.get_mut().entry(app.clone()).or_default();
             }
         }
-        let target = outbound::Target {
-            url: url.to_owned(),
-            user: user.to_owned(),
-            password: password.to_owned(),
-        };
+        let target = outbound::Target::new(url, user, password);
         let task = tokio::spawn(outbound::persistent(
             Arc::downgrade(&self.shared),
             target,
@@ -381,14 +377,10 @@ impl FakeAsterisk {
     /// call enters the application `<app>:<channel name>` registered on it; the websocket
     /// is closed 3 s (virtual time) after the call's `StasisEnd`.
     pub fn dial_per_call(&self, url: &str, user: &str, password: &str, app: &str) {
-        self.shared.lock().per_call_apps.insert(
-            app.to_owned(),
-            outbound::Target {
-                url: url.to_owned(),
-                user: user.to_owned(),
-                password: password.to_owned(),
-            },
-        );
+        self.shared
+            .lock()
+            .per_call_apps
+            .insert(app.to_owned(), outbound::Target::new(url, user, password));
     }
 
     /// A call entering the application from the dialplan (`Stasis(app,args)` at
@@ -646,7 +638,10 @@ impl CallIn {
                 self.args.clone(),
                 Some(tx.clone()),
             );
-            outbound::per_call(&self.shared, ws, conn.expect("registered"), (tx, rx));
+            let (shared, conn) = (self.shared.clone(), conn.expect("registered"));
+            tokio::spawn(async move {
+                server::carry_registered(&shared, ws, conn, tx, rx).await;
+            });
             return Ok(self.entered(id));
         }
         let wait = self.shared.until(|st| match &self.app {

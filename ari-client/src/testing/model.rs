@@ -238,22 +238,20 @@ impl State {
                 }
             }
         }
-        if !outbound {
-            self.connections.insert(id, Connection { apps, frames });
-            return id;
-        }
         // an outbound websocket begins with `ApplicationRegistered` for each application,
         // then what was queued while none was connected
-        for app in &apps {
-            let registered = self.envelope("ApplicationRegistered", Map::new(), app);
-            let _ = frames.send(Frame::Text(registered));
-            let queued = self
-                .outbound_apps
-                .get_mut()
-                .get_mut(app)
-                .map(std::mem::take);
-            for queued in queued.unwrap_or_default() {
-                let _ = frames.send(Frame::Text(queued));
+        if outbound {
+            for app in &apps {
+                let registered = self.envelope("ApplicationRegistered", Map::new(), app);
+                let _ = frames.send(Frame::Text(registered));
+                let queued = self
+                    .outbound_apps
+                    .get_mut()
+                    .get_mut(app)
+                    .map(std::mem::take);
+                for queued in queued.unwrap_or_default() {
+                    let _ = frames.send(Frame::Text(queued));
+                }
             }
         }
         self.connections.insert(id, Connection { apps, frames });

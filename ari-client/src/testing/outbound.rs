@@ -6,16 +6,16 @@
 //! application, registers `<app>:<channel name>`, and is closed 3 s after the call's
 //! `StasisEnd`.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 
-use base64::Engine as _;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::WebSocketStream;
 
 use super::{server, Shared};
+use crate::rest::basic_authorization;
 
 /// How long Asterisk waits before dialling a lost persistent websocket again (its
 /// `reconnect_interval`, 500 ms in the sandbox's configuration).
@@ -27,6 +27,16 @@ pub(crate) struct Target {
     pub(crate) url: String,
     pub(crate) user: String,
     pub(crate) password: String,
+}
+
+impl Target {
+    pub(crate) fn new(url: &str, user: &str, password: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+        }
+    }
 }
 
 /// Opens one outbound websocket.
@@ -44,11 +54,9 @@ pub(crate) async fn dial(target: &Target) -> Result<WebSocketStream<TcpStream>, 
         .as_str()
         .into_client_request()
         .map_err(|e| format!("{}: {e}", target.url))?;
-    let credentials = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", target.user, target.password));
     let headers = request.headers_mut();
-    let basic =
-        HeaderValue::from_str(&format!("Basic {credentials}")).map_err(|e| e.to_string())?;
+    let basic = HeaderValue::from_str(&basic_authorization(&target.user, &target.password))
+        .map_err(|e| e.to_string())?;
     headers.insert("Authorization", basic);
     headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static("ari"));
     let (ws, _) = tokio_tungstenite::client_async(request, tcp)
@@ -74,20 +82,4 @@ pub(crate) async fn persistent(shared: Weak<Shared>, target: Target, apps: Vec<S
         drop(s);
         tokio::time::sleep(RECONNECT).await;
     }
-}
-
-/// Carries a per-call websocket registered as `id` until it ends.
-pub(crate) fn per_call(
-    shared: &Arc<Shared>,
-    ws: WebSocketStream<TcpStream>,
-    id: u64,
-    frames: (
-        tokio::sync::mpsc::UnboundedSender<super::model::Frame>,
-        tokio::sync::mpsc::UnboundedReceiver<super::model::Frame>,
-    ),
-) {
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        server::carry_registered(&shared, ws, id, frames.0, frames.1).await;
-    });
 }

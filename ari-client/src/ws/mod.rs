@@ -88,17 +88,15 @@ impl Acceptor {
         password: &str,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<Acceptor> {
-        use base64::Engine as _;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             Error::new(ErrorKind::Connect)
                 .with_operation(ACCEPT_OP)
                 .with_message(format!("cannot listen on {addr}"))
                 .with_source(e)
         })?;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         Ok(Acceptor {
             listener,
-            authorization: format!("Basic {token}"),
+            authorization: crate::rest::basic_authorization(user, password),
             tls: tls.map(tokio_rustls::TlsAcceptor::from),
         })
     }
