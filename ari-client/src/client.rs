@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{ClientBuilder, Config};
-use crate::connection::{self, ConnectionState, Control, Parts, ResyncHook, Source};
+use crate::connection::{self, ConnectionState, Control, FarewellHook, Parts, ResyncHook, Source};
 use crate::dispatch::{DispatchStats, EventStream, Hub, Subscription};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{EventType, ObjectKind};
@@ -54,6 +54,9 @@ struct Shared {
     on_interest: OnceLock<InterestHook>,
     /// What a reconnect does to resync; installed by the layer that builds the client.
     on_reconnect: OnceLock<ResyncHook>,
+    /// What a graceful shutdown does before the websocket closes; installed by the layer
+    /// that builds the client.
+    on_shutdown: OnceLock<FarewellHook>,
     id_prefix: String,
     id_counter: AtomicU64,
     /// Where the event connection's websockets come from.
@@ -116,6 +119,7 @@ impl Client {
                 apps: Mutex::new(Vec::new()),
                 on_interest: OnceLock::new(),
                 on_reconnect: OnceLock::new(),
+                on_shutdown: OnceLock::new(),
                 id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
                 source,
@@ -131,6 +135,11 @@ impl Client {
     /// Installs what a reconnect does to resync (once).
     pub(crate) fn set_resync_hook(&self, hook: ResyncHook) {
         let _ = self.shared.on_reconnect.set(hook);
+    }
+
+    /// Installs what a graceful shutdown does before the websocket closes (once).
+    pub(crate) fn set_farewell_hook(&self, hook: FarewellHook) {
+        let _ = self.shared.on_shutdown.set(hook);
     }
 
     /// The first handler or waiter of object `id` of kind `kind` was registered.
@@ -300,6 +309,7 @@ impl Client {
                 hub: self.shared.hub.clone(),
                 control: self.shared.control.clone(),
                 resync: self.shared.on_reconnect.get().cloned(),
+                farewell: self.shared.on_shutdown.get().cloned(),
                 source: self.shared.source.clone(),
             };
             *running = Some(tokio::spawn(connection::run(parts, apps, tx)));
@@ -346,6 +356,11 @@ impl Client {
 
     /// Closes the event connection gracefully: the handlers finish the events already
     /// received, then [`run`](Self::run) returns. REST calls keep working.
+    ///
+    /// A client built with [`subscribe_all`](ClientBuilder::subscribe_all) first
+    /// unsubscribes its applications from all device states (one REST request each, at most
+    /// 5 s; events go on being handled meanwhile), which keeps Asterisk clear of a deadlock
+    /// of its own (see there).
     pub fn shutdown(&self) {
         self.shared.control.set_shutdown(true);
     }

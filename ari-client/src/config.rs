@@ -263,6 +263,14 @@ impl ClientBuilder {
 
     /// Subscribes the apps to all events of the system (`subscribeAll=true`), not only
     /// those of the objects they own.
+    ///
+    /// [`Client::shutdown`](crate::Client::shutdown) then unsubscribes them from all device
+    /// states (`DELETE /applications/{app}/subscription?eventSource=deviceState:`) before
+    /// it closes the websocket: Asterisk up to 22.10.1 can deadlock its ARI when such a
+    /// websocket closes while a device state change is on its way to it (after which
+    /// `applications` requests hang until Asterisk restarts). A connection that is lost
+    /// rather than closed cannot do that; an application that subscribes itself to
+    /// `deviceState:` should unsubscribe before it shuts down.
     pub fn subscribe_all(mut self, yes: bool) -> Self {
         self.subscribe_all = yes;
         self

@@ -3,6 +3,7 @@
 //! application to the objects whose end events need a subscription.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use crate::client::Client;
 use crate::config::{ClientBuilder, Config};
@@ -40,6 +41,7 @@ impl ClientBuilder {
 
     /// Builds a client of the settings `config`, whose websockets come from `source`.
     pub(crate) fn build_from(config: Config, source: Source) -> Result<Client> {
+        let subscribe_all = config.subscribe_all;
         let client = Client::with_source(config, source)?;
         client.set_interest_hook(Box::new(subscribe_on_interest));
         let weak = client.downgrade();
@@ -52,6 +54,17 @@ impl ClientBuilder {
                 }
             })
         }));
+        if subscribe_all {
+            let weak = client.downgrade();
+            client.set_farewell_hook(std::sync::Arc::new(move |apps| {
+                let weak = weak.clone();
+                Box::pin(async move {
+                    if let Some(client) = weak.upgrade() {
+                        unsubscribe_device_states(&client, &apps).await;
+                    }
+                })
+            }));
+        }
         Ok(client)
     }
 
@@ -135,6 +148,39 @@ fn subscribe_on_interest(client: &Client, kind: ObjectKind, id: &str) {
             );
         }
     });
+}
+
+/// How long a graceful shutdown waits for [`unsubscribe_device_states`] at most.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Before a `subscribeAll` client closes its websocket: unsubscribe its applications from
+/// all device states, over REST, while the websocket is still read.
+///
+/// Asterisk 22.10.1 (and the releases before it; asterisk/asterisk#2170) can deadlock its
+/// ARI when the websocket of an application subscribed to all device states closes while
+/// a device state change is being sent to it: the websocket's teardown holds the session
+/// lock and waits for the device-state subscription to finish, and the subscription's
+/// thread waits for the session lock to write the event. From then on every
+/// `GET /applications` and `applications.subscribe` hangs until Asterisk restarts
+/// (measured: the second to fourth of such closes wedged the sandbox; see
+/// `docs/ari-spec-notes.md` §11). Unsubscribing first over REST, whose thread holds no
+/// session lock, leaves the teardown nothing to wait for. Failures are logged and the
+/// websocket closes anyway.
+async fn unsubscribe_device_states(client: &Client, apps: &[String]) {
+    for app in apps {
+        let unsubscribe = client.applications().unsubscribe(app, "deviceState:");
+        match tokio::time::timeout(FAREWELL_TIMEOUT, unsubscribe).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(
+                %app, error = %e.chain(),
+                "could not unsubscribe from all device states before closing"
+            ),
+            Err(_) => tracing::warn!(
+                %app, timeout = ?FAREWELL_TIMEOUT,
+                "no answer to the unsubscribe from all device states before closing"
+            ),
+        }
+    }
 }
 
 /// After a reconnect: which of the objects the client tracks still exist? Those that do

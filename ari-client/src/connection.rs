@@ -118,6 +118,12 @@ pub(crate) struct Resync {
 pub(crate) type ResyncHook =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Resync> + Send>> + Send + Sync>;
 
+/// Runs on a graceful shutdown before the websocket closes, with the applications it
+/// registered, while its frames are still read and dispatched (installed by the layer that
+/// builds the client, which can use the REST API).
+pub(crate) type FarewellHook =
+    Arc<dyn Fn(Vec<String>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 /// What the client and its connection task share: the state, its watchers, and the
 /// shutdown signal.
 pub(crate) struct Control {
@@ -171,6 +177,7 @@ pub(crate) struct Parts {
     pub(crate) hub: Arc<Hub>,
     pub(crate) control: Arc<Control>,
     pub(crate) resync: Option<ResyncHook>,
+    pub(crate) farewell: Option<FarewellHook>,
     pub(crate) source: Source,
 }
 
@@ -195,6 +202,7 @@ pub(crate) async fn run(
         hub,
         control,
         resync,
+        farewell,
         source,
     } = parts;
     let mut shutdown = control.shutdown.subscribe();
@@ -232,12 +240,17 @@ pub(crate) async fn run(
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Ok(()));
                 }
+                let farewell = farewell.as_ref().map(|hook| {
+                    let (hook, apps) = (hook.clone(), apps.clone());
+                    move || hook(apps)
+                });
                 let ended = read(
                     socket,
                     &hub,
                     tunnel.as_deref(),
                     config.event_budget,
                     &mut shutdown,
+                    farewell,
                 )
                 .await;
                 if let Some(tunnel) = &tunnel {
@@ -325,15 +338,26 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 /// answer holds its events' share of the budget, and the answer would otherwise queue on
 /// the socket behind events that cannot be routed until the handler ends. The other
 /// frames read meanwhile wait in order, up to `read_ahead` bytes.
-async fn read(
+///
+/// On shutdown, `farewell` (when given) runs before the websocket closes, and the frames
+/// that arrive meanwhile are read and dispatched as before: a server that writes an event
+/// while the farewell's request waits for it does not stall on a socket nobody reads.
+async fn read<F, Fut>(
     mut socket: EventSocket,
     hub: &Arc<Hub>,
     tunnel: Option<&Tunnel>,
     read_ahead: usize,
     shutdown: &mut watch::Receiver<bool>,
-) -> Ended {
+    farewell: Option<F>,
+) -> Ended
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut ahead = std::collections::VecDeque::new();
     let mut ahead_bytes = 0;
+    let mut farewell = farewell;
+    let mut leaving = std::pin::pin!(None::<Fut>);
     loop {
         let frame = match ahead.pop_front() {
             Some(frame) => {
@@ -341,7 +365,19 @@ async fn read(
                 frame
             }
             None => tokio::select! {
-                _ = stopped(shutdown) => {
+                _ = stopped(shutdown), if leaving.is_none() => {
+                    match farewell.take() {
+                        Some(farewell) => {
+                            leaving.set(Some(farewell()));
+                            continue;
+                        }
+                        None => {
+                            socket.close().await;
+                            return Ended::Shutdown;
+                        }
+                    }
+                }
+                () = async { leaving.as_mut().as_pin_mut().expect("guarded").await }, if leaving.is_some() => {
                     socket.close().await;
                     return Ended::Shutdown;
                 }

@@ -349,3 +349,48 @@ async fn outbound_per_call_websockets() {
         ]
     );
 }
+
+/// A `subscribe_all` client unsubscribes each application from all device states before
+/// its shutdown closes the websocket (Asterisk's deadlock, docs/ari-spec-notes.md §11); a
+/// client without it sends nothing on shutdown.
+#[tokio::test]
+async fn a_subscribe_all_client_unsubscribes_device_states_on_shutdown() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    let (user, password) = fake.credentials();
+    for subscribe_all in [true, false] {
+        let client = ari_client::Client::builder(fake.url(), user, password)
+            .subscribe_all(subscribe_all)
+            .connect()
+            .await
+            .unwrap();
+        let apps = ["one", "two"].map(|a| format!("{a}-{subscribe_all}"));
+        client.start(apps.clone()).await.unwrap();
+        let before = fake.requests().len();
+        client.shutdown();
+        within("shutdown", client.wait()).await.unwrap();
+        let sent: Vec<_> = fake.requests()[before..]
+            .iter()
+            .map(|r| {
+                (
+                    r.operation,
+                    r.path.clone(),
+                    r.param("eventSource").map(str::to_owned),
+                )
+            })
+            .collect();
+        let want: Vec<_> = if subscribe_all {
+            apps.iter()
+                .map(|app| {
+                    (
+                        Some(OperationId::ApplicationUnsubscribe),
+                        format!("/applications/{app}/subscription"),
+                        Some("deviceState:".to_owned()),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(sent, want);
+    }
+}

@@ -256,3 +256,49 @@ async fn the_sandbox_serves_everything_but_mailboxes() {
     let e = unchecked.mailboxes().list().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
+
+/// Asterisk 22.10.1 deadlocks its ARI when the websocket of an application subscribed to
+/// all device states closes while a device state change is on its way to it
+/// (asterisk/asterisk#2170; without the client's unsubscribe the sandbox wedged at the
+/// second or third round, every later `GET /applications` hanging). A `subscribe_all`
+/// client's `shutdown` unsubscribes from all device states first: 40 rounds of closing
+/// in the middle of a stream of device state changes leave `applications.list` answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_a_subscribe_all_client_amid_device_state_changes_keeps_ari_alive() {
+    use ari_client::models::UpdateDeviceState;
+    let Some(live) = live().await else { return };
+    let other = live.client().await;
+    let device = format!("Stasis:{}", unique_app("farewell"));
+    for round in 0..40u64 {
+        let app = unique_app("farewell");
+        let client = Client::builder(&live.url, &live.user, &live.password)
+            .subscribe_all(true)
+            .connect()
+            .await
+            .unwrap();
+        client.start([app.as_str()]).await.unwrap();
+        let (o, d) = (other.clone(), device.clone());
+        let changes = tokio::spawn(async move {
+            for i in 0..10_000u32 {
+                let state = if i % 2 == 0 {
+                    UpdateDeviceState::Busy
+                } else {
+                    UpdateDeviceState::NotInuse
+                };
+                let _ = o.device_states().update(&d, state).await;
+            }
+        });
+        // close at different points of the stream
+        tokio::time::sleep(Duration::from_millis(20 + (round % 7) * 5)).await;
+        client.shutdown();
+        client.wait().await.unwrap();
+        changes.abort();
+        let listed =
+            tokio::time::timeout(Duration::from_secs(5), other.applications().list()).await;
+        assert!(
+            listed.is_ok(),
+            "round {round}: GET /applications did not answer within 5 s: Asterisk's ARI is deadlocked"
+        );
+    }
+    let _ = other.device_states().delete(&device).await;
+}

@@ -160,6 +160,13 @@ async fn conformance() {
     );
 
     cleanup(&mut s).await;
+    // a subscribeAll websocket that closes while a device state change is sent to it
+    // deadlocks Asterisk's ARI (docs/ari-spec-notes.md §11): unsubscribe first
+    let _ = s
+        .client
+        .applications()
+        .unsubscribe(&s.app, "deviceState:")
+        .await;
     // let the last events arrive, then close the main socket
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(main_ws);
