@@ -80,6 +80,7 @@ impl WeakClient {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
+            .field("node", &self.shared.config.node)
             .field("base_url", &self.shared.config.base_url)
             .field("user", &self.shared.config.user)
             .field("state", &self.shared.control.state())
@@ -188,6 +189,14 @@ impl Client {
     /// A handle that does not keep the client alive.
     pub(crate) fn downgrade(&self) -> WeakClient {
         WeakClient(Arc::downgrade(&self.shared))
+    }
+
+    /// The name of the Asterisk node this client talks to
+    /// ([`ClientBuilder::node`]; by default the `host:port` of its URL). Every object of
+    /// the client (`channel.client().node()`) is on this node, and every REST call made
+    /// through it goes there.
+    pub fn node(&self) -> &str {
+        &self.shared.config.node
     }
 
     /// The ARI base URL this client talks to (`http(s)://host:port/ari`).

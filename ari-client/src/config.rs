@@ -83,6 +83,8 @@ pub(crate) const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
 pub(crate) struct Config {
     /// The ARI base URL, `http(s)://host:port/ari`, without a trailing slash.
     pub(crate) base_url: String,
+    /// The name of the Asterisk node this client talks to (`ClientBuilder::node`).
+    pub(crate) node: Arc<str>,
     pub(crate) user: String,
     pub(crate) password: String,
     pub(crate) connect_timeout: Duration,
@@ -104,6 +106,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("base_url", &self.base_url)
+            .field("node", &self.node)
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("apps", &self.apps)
@@ -116,6 +119,7 @@ impl fmt::Debug for Config {
 #[derive(Clone)]
 pub struct ClientBuilder {
     url: String,
+    node: Option<String>,
     user: String,
     password: String,
     request_timeout: Duration,
@@ -141,6 +145,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("url", &redact_url(&self.url))
+            .field("node", &self.node)
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("request_timeout", &self.request_timeout)
@@ -160,6 +165,7 @@ impl ClientBuilder {
     pub(crate) fn new(url: &str, user: &str, password: &str) -> Self {
         Self {
             url: url.to_owned(),
+            node: None,
             user: user.to_owned(),
             password: password.to_owned(),
             request_timeout: Duration::from_secs(30),
@@ -258,6 +264,16 @@ impl ClientBuilder {
         S: Into<String>,
     {
         self.apps = apps.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Names the Asterisk node this client talks to: [`Client::node`](crate::Client::node),
+    /// and the name of the node in a [`Cluster`](crate::cluster::Cluster) and in the
+    /// client's log lines. Give a name that stays the same across restarts (`pbx-a`), not
+    /// Asterisk's `asterisk_id`, which is derived from a MAC address and can change. By
+    /// default, the `host:port` of the URL (`outbound` for a client Asterisk connects to).
+    pub fn node(mut self, name: impl Into<String>) -> Self {
+        self.node = Some(name.into());
         self
     }
 
@@ -430,8 +446,14 @@ impl ClientBuilder {
             normalize_base(&self.url)?
         };
         let tls = self.tls_config()?;
+        let node = match self.node {
+            Some(node) => node,
+            None if self.outbound => "outbound".to_owned(),
+            None => node_of(&base_url),
+        };
         Ok(Config {
             base_url,
+            node: node.into(),
             user: self.user,
             password: self.password,
             connect_timeout: self.connect_timeout,
@@ -512,6 +534,18 @@ pub(crate) fn normalize_base(url: &str) -> Result<String> {
         base.push_str("/ari");
     }
     Ok(base)
+}
+
+/// The default node name of a client: the `host:port` of its (normalized) base URL.
+fn node_of(base_url: &str) -> String {
+    reqwest::Url::parse(base_url).map_or_else(
+        |_| base_url.to_owned(),
+        |url| match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => base_url.to_owned(),
+        },
+    )
 }
 
 /// What replaces a secret in a URL that is shown.
@@ -599,6 +633,17 @@ mod tests {
             let e = normalize_base(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_node_is_named_by_its_host_and_port_unless_named() {
+        let node = |b: ClientBuilder| b.into_config().unwrap().node.to_string();
+        let at = |url| ClientBuilder::new(url, "u", "p");
+        assert_eq!(node(at("http://127.0.0.1:8088")), "127.0.0.1:8088");
+        assert_eq!(node(at("https://pbx.example/asterisk")), "pbx.example:443");
+        assert_eq!(node(at("http://[::1]:9088/ari")), "[::1]:9088");
+        assert_eq!(node(at("http://127.0.0.1:8088").node("pbx-a")), "pbx-a");
+        assert_eq!(node(ClientBuilder::outbound()), "outbound");
     }
 
     #[test]

@@ -83,18 +83,26 @@ impl ClientBuilder {
     pub async fn connect(self) -> Result<Client> {
         let check_server_api = self.check_server_api_enabled();
         let client = self.build()?;
-        check(&client).await?;
-        if check_server_api {
-            match crate::server_api::load(&client).await {
-                Ok(api) => client.rest().set_server_api(std::sync::Arc::new(api)),
-                Err(e) => tracing::warn!(
-                    error = %e.chain(),
-                    "could not read the server's declarations of the API: calls are not checked against them"
-                ),
-            }
-        }
+        handshake(&client, check_server_api).await?;
         Ok(client)
     }
+}
+
+/// What `connect` does with a built client: check the server and the credentials, then
+/// (with `check_server_api`) read what the server serves.
+pub(crate) async fn handshake(client: &Client, check_server_api: bool) -> Result<()> {
+    check(client).await?;
+    if check_server_api {
+        match crate::server_api::load(client).await {
+            Ok(api) => client.rest().set_server_api(std::sync::Arc::new(api)),
+            Err(e) => tracing::warn!(
+                node = client.node(),
+                error = %e.chain(),
+                "could not read the server's declarations of the API: calls are not checked against them"
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// `GET /asterisk/ping` must answer like ARI does.

@@ -16,6 +16,8 @@
 //! - [`outbound`] is for the other direction: Asterisk connects to the application
 //!   (outbound websockets, one for the applications or one per call).
 //! - [`media`] is a call's audio over an external-media channel (websocket or RTP).
+//! - [`cluster`] serves several Asterisk nodes from one process: one client per node, one
+//!   set of handlers, objects that know their node.
 //! - `testing` (the `testing` feature) is a fake Asterisk for your application's tests.
 //! - [`ServerApi`] is what the server serves, read at connect: an operation or parameter it
 //!   lacks fails with [`ErrorKind::Unsupported`] before anything is sent.
@@ -25,9 +27,10 @@
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api server_api connect outbound media properties testing
+// layers: connection client objects api server_api connect outbound media cluster properties testing
 pub mod api;
 mod client;
+pub mod cluster;
 mod config;
 mod connect;
 mod connection;

@@ -136,7 +136,8 @@ pub struct Generated {
     /// `(path, source)` in a fixed order, paths relative to the output folder with `/`:
     /// `models.rs` (one struct per model, one enum per allowable-values list), `events.rs`
     /// (one struct per event type, the `Event` and `EventKind` enums, `ObjectKind` and the
-    /// routing table), `objects.rs` (the domain objects), `api/mod.rs` (the repositories'
+    /// routing table), `objects.rs` (the domain objects), `cluster.rs` (a cluster's handlers
+    /// of each kind of object), `api/mod.rs` (the repositories'
     /// module list and the client's accessors) and `api/<resource>.rs` (one repository with
     /// one builder per operation, and the methods of the resource's domain objects).
     pub files: Vec<(String, String)>,

@@ -25,11 +25,14 @@ pub(crate) struct Sandbox {
     pub(crate) user: String,
     /// `ARI_PASS`.
     pub(crate) password: String,
+    /// `ARI_INSTANCE`: the instance's folder `/srv/<instance>` in the chroot (`ari`).
+    pub(crate) instance: String,
 }
 
 impl Sandbox {
     /// The options that pick the sandbox, shared by `asterisk`, `test`, `demo` and `conformance`.
-    pub(crate) const OPTIONS: &'static [&'static str] = &["root", "port", "user", "password"];
+    pub(crate) const OPTIONS: &'static [&'static str] =
+        &["root", "port", "user", "password", "instance"];
 
     pub(crate) fn from_args(args: &Args) -> Result<Self> {
         let pick = |flag: &str, env: &str, default: &str| {
@@ -51,12 +54,38 @@ impl Sandbox {
                 "ARI_PORT must be a port number (1-65535): {port:?}"
             ))
         })?;
+        let instance = pick("instance", "ARI_INSTANCE", "ari");
+        if instance.is_empty()
+            || !instance
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(Error::new(format!(
+                "ARI_INSTANCE must be lower-case letters, digits and '-': {instance:?}"
+            )));
+        }
         Ok(Sandbox {
             root,
             port,
             user: pick("user", "ARI_USER", "asterisk"),
             password: pick("password", "ARI_PASS", "asterisk"),
+            instance,
         })
+    }
+
+    /// A second instance of the same chroot, for the tests that need two Asterisk nodes:
+    /// instance `ari-2` on this port + 1000 (its SIP and outbound ports follow from it).
+    pub(crate) fn second(&self) -> Sandbox {
+        Sandbox {
+            port: self.port.saturating_add(1000),
+            instance: format!("{}-2", self.instance),
+            ..self.clone()
+        }
+    }
+
+    /// `srv/<instance>` in the chroot, as a host path.
+    fn state_dir(&self) -> PathBuf {
+        self.root.join("srv").join(&self.instance)
     }
 
     /// `http://127.0.0.1:PORT` (no `/ari`).
@@ -66,11 +95,11 @@ impl Sandbox {
 
     /// Asterisk's log with one line per played sound (verbose 3).
     pub(crate) fn messages_log(&self) -> PathBuf {
-        self.root.join("srv/ari/log/messages.log")
+        self.state_dir().join("log/messages.log")
     }
 
     fn pid_file(&self) -> PathBuf {
-        self.root.join("srv/ari/asterisk.pid")
+        self.state_dir().join("asterisk.pid")
     }
 
     pub(crate) fn is_installed(&self) -> bool {
@@ -132,6 +161,7 @@ impl Sandbox {
             .env("ARI_PORT", self.port.to_string())
             .env("ARI_USER", &self.user)
             .env("ARI_PASS", &self.password)
+            .env("ARI_INSTANCE", &self.instance)
             .status()
             .map_err(|e| Error::new(format!("cannot run bash {}: {e}", path.display())))?;
         if !status.success() {

@@ -33,12 +33,14 @@ commands:
         nothing and exits 0 (what another Asterisk version has and lacks).
         Defaults: --user asterisk --password asterisk, --out <workspace>/swagger-specs.
 
-  asterisk install|start|stop|status [--root DIR] [--port N] [--user U] [--password P]
+  asterisk install|start|stop|status [--root DIR] [--port N] [--user U] [--password P] [--instance NAME]
         The loopback-only Asterisk sandbox (scripts in asterisk/). The flags set
-        ASTERISK_ROOT, ARI_PORT, ARI_USER, ARI_PASS. status exits 0 if running, 3 if not.
+        ASTERISK_ROOT, ARI_PORT, ARI_USER, ARI_PASS, ARI_INSTANCE (another instance of the
+        same root: --instance ari-2 --port 9088). status exits 0 if running, 3 if not.
 
   test [-- <extra cargo test args>]
-        Make sure the sandbox runs (unless ARI_URL is set), check the specs for drift
+        Make sure the sandbox and its second instance (port + 1000, for the tests of several
+        nodes) run (unless ARI_URL is set), check the specs for drift
         (regen --check against it), then run `cargo test --workspace` (every target but the bench binary, plus doc tests),
         then a short soak (3 restarts, one SIGKILL, 4 calls/s; not under ARI_URL).
 

@@ -28,6 +28,9 @@ pub(crate) struct Server {
     pub(crate) sandbox: Option<Sandbox>,
     /// Whether this command started the sandbox (and so must stop it).
     started: bool,
+    /// The sandbox's second instance ([`Server::with_second_node`]), and whether this
+    /// command started it.
+    second: Option<(Sandbox, bool)>,
     caller: Caller,
 }
 
@@ -46,6 +49,7 @@ impl Server {
                 password,
                 sandbox: None,
                 started: false,
+                second: None,
                 caller,
             });
         }
@@ -57,8 +61,21 @@ impl Server {
             password: sandbox.password.clone(),
             sandbox: Some(sandbox),
             started,
+            second: None,
             caller,
         })
+    }
+
+    /// Also starts the sandbox's second instance (the same chroot, instance `ari-2`, port +
+    /// 1000), for the tests of several nodes; stopped again like the first. Under `ARI_URL`
+    /// nothing is started: `ARI_URL_2`, if set, names the second node.
+    pub(crate) fn with_second_node(mut self) -> Result<Server> {
+        if let Some(sandbox) = &self.sandbox {
+            let second = sandbox.second();
+            let started = second.ensure_running(self.caller.name)?;
+            self.second = Some((second, started));
+        }
+        Ok(self)
     }
 
     /// The sandbox's `messages.log` (one line per played sound); `None` under `ARI_URL`.
@@ -88,6 +105,22 @@ impl Server {
                 ("ASTERISK_ROOT", sandbox.root.display().to_string()),
                 ("ARI_PORT", sandbox.port.to_string()),
                 ("ARI_PASS", sandbox.password.clone()),
+                ("ARI_INSTANCE", sandbox.instance.clone()),
+            ]);
+        }
+        if let Some((second, _)) = &self.second {
+            let ctl = asterisk::scripts_dir().join("ctl.sh");
+            env.extend([
+                ("ARI_URL_2", second.url()),
+                (
+                    "ARI_RESTART_CMD_2",
+                    format!(
+                        "ARI_INSTANCE={} ARI_PORT={} bash {} restart",
+                        second.instance,
+                        second.port,
+                        ctl.display()
+                    ),
+                ),
             ]);
         }
         env
@@ -99,6 +132,11 @@ impl Server {
     }
 
     fn stop_if_started(&mut self) {
+        if let Some((second, true)) = self.second.take() {
+            if let Err(e) = second.script("stop.sh") {
+                eprintln!("warning: {e}");
+            }
+        }
         let Some(sandbox) = self.sandbox.as_ref().filter(|_| self.started) else {
             return;
         };

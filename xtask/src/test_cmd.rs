@@ -1,8 +1,11 @@
 //! `cargo xtask test`: the project's whole test command.
 //!
 //! 1. Unless `ARI_URL` is set: install the sandbox if needed and start it if it is not running.
+//!    Also its second instance (the same chroot, instance `ari-2`, port + 1000), for the
+//!    tests of several nodes.
 //! 2. Export `ARI_URL`, `ARI_USER`, `ARI_PASSWORD`, `ARI_ASTERISK_LOG`, `ARI_ASTERISK_CTL`
-//!    (path of `asterisk/ctl.sh`: `start|stop|restart|status`) and `ARI_RESTART_CMD`.
+//!    (path of `asterisk/ctl.sh`: `start|stop|restart|status`) and `ARI_RESTART_CMD`; for the
+//!    second instance `ARI_URL_2` and `ARI_RESTART_CMD_2`.
 //! 3. `regen --check` against that server: spec drift fails the run.
 //! 4. `cargo test --workspace --lib --bins --tests --examples --features ari-client/testing`,
 //!    then `cargo test --workspace --doc --features ari-client/testing`
@@ -36,7 +39,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
         )));
     }
     let t0 = Instant::now();
-    let server = Server::prepare(&args, CALLER)?;
+    let server = Server::prepare(&args, CALLER)?.with_second_node()?;
     let result = run_steps(&server, &args.rest);
     server.finish();
     eprintln!("xtask test: total {:.1} s", t0.elapsed().as_secs_f64());

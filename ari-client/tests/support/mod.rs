@@ -91,3 +91,18 @@ pub(crate) async fn eventually(what: &str, timeout: Duration, mut cond: impl FnM
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits until an async condition holds, polling; panics with `what` after `timeout`.
+pub(crate) async fn eventually_async<F, Fut>(what: &str, timeout: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !cond().await {
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

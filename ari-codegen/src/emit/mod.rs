@@ -3,7 +3,8 @@
 //! - [`models`]: `models.rs`, one struct per model and one enum per list of values;
 //! - [`events`]: `events.rs`, the event structs, `Event`, `EventKind`, `ObjectKind` and
 //!   where events name objects;
-//! - [`objects`]: `objects.rs`, the domain objects from the IR's table;
+//! - [`objects`]: `objects.rs`, the domain objects from the IR's table, and `cluster.rs`,
+//!   the cluster's handlers of each kind of object;
 //! - [`repositories`]: `api/mod.rs` and `api/<resource>.rs`, one repository per resource
 //!   with a builder per operation, and the methods of the resource's domain objects;
 //! - [`operations`]: the table of every operation in `api/mod.rs` (`OperationId`,
@@ -57,6 +58,7 @@ enum Part {
     Models,
     Events,
     Objects,
+    Cluster,
     ApiIndex,
     /// `api/<module>.rs` of the resource with this index.
     Resource(usize),
@@ -67,6 +69,7 @@ fn tokens(api: &Api, part: Part) -> TokenStream {
         Part::Models => models::file(api),
         Part::Events => events::file(api),
         Part::Objects => objects::file(api),
+        Part::Cluster => objects::cluster_file(api),
         Part::ApiIndex => repositories::index(api),
         Part::Resource(i) => repositories::file(api, i),
     }
@@ -78,6 +81,7 @@ pub(crate) fn emit(api: &Api, pretty: bool) -> Result<Vec<(String, String)>, Err
         ("models.rs".to_owned(), Part::Models),
         ("events.rs".to_owned(), Part::Events),
         ("objects.rs".to_owned(), Part::Objects),
+        ("cluster.rs".to_owned(), Part::Cluster),
         ("api/mod.rs".to_owned(), Part::ApiIndex),
     ];
     for (i, r) in api.resources.iter().enumerate() {

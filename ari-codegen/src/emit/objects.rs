@@ -13,6 +13,41 @@ use crate::docs;
 use crate::ir::{Api, DomainObject};
 use crate::names;
 
+/// `cluster.rs`: for each kind that events name, the cluster's `on_<kind>_event`, which
+/// registers the handler on every node's client (included into the runtime's `cluster`
+/// module, above `objects`).
+pub(super) fn cluster_file(api: &Api) -> TokenStream {
+    let mut out = TokenStream::new();
+    for o in api.objects.iter().filter(|o| o.has_events()) {
+        let name = ident(&o.name);
+        let kind_handler = format_ident!("on_{}_event", names::field_name(&o.name));
+        let doc = docs::attrs(&format!(
+            "Calls `handler` with the [`{0}`](crate::objects::{0}) and the event, for every event of type `E` that names a {1}, on every node: [`Client::{2}`](crate::Client::{2}) on each node's client. The {1} is the node's: its methods go to that node.",
+            o.name,
+            names::noun(&o.name),
+            kind_handler,
+        ));
+        out.extend(quote! {
+            impl crate::cluster::Cluster {
+                #doc
+                pub fn #kind_handler<E, F, Fut>(&self, handler: F) -> crate::cluster::Subscriptions
+                where
+                    E: crate::EventType + ::std::marker::Send + 'static,
+                    F: ::std::ops::Fn(crate::objects::#name, E) -> Fut + ::std::marker::Send + ::std::marker::Sync + 'static,
+                    Fut: ::std::future::Future<Output = crate::Result<()>> + ::std::marker::Send + 'static,
+                {
+                    let handler = ::std::sync::Arc::new(handler);
+                    self.on_each_node(move |client| {
+                        let handler = handler.clone();
+                        client.#kind_handler(move |object: crate::objects::#name, event: E| handler(object, event))
+                    })
+                }
+            }
+        });
+    }
+    out
+}
+
 pub(super) fn file(api: &Api) -> TokenStream {
     let mut out = TokenStream::new();
     for o in &api.objects {
