@@ -25,21 +25,8 @@ fn node(fake: &FakeAsterisk) -> ari_client::ClientBuilder {
     Client::builder(fake.url(), user, password)
 }
 
-/// Waits until `client`'s event connection is in `state`.
-async fn until_state(client: &Client, state: ConnectionState) {
-    within("connection state", async {
-        while client.state() != state {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-}
-
-/// Both fakes start their clocks at the same instant, so their first calls have the same
-/// channel id: each node's handler answers, plays and hangs up its own call, on its own
-/// node, and each fake sees only its own call's requests.
-#[tokio::test]
-async fn equal_ids_on_two_nodes_never_mix() {
+/// Two fakes, and a cluster of them (nodes `a` and `b`), connected.
+async fn two_nodes() -> (FakeAsterisk, FakeAsterisk, Cluster) {
     let (a, b) = (
         FakeAsterisk::start().await.unwrap(),
         FakeAsterisk::start().await.unwrap(),
@@ -50,6 +37,29 @@ async fn equal_ids_on_two_nodes_never_mix() {
         .connect()
         .await
         .unwrap();
+    (a, b, cluster)
+}
+
+/// Waits until `client`'s event connection is connected (`up`) or not.
+async fn until(client: &Client, up: bool) {
+    within("connection state", async {
+        while (client.state() == ConnectionState::Connected) != up {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
+async fn until_down(client: &Client) {
+    until(client, false).await;
+}
+
+/// Both fakes start their clocks at the same instant, so their first calls have the same
+/// channel id: each node's handler answers, plays and hangs up its own call, on its own
+/// node, and each fake sees only its own call's requests.
+#[tokio::test]
+async fn equal_ids_on_two_nodes_never_mix() {
+    let (a, b, cluster) = two_nodes().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     cluster.on_channel_event(move |channel: Channel, start: StasisStart| {
@@ -119,16 +129,7 @@ async fn equal_ids_on_two_nodes_never_mix() {
 /// a custom one decides alone; an object made on the placed node is that node's.
 #[tokio::test]
 async fn placement_takes_connected_nodes_in_turn() {
-    let (a, b) = (
-        FakeAsterisk::start().await.unwrap(),
-        FakeAsterisk::start().await.unwrap(),
-    );
-    let cluster = Cluster::builder()
-        .node("a", node(&a))
-        .node("b", node(&b))
-        .connect()
-        .await
-        .unwrap();
+    let (a, b, cluster) = two_nodes().await;
     assert_eq!(
         cluster.place().unwrap_err().kind(),
         ErrorKind::Connect,
@@ -147,12 +148,7 @@ async fn placement_takes_connected_nodes_in_turn() {
     let fake = if on == "a" { &a } else { &b };
     assert_eq!(fake.bridges().keys().collect::<Vec<_>>(), [&bridge.id]);
     b.kill();
-    within("b seen down", async {
-        while cluster.node("b").unwrap().state() == ConnectionState::Connected {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_down(cluster.node("b").unwrap()).await;
     let names: BTreeSet<String> = (0..4)
         .map(|_| cluster.place().unwrap().node().to_owned())
         .collect();
@@ -198,7 +194,7 @@ async fn a_node_down_affects_only_its_own_calls() {
     );
     // b comes up: the cluster reaches it with its reconnect policy
     b.revive();
-    until_state(cluster.node("b").unwrap(), ConnectionState::Connected).await;
+    until(cluster.node("b").unwrap(), true).await;
     let call = within("call into b", b.call_in("7000")).await.unwrap();
     assert_eq!(
         within("end", call.ended()).await,
@@ -206,12 +202,7 @@ async fn a_node_down_affects_only_its_own_calls() {
     );
     // b goes down: a's calls go on
     b.kill();
-    within("b seen down", async {
-        while cluster.node("b").unwrap().state() == ConnectionState::Connected {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_down(cluster.node("b").unwrap()).await;
     let on_a = within("call into a", a.call_in("7001")).await.unwrap();
     assert_eq!(
         within("end", on_a.ended()).await,
@@ -226,16 +217,7 @@ async fn a_node_down_affects_only_its_own_calls() {
 /// `on_event` handler gets the node's client.
 #[tokio::test]
 async fn handlers_cover_every_node_and_unsubscribe_from_all() {
-    let (a, b) = (
-        FakeAsterisk::start().await.unwrap(),
-        FakeAsterisk::start().await.unwrap(),
-    );
-    let cluster = Cluster::builder()
-        .node("a", node(&a))
-        .node("b", node(&b))
-        .connect()
-        .await
-        .unwrap();
+    let (a, b, cluster) = two_nodes().await;
     let nodes = Arc::new(Mutex::new(BTreeSet::new()));
     let seen = nodes.clone();
     let subscriptions = cluster.on_event(move |client: Client, _: StasisStart| {

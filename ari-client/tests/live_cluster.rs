@@ -43,6 +43,15 @@ async fn cluster(a: &Live, b: &Live) -> Cluster {
         .expect("both nodes answer")
 }
 
+/// A call into `app` on `node`'s Asterisk, with channel id `id`, that the far end answers.
+async fn originate(node: &Client, app: &str, id: &str) -> ari_client::Result<Channel> {
+    node.channels()
+        .originate("Local/answer@ari-test")
+        .app(app)
+        .channel_id(id)
+        .await
+}
+
 /// The same channel id on both nodes (`channelId` is the application's to choose): each
 /// StasisStart reaches the handler as its node's channel, and a hangup made through the
 /// object of one node ends that node's channel only.
@@ -60,13 +69,7 @@ async fn equal_channel_ids_on_two_nodes_reach_only_their_node() {
     cluster.start([app.as_str()]).await.unwrap();
     let id = format!("{app}-same");
     for node in ["a", "b"] {
-        cluster
-            .node(node)
-            .unwrap()
-            .channels()
-            .originate("Local/answer@ari-test")
-            .app(&app)
-            .channel_id(&id)
+        originate(cluster.node(node).unwrap(), &app, &id)
             .await
             .unwrap();
     }
@@ -166,13 +169,7 @@ async fn a_node_restarted_mid_load_affects_only_its_calls() {
         match cluster.place() {
             Ok(node) => {
                 let id = format!("{app}-{n}");
-                match node
-                    .channels()
-                    .originate("Local/answer@ari-test")
-                    .app(&app)
-                    .channel_id(&id)
-                    .await
-                {
+                match originate(&node, &app, &id).await {
                     Ok(_) => placed.entry(node.node().to_owned()).or_default().push(id),
                     Err(e) => refused.push((node.node().to_owned(), e.kind())),
                 }
@@ -251,13 +248,7 @@ async fn a_node_restarted_mid_load_affects_only_its_calls() {
     })
     .await;
     let id = format!("{app}-after");
-    node_b
-        .channels()
-        .originate("Local/answer@ari-test")
-        .app(&app)
-        .channel_id(&id)
-        .await
-        .unwrap();
+    originate(&node_b, &app, &id).await.unwrap();
     let (node, got, outcome) = tokio::time::timeout(Duration::from_secs(15), ended.recv())
         .await
         .expect("the call on b after its restart ends")
