@@ -186,6 +186,11 @@ impl Client {
         &self.shared.config
     }
 
+    /// Whether `other` is this same client (a clone of it).
+    pub(crate) fn same_as(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// A handle that does not keep the client alive.
     pub(crate) fn downgrade(&self) -> WeakClient {
         WeakClient(Arc::downgrade(&self.shared))

@@ -84,9 +84,15 @@ use crate::ws::Acceptor;
 /// How long a per-call websocket may take from its upgrade to its `StasisStart`.
 const FIRST_EVENT: Duration = Duration::from_secs(10);
 
-/// How many websockets the declarations are tried over before the listener's clients go
-/// unchecked.
-const READ_ATTEMPTS: usize = 3;
+/// How many rounds of reading the declarations (each over every open websocket of the
+/// listener's clients) fail before its clients go unchecked.
+const READ_ROUNDS: usize = 5;
+
+/// How long one read of the declarations over a websocket may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pause between two rounds of reading the declarations.
+const READ_PAUSE: Duration = Duration::from_millis(200);
 
 /// How long after a per-call websocket's `ApplicationRegistered` without a `StasisStart` it
 /// counts as reopened for a call in progress.
@@ -266,87 +272,126 @@ fn learn_apps(client: &Client, server_api: Option<ServerApiCell>) {
     });
 }
 
-/// The server's declarations, read once over the first websocket and shared by the
-/// clients of one listener (each call's client of [`Calls`]): the check of
+/// The server's declarations, read once over a websocket and shared by the clients of one
+/// listener (each call's client of [`Calls`]): the check of
 /// [`ClientBuilder::check_server_api`] for clients Asterisk connects to. Requests made
 /// while they are read are not checked.
 #[derive(Clone, Default)]
 struct ServerApiCell(Arc<Mutex<Declarations>>);
 
 #[derive(Default)]
-enum Declarations {
-    #[default]
-    Unread,
-    /// Being read; these clients get them once read.
-    Reading(Vec<crate::client::WeakClient>),
-    /// Read (`None`: reading them failed, logged once).
-    Read(Option<Arc<ServerApi>>),
+struct Declarations {
+    /// Once read.
+    api: Option<Arc<ServerApi>>,
+    /// The clients that get them once read.
+    waiting: Vec<crate::client::WeakClient>,
+    /// Whether a read is under way.
+    reading: bool,
+    /// Rounds of reads that failed; after [`READ_ROUNDS`] the clients go unchecked.
+    failed_rounds: usize,
+}
+
+impl Declarations {
+    /// A waiting client whose websocket is open, other than those in `tried`.
+    fn open_waiting(&self, tried: &[Client]) -> Option<Client> {
+        self.waiting
+            .iter()
+            .filter_map(crate::client::WeakClient::upgrade)
+            .filter(|c| !tried.iter().any(|t| t.same_as(c)))
+            .find(|c| !c.rest().tunnel().is_some_and(|t| t.closed()))
+    }
 }
 
 impl ServerApiCell {
-    /// Gives `client` the declarations once read; the first caller reads them, in the
-    /// background, over `client`'s websocket.
+    /// Gives `client` the declarations once read. The first caller reads them, in the
+    /// background, over `client`'s websocket; a read that fails (a per-call websocket
+    /// that Asterisk closes and reopens while it runs, a websocket that does not answer)
+    /// goes on over the other clients' websockets, in rounds, until one succeeds.
     fn read_for(&self, client: &Client) {
         let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match &mut *state {
-            Declarations::Read(api) => {
-                if let Some(api) = api {
-                    client.rest().set_server_api(api.clone());
-                }
-                return;
-            }
-            Declarations::Reading(waiting) => {
-                waiting.push(client.downgrade());
-                return;
-            }
-            Declarations::Unread => *state = Declarations::Reading(vec![client.downgrade()]),
+        if let Some(api) = &state.api {
+            client.rest().set_server_api(api.clone());
+            return;
+        }
+        if state.failed_rounds >= READ_ROUNDS {
+            return;
+        }
+        state.waiting.push(client.downgrade());
+        if std::mem::replace(&mut state.reading, true) {
+            return;
         }
         drop(state);
         let (cell, first) = (self.0.clone(), client.clone());
         tokio::spawn(async move {
-            // over the first client's websocket; when that one ends first (a call that is
-            // over, a websocket refused), over the next one waiting
             let mut reader = Some(first);
-            let mut api = None;
-            for _ in 0..READ_ATTEMPTS {
-                let Some(client) = reader.take() else { break };
-                match crate::server_api::load(&client).await {
-                    Ok(read) => {
-                        api = Some(Arc::new(read));
-                        break;
+            loop {
+                // one round: over each open websocket of the waiting clients in turn
+                let mut tried = Vec::new();
+                while let Some(client) = reader.take() {
+                    let read = tokio::time::timeout(READ_TIMEOUT, crate::server_api::load(&client));
+                    match read.await {
+                        Ok(Ok(api)) => return Self::read(&cell, Arc::new(api)),
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e.chain(), "reading the server's declarations over an outbound websocket failed; trying the next one")
+                        }
+                        Err(_) => {
+                            tracing::debug!(timeout = ?READ_TIMEOUT, "reading the server's declarations over an outbound websocket took too long; trying the next one")
+                        }
                     }
-                    Err(e) => {
-                        tracing::debug!(error = %e.chain(), "reading the server's declarations over an outbound websocket failed; trying the next one");
-                        reader = match &*cell.lock().unwrap_or_else(|p| p.into_inner()) {
-                            Declarations::Reading(waiting) => waiting
-                                .iter()
-                                .filter_map(crate::client::WeakClient::upgrade)
-                                .find(|c| !c.rest().tunnel().is_some_and(|t| t.closed())),
-                            _ => None,
-                        };
-                    }
+                    tried.push(client);
+                    reader = lock(&cell).open_waiting(&tried);
                 }
-            }
-            if api.is_none() {
-                tracing::warn!("could not read the server's declarations of the API over the outbound websockets: calls are not checked against them");
-            }
-            let waiting = match std::mem::replace(
-                &mut *cell.lock().unwrap_or_else(|p| p.into_inner()),
-                Declarations::Read(api.clone()),
-            ) {
-                Declarations::Reading(waiting) => waiting,
-                _ => Vec::new(),
-            };
-            if let Some(api) = api {
-                for client in waiting
-                    .iter()
-                    .filter_map(crate::client::WeakClient::upgrade)
-                {
-                    client.rest().set_server_api(api.clone());
+                if Self::failed_round(&cell) {
+                    return;
+                }
+                // the next round, over the websockets open then (new calls' among them)
+                tokio::time::sleep(READ_PAUSE).await;
+                reader = {
+                    let mut state = lock(&cell);
+                    let next = state.open_waiting(&[]);
+                    // none open: the next call's client starts the next round
+                    state.reading = next.is_some();
+                    next
+                };
+                if reader.is_none() {
+                    return;
                 }
             }
         });
     }
+
+    /// A round of reads failed; true when that was the last one (the clients go unchecked).
+    fn failed_round(cell: &Mutex<Declarations>) -> bool {
+        let mut state = lock(cell);
+        state.failed_rounds += 1;
+        if state.failed_rounds < READ_ROUNDS {
+            return false;
+        }
+        tracing::warn!(rounds = READ_ROUNDS, "could not read the server's declarations of the API over the outbound websockets: calls are not checked against them");
+        state.waiting.clear();
+        state.reading = false;
+        true
+    }
+
+    /// The declarations were read: every waiting client gets them, and so do later ones.
+    fn read(cell: &Mutex<Declarations>, api: Arc<ServerApi>) {
+        let waiting = {
+            let mut state = lock(cell);
+            state.api = Some(api.clone());
+            state.reading = false;
+            std::mem::take(&mut state.waiting)
+        };
+        for client in waiting
+            .iter()
+            .filter_map(crate::client::WeakClient::upgrade)
+        {
+            client.rest().set_server_api(api.clone());
+        }
+    }
+}
+
+fn lock(cell: &Mutex<Declarations>) -> std::sync::MutexGuard<'_, Declarations> {
+    cell.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The calls Asterisk opens a websocket for, in the order their `StasisStart` arrived.

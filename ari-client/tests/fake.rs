@@ -394,3 +394,47 @@ async fn a_subscribe_all_client_unsubscribes_device_states_on_shutdown() {
         assert_eq!(sent, want);
     }
 }
+
+/// The per-call clients of one listener share the server's declarations, read over a call's
+/// websocket. When that websocket is lost during the read (on the sandbox: Asterisk closed a
+/// per-call websocket and reopened it), the read is not final: the next call's client reads
+/// them, and gets them.
+#[tokio::test]
+async fn a_read_of_the_declarations_lost_with_its_websocket_is_made_again() {
+    let fake = FakeAsterisk::start().await.unwrap();
+    let listener = ari_client::outbound::Listener::bind("127.0.0.1:0", "ast", "secret")
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", listener.local_addr());
+    let mut calls = listener.calls().unwrap();
+    fake.dial_per_call(&url, "ast", "secret", "ivr");
+    // the first read is still under way when the websocket goes
+    fake.delay_api_docs(Duration::from_millis(500));
+    within("call in", fake.call_in("1").app("ivr"))
+        .await
+        .unwrap();
+    let first = within("the first call's client", calls.next())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    fake.drop_websockets();
+    fake.delay_api_docs(Duration::ZERO);
+    let first_client = first.client().clone();
+    // its websocket is gone: the call's client ends
+    let _ = within("the first call's client ends", first.finished()).await;
+    assert!(first_client.server_api().is_none());
+    within("call in", fake.call_in("2").app("ivr"))
+        .await
+        .unwrap();
+    let second = within("the second call's client", calls.next())
+        .await
+        .unwrap()
+        .unwrap();
+    within("the second call's client has the declarations", async {
+        while second.client().server_api().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

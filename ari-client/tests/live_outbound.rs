@@ -45,12 +45,36 @@ async fn connected(client: &Client) -> String {
     app
 }
 
+/// A listener made by `bind`, once its port is free: the previous test's listener goes
+/// with that test's runtime, which is dropped after the test has released `PORTS`.
+async fn when_free<F, Fut>(bind: F) -> Listener
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ari_client::Result<Listener>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match bind().await {
+            Ok(listener) => return listener,
+            Err(e) if std::time::Instant::now() < deadline && in_use(&e) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn in_use(e: &ari_client::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+}
+
 /// The sandbox's admin client, and the calls of a listener on the per-call port.
 async fn per_call(live: &Live) -> (Client, Calls) {
     let addr = format!("127.0.0.1:{}", outbound_port(live) + 1);
-    let calls = Listener::bind(&addr, USER, PASSWORD)
+    let calls = when_free(|| Listener::bind(&addr, USER, PASSWORD))
         .await
-        .unwrap()
         .calls()
         .unwrap();
     (live.client().await, calls)
@@ -90,9 +114,8 @@ async fn a_persistent_connection_carries_a_call_and_comes_back_after_the_app_res
     let addr = format!("127.0.0.1:{}", outbound_port(&live));
     for round in 0..2 {
         // round 1 is the application restarted: Asterisk connects again on its own
-        let client = Listener::bind(&addr, USER, PASSWORD)
+        let client = when_free(|| Listener::bind(&addr, USER, PASSWORD))
             .await
-            .unwrap()
             .client()
             .unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -144,9 +167,8 @@ async fn asterisk_is_refused_without_the_right_credentials() {
     let Some(live) = live().await else { return };
     let _ports = PORTS.lock().await;
     let addr = format!("127.0.0.1:{}", outbound_port(&live));
-    let client = Listener::bind(&addr, USER, "not-the-password")
+    let client = when_free(|| Listener::bind(&addr, USER, "not-the-password"))
         .await
-        .unwrap()
         .client()
         .unwrap();
     // Asterisk tries every 200 ms; each try is answered 401, so start never completes
@@ -295,11 +317,11 @@ async fn asterisk_connects_over_tls() {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let (cert, key) = (certified.cert.pem(), certified.signing_key.serialize_pem());
     let addr = format!("127.0.0.1:{}", outbound_port(&live) + 2);
-    let client = Listener::bind_tls(&addr, USER, PASSWORD, cert.as_bytes(), key.as_bytes())
-        .await
-        .unwrap()
-        .client()
-        .unwrap();
+    let client =
+        when_free(|| Listener::bind_tls(&addr, USER, PASSWORD, cert.as_bytes(), key.as_bytes()))
+            .await
+            .client()
+            .unwrap();
     assert_eq!(connected(&client).await, "outbound-tls-app");
     // REST over the TLS websocket
     let info = client.asterisk().get_info().await.unwrap();

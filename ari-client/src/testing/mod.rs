@@ -576,6 +576,17 @@ impl FakeAsterisk {
             st.delays.insert(operation.name(), delay);
         }
     }
+
+    /// Fault: every request for the API's declarations (`/ari/api-docs/…`, which a client
+    /// reads at connect) is answered after `delay` (`Duration::ZERO` removes it).
+    pub fn delay_api_docs(&self, delay: Duration) {
+        let mut st = self.shared.lock();
+        if delay.is_zero() {
+            st.delays.remove(server::API_DOCS);
+        } else {
+            st.delays.insert(server::API_DOCS, delay);
+        }
+    }
 }
 
 /// A call entering the application: from [`FakeAsterisk::call_in`]; `.await` it.

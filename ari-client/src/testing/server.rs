@@ -212,6 +212,10 @@ async fn rest_over_websocket(shared: &Shared, text: &str, tx: &mpsc::UnboundedSe
     let _ = tx.send(Frame::Text(response.to_string()));
 }
 
+/// The key of the delay of the API's declarations (`/ari/api-docs/…`) among those of the
+/// operations (`FakeAsterisk::delay_api_docs`).
+pub(crate) const API_DOCS: &str = "api-docs";
+
 /// One REST request (`target` = `/ari/...?query`), over either transport.
 pub(crate) async fn rest(shared: &Shared, method: &str, target: &str, body: Option<&str>) -> Reply {
     let _busy = shared.activity.busy();
@@ -221,6 +225,10 @@ pub(crate) async fn rest(shared: &Shared, method: &str, target: &str, body: Opti
         return Reply::error(404, "Not found");
     };
     if let Some(file) = path.strip_prefix("/api-docs/") {
+        let delay = shared.lock().delays.get(API_DOCS).copied();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         return match spec::api_doc(file) {
             Some(text) => Reply {
                 status: 200,
