@@ -131,7 +131,7 @@ impl Hub {
         }
         let object_kind = key.object().map(|(k, _)| k);
         let types = self.types.read().unwrap_or_else(|p| p.into_inner());
-        for h in types.get(&kind).into_iter().flatten() {
+        for h in types.of(kind) {
             let runs_here = match h.scope {
                 Scope::Primary => primary,
                 Scope::Kind(k) => first_of_kind && Some(k) == object_kind,
@@ -142,11 +142,11 @@ impl Hub {
         }
     }
 
-    /// Takes the next item of a lane, with the object's own handlers of its event, under
-    /// one lock: from the worker (`work`, parked instead while a task owns the lane), or
-    /// from the lane's parked items (`work` `None`, for that task; the lane goes back to
-    /// its worker when none is left).
-    fn take(&self, key: &Key, work: Option<Work>) -> Option<(Work, Vec<ErasedHandler>)> {
+    /// Takes the next item of a lane, with the object's own handlers of its event (pushed
+    /// onto `own`), under one lock: from the worker (`work`, parked instead while a task
+    /// owns the lane), or from the lane's parked items (`work` `None`, for that task; the
+    /// lane goes back to its worker when none is left).
+    fn take(&self, key: &Key, work: Option<Work>, own: &mut Vec<ErasedHandler>) -> Option<Work> {
         self.with_entry(key, |entry| {
             let work = match work {
                 Some(work) if entry.busy => {
@@ -162,7 +162,6 @@ impl Hub {
                     }
                 },
             };
-            let mut own = Vec::new();
             if let Work::Event { kind, .. } = &work {
                 own.extend(
                     entry
@@ -172,19 +171,20 @@ impl Hub {
                         .map(|h| h.handler.clone()),
                 );
             }
-            Some((work, own))
+            Some(work)
         })
         .flatten()
     }
 
     /// Handles one item on its worker, with the object's own handlers of its event (from
-    /// [`take`](Self::take)). Returns what is left when a handler waits: the lane then
-    /// belongs to a task of its own.
+    /// [`take`](Self::take), in `handlers`, which it leaves empty: a buffer the worker
+    /// reuses). Returns what is left when a handler waits: the lane then belongs to a task
+    /// of its own.
     async fn handle_inline(
         self: &Arc<Self>,
         key: &Key,
         work: Work,
-        own: Vec<ErasedHandler>,
+        handlers: &mut Vec<ErasedHandler>,
     ) -> Option<Rest> {
         match work {
             Work::Release { life } => {
@@ -206,9 +206,10 @@ impl Hub {
                 ends,
                 bytes,
             } => {
-                let mut handlers = Vec::new();
-                self.type_handlers(key, kind, primary, first_of_kind, &mut handlers);
-                handlers.extend(own);
+                // the type handlers first, then the object's own
+                let own = handlers.len();
+                self.type_handlers(key, kind, primary, first_of_kind, handlers);
+                handlers.rotate_left(own);
                 let event = if handlers.is_empty() {
                     None
                 } else {
@@ -219,7 +220,8 @@ impl Hub {
                     }
                 };
                 let mut rest = Rest {
-                    handlers: handlers.into_iter(),
+                    handlers: std::mem::take(handlers),
+                    next: 0,
                     event,
                     waiting: None,
                     ends,
@@ -235,6 +237,9 @@ impl Hub {
                         }
                     }
                 }
+                // the buffer goes back to the worker, emptied
+                *handlers = rest.handlers;
+                handlers.clear();
                 self.done(key, ends, bytes);
                 None
             }
@@ -319,8 +324,9 @@ impl Hub {
     /// parked meanwhile, until none is left; then the lane goes back to its worker.
     async fn own_lane(self: Arc<Self>, key: Key, rest: Rest) {
         self.finish(&key, rest).await;
-        while let Some((work, own)) = self.take(&key, None) {
-            if let Some(rest) = self.handle_inline(&key, work, own).await {
+        let mut handlers = Vec::new();
+        while let Some(work) = self.take(&key, None, &mut handlers) {
+            if let Some(rest) = self.handle_inline(&key, work, &mut handlers).await {
                 self.finish(&key, rest).await;
             }
         }
@@ -329,7 +335,9 @@ impl Hub {
 
 /// What is left of an item when one of its handlers waits.
 struct Rest {
-    handlers: std::vec::IntoIter<ErasedHandler>,
+    handlers: Vec<ErasedHandler>,
+    /// The next handler to call.
+    next: usize,
     event: Option<Event>,
     /// The handler call that waits.
     waiting: Option<HandlerFuture>,
@@ -341,8 +349,9 @@ impl Rest {
     /// The next handler's call: each handler but the last gets a copy of the event.
     fn next_call(&mut self, key: &Key) -> Option<HandlerFuture> {
         loop {
-            let handler = self.handlers.next()?;
-            let event = if self.handlers.len() > 0 {
+            let handler = self.handlers.get(self.next)?;
+            self.next += 1;
+            let event = if self.next < self.handlers.len() {
                 self.event.clone()
             } else {
                 self.event.take()
@@ -373,13 +382,14 @@ fn start_workers(hub: Weak<Hub>) -> Workers {
 /// items parked.
 async fn worker(hub: Weak<Hub>, mut rx: mpsc::UnboundedReceiver<(Key, Work)>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut handlers = Vec::new();
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let Some(hub) = hub.upgrade() else { return };
         for (key, work) in batch.drain(..) {
-            let Some((work, own)) = hub.take(&key, Some(work)) else {
+            let Some(work) = hub.take(&key, Some(work), &mut handlers) else {
                 continue;
             };
-            if let Some(rest) = hub.handle_inline(&key, work, own).await {
+            if let Some(rest) = hub.handle_inline(&key, work, &mut handlers).await {
                 hub.with_entry(&key, |entry| entry.busy = true);
                 tokio::spawn(hub.clone().own_lane(key, rest));
             }

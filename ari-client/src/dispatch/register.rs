@@ -40,16 +40,10 @@ impl Subscription {
         match &self.slot {
             Slot::Type(kind) => {
                 let mut types = hub.types.write().unwrap_or_else(|p| p.into_inner());
-                let Some(list) = types.get_mut(kind) else {
-                    return false;
-                };
+                let list = types.of_mut(*kind);
                 let before = list.len();
                 list.retain(|h| h.id != self.id);
-                let removed = list.len() != before;
-                if list.is_empty() {
-                    types.remove(kind);
-                }
-                removed
+                list.len() != before
             }
             Slot::Object(kind, id) => {
                 let mut table = hub.table(*kind, id);
@@ -80,8 +74,9 @@ impl Subscription {
                 .types
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
-                .get(kind)
-                .is_some_and(|l| l.iter().any(|h| h.id == self.id)),
+                .of(*kind)
+                .iter()
+                .any(|h| h.id == self.id),
             Slot::Object(kind, id) => hub
                 .table(*kind, id)
                 .entries
@@ -178,8 +173,7 @@ impl Hub {
         self.types
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(event)
-            .or_default()
+            .of_mut(event)
             .push(TypeHandler { id, scope, handler });
         Subscription {
             id,

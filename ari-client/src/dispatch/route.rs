@@ -205,7 +205,7 @@ impl Hub {
             primary: false,
             kinds: 0,
         };
-        for h in types.get(&kind).into_iter().flatten() {
+        for h in types.of(kind) {
             match h.scope {
                 Scope::Primary => wanted.primary = true,
                 Scope::Kind(k) => wanted.kinds |= 1 << k.index(),
