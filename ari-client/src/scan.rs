@@ -162,13 +162,31 @@ pub(crate) const MAX_OBJECTS: usize = 8;
 pub(crate) struct Head<'a, K> {
     /// The `type`.
     pub(crate) kind: &'a str,
-    objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS],
+    objects: [Option<Named<'a, K>>; MAX_OBJECTS],
+}
+
+/// An object an event names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Named<'a, K> {
+    pub(crate) kind: K,
+    pub(crate) id: Cow<'a, str>,
+    /// Where the text holds its snapshot, when known.
+    pub(crate) place: Option<Place>,
+}
+
+/// Where an event's text holds the snapshot of an object it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The index of its field in the fields table.
+    pub(crate) field: usize,
+    /// Where the field's value (a JSON object) starts in the text.
+    pub(crate) at: usize,
 }
 
 impl<'a, K: Copy> Head<'a, K> {
-    /// The objects the event names, in the order of the fields table: `(kind, id)`;
-    /// unused places are `None`.
-    pub(crate) fn into_objects(self) -> [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] {
+    /// The objects the event names, in the order of the fields table; unused places are
+    /// `None`.
+    pub(crate) fn into_objects(self) -> [Option<Named<'a, K>>; MAX_OBJECTS] {
         self.objects
     }
 
@@ -177,13 +195,14 @@ impl<'a, K: Copy> Head<'a, K> {
     fn objects(&self) -> impl Iterator<Item = (K, &str)> + '_ {
         self.objects
             .iter()
-            .map_while(|o| o.as_ref().map(|(k, id)| (*k, id.as_ref())))
+            .map_while(|o| o.as_ref().map(|n| (n.kind, n.id.as_ref())))
     }
 }
 
 /// The `type` of an event and the ids of the objects it names (`channel.id`, `peer.id`,
 /// `bridge.id`, …, in the order of `fields`; an id of several fields is their values joined
-/// with `/`), in one pass over the top level of the text. `fields_of` gives, for a type,
+/// with `/`), with where each one's snapshot starts, in one pass over the top level of the
+/// text. `fields_of` gives, for a type,
 /// the bit mask of the `fields` its events can have: the scan stops as soon as the type
 /// and all of those are found, so it reads the snapshot of the last object only up to
 /// its id. A field the type does not have names nothing, as in the decoded event, which
@@ -231,7 +250,7 @@ pub(crate) fn head<'a, K: Copy>(
     }
     let kind = plain_string(text, kind_at?)?;
     let mask = wanted?;
-    let mut objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] = Default::default();
+    let mut objects: [Option<Named<'a, K>>; MAX_OBJECTS] = Default::default();
     let mut count = 0;
     for (n, value) in at.into_iter().take(fields.len()).enumerate() {
         let Some(value) = value.filter(|_| mask & 1 << n != 0) else {
@@ -254,7 +273,14 @@ pub(crate) fn head<'a, K: Copy>(
                 Cow::Owned(parts?.join("/"))
             }
         };
-        *objects.get_mut(count)? = Some((object_kind, id));
+        *objects.get_mut(count)? = Some(Named {
+            kind: object_kind,
+            id,
+            place: Some(Place {
+                field: n,
+                at: value,
+            }),
+        });
         count += 1;
     }
     Some(Head { kind, objects })
@@ -313,6 +339,14 @@ mod tests {
             _ => u64::MAX,
         })?;
         let objects = h.objects().map(|(k, id)| (k, id.to_owned())).collect();
+        // each snapshot's place: the `{` right after its field's key
+        for named in h.objects.iter().flatten() {
+            let place = named.place.expect("the scan knows where");
+            let before = json[..place.at].trim_end().strip_suffix(':').unwrap();
+            let key = format!("\"{}\"", FIELDS[place.field].0);
+            assert!(before.trim_end().ends_with(&key), "{json} at {}", place.at);
+            assert_eq!(json.as_bytes()[place.at], b'{', "{json} at {}", place.at);
+        }
         Some((h.kind.to_owned(), objects))
     }
 

@@ -23,9 +23,9 @@ pub(crate) enum Routed {
     Replaced(String),
 }
 
-/// The objects an event names: `(kind, id)`, in the order of `OBJECT_FIELDS`, in the first
-/// places (no allocation on the event path).
-type Objects<'a> = [Option<(ObjectKind, Cow<'a, str>)>; scan::MAX_OBJECTS];
+/// The objects an event names, in the order of `OBJECT_FIELDS`, in the first places (no
+/// allocation on the event path).
+type Objects<'a> = [Option<scan::Named<'a, ObjectKind>>; scan::MAX_OBJECTS];
 
 /// Stream waiters whose queue was full: sent to after the table lock is released, which
 /// makes the reader wait for them (back-pressure, nothing dropped).
@@ -64,7 +64,13 @@ impl Hub {
                 let mut n = 0;
                 event.for_each_object(|k, id| {
                     match objects.get_mut(n) {
-                        Some(slot) => *slot = Some((k, Cow::Owned(id.to_owned()))),
+                        Some(slot) => {
+                            *slot = Some(scan::Named {
+                                kind: k,
+                                id: Cow::Owned(id.to_owned()),
+                                place: None,
+                            })
+                        }
                         // no event of the specs names that many objects
                         None => tracing::warn!(kind = %k, id, "an event names too many objects: this one gets none of its handlers"),
                     }
@@ -107,13 +113,16 @@ impl Hub {
                     first_of_kind: false,
                     ends: None,
                     bytes,
+                    place: None,
+                    known: None,
                 };
                 self.enqueue(&mut global, Key::Global, work);
                 queued += 1;
             }
         }
         let mut seen = 0u64;
-        for (i, (object_kind, id)) in objects.iter().map_while(Option::as_ref).enumerate() {
+        for (i, named) in objects.iter().map_while(Option::as_ref).enumerate() {
+            let (object_kind, id) = (&named.kind, &named.id);
             let bit = 1u64 << object_kind.index();
             let first_of_kind = seen & bit == 0;
             seen |= bit;
@@ -165,6 +174,8 @@ impl Hub {
                     first_of_kind,
                     ends: end_life,
                     bytes,
+                    place: named.place,
+                    known: None,
                 };
                 if queued > 0 {
                     self.budget.add(bytes);

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, Snapshot};
 use crate::handler::ErasedHandler;
+use crate::scan::Place;
 use crate::ws::Frame;
 
 /// How many ended objects one table shard remembers (4,096 per kind, 240 KB when full), so
@@ -61,6 +62,11 @@ pub(crate) enum Work {
         ends: Option<u32>,
         /// Budget bytes to give back once handled.
         bytes: usize,
+        /// Where the text holds the snapshot of the lane's object, when the scan found it.
+        place: Option<Place>,
+        /// The last snapshot of the lane's object that the lane decoded, taken out of its
+        /// entry with the item and put back (or replaced) when the item is done.
+        known: Option<Box<Snapshot>>,
     },
     /// Release the handlers of this life of the object, after what is queued before.
     Release { life: u32 },
@@ -128,6 +134,9 @@ pub(crate) struct Entry {
     /// lane's items meanwhile.
     pub(crate) busy: bool,
     pub(crate) parked: VecDeque<Work>,
+    /// The last snapshot of the object that its lane decoded: an event whose snapshot has
+    /// the same text shares it instead of decoding it again (see [`Snapshot`]).
+    pub(crate) snapshot: Option<Box<Snapshot>>,
 }
 
 impl Entry {
