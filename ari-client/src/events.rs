@@ -197,12 +197,10 @@ impl Event {
             (None, None) => return (Event::from_json_of(kind, json), None),
         };
         let end = at + len;
-        // `at` and `end` are around a JSON object: the slices are on char boundaries
-        let mut text = String::with_capacity(json.len() + reuse::PLACEHOLDER.len() - len);
-        text.push_str(&json[..at]);
-        text.push_str(reuse::PLACEHOLDER);
-        text.push_str(&json[end..]);
-        match reuse::standing_in(field, value.clone(), || Event::from_json_of(kind, &text)) {
+        let decoded = reuse::with_placeholder(json, at..end, |text| {
+            reuse::standing_in(field, value.clone(), || Event::from_json_of(kind, text))
+        });
+        match decoded {
             Some(Ok(event)) => {
                 let keep = known.unwrap_or_else(|| {
                     Box::new(Snapshot {
@@ -230,7 +228,36 @@ pub(crate) mod reuse {
     use serde::de::{Deserialize, Deserializer, Error as _, IgnoredAny};
 
     /// What the text holds where the snapshot's text was.
-    pub(super) const PLACEHOLDER: &str = "0";
+    const PLACEHOLDER: &str = "0";
+
+    /// A buffer of this thread's decodes, for the texts with a placeholder.
+    const SCRATCH_KEPT: usize = 64 << 10;
+
+    thread_local! {
+        static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+
+    /// Runs `decode` on `json` with the placeholder in place of `json[snapshot]` (the
+    /// range of a JSON object: its ends are on char boundaries).
+    pub(super) fn with_placeholder<T>(
+        json: &str,
+        snapshot: std::ops::Range<usize>,
+        decode: impl FnOnce(&str) -> T,
+    ) -> T {
+        SCRATCH.with(|scratch| {
+            let mut text = scratch.take();
+            text.clear();
+            text.push_str(&json[..snapshot.start]);
+            text.push_str(PLACEHOLDER);
+            text.push_str(&json[snapshot.end..]);
+            let out = decode(&text);
+            // a large text's buffer is not kept
+            if text.capacity() <= SCRATCH_KEPT {
+                *scratch.borrow_mut() = text;
+            }
+            out
+        })
+    }
 
     type Standing = (&'static str, Arc<dyn Any + Send + Sync>);
 

@@ -15,13 +15,41 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// `0x01` in every byte of a word.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+
+/// The high bit of each byte of `word` that equals `byte`, for the lowest such byte at
+/// least (a byte after it may be flagged too: only the lowest flag is to be trusted).
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The first byte at or after `i` that is one of `stops` (at most three), 8 bytes a step:
+/// JSON strings and the gaps between brackets are short, where `memchr`'s set-up per call
+/// costs more than the search.
+fn find(b: &[u8], mut i: usize, stops: &[u8]) -> Option<usize> {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let hits = stops
+            .iter()
+            .fold(0, |hits, &stop| hits | bytes_equal(word, stop));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter().position(|c| stops.contains(c)).map(|p| i + p)
+}
+
 /// The end (after the closing quote) of the string whose opening quote is at `i`, and
 /// whether it holds an escape.
 fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     i += 1;
     loop {
-        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        i = find(b, i, b"\"\\")?;
         if b[i] == b'"' {
             return Some((i + 1, escaped));
         }
@@ -48,7 +76,7 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut j = i;
     loop {
-        j += memchr::memchr3(b'"', open, close, b.get(j..)?)?;
+        j = find(b, j, &[b'"', open, close])?;
         match b[j] {
             b'"' => {
                 j = skip_string(b, j)?.0;
@@ -289,6 +317,27 @@ pub(crate) fn head<'a, K: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_stops_at_the_first_stop_byte_wherever_it_is() {
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for at in 0..text.len() {
+            for stop in [b'"', b'\\', b'{'] {
+                let mut b = text.to_vec();
+                b[at] = stop;
+                // a second stop after the first must not hide it
+                if at + 1 < b.len() {
+                    b[at + 1] = b'"';
+                }
+                assert_eq!(find(&b, 0, b"\"\\{"), Some(at), "{at} {stop}");
+                assert_eq!(find(&b, at + 1, b"\\{"), None);
+            }
+        }
+        // bytes that differ from a stop by one bit, or are above it, are not stops
+        assert_eq!(find(b"#!]|\xa2\xdc#!]|", 0, b"\"\\"), None);
+        assert_eq!(find(b"", 0, b"\""), None);
+        assert_eq!(find(b"ab", 3, b"\""), None);
+    }
 
     #[test]
     fn finds_string_fields_wherever_they_are() {

@@ -274,7 +274,7 @@ impl Hub {
                 drop(table);
                 let outcome = match (&reason, end) {
                     (EndReason::Event(k), Some(frame)) if want.is_none_or(|w| w == *k) => {
-                        match self.decode_of(*k, &frame) {
+                        match self.decode_of(*k, frame.as_str()) {
                             Some(event) => Ok(Arc::new(event)),
                             None => Err(reason),
                         }

@@ -127,63 +127,78 @@ impl Hub {
             let first_of_kind = seen & bit == 0;
             seen |= bit;
             let wants = (i == 0 && wanted.primary) || (first_of_kind && wanted.kinds & bit != 0);
+            let tomb = || Tomb {
+                reason: EndReason::Event(kind),
+                frame: Some(frame.clone()),
+                seq,
+            };
+            // the rest, once the object's entry is found or made: whether it can go
+            let mut route_to = |entry: &mut Entry, ends: bool| -> bool {
+                entry.seen = true;
+                if !entry.waiters.is_empty() {
+                    self.serve(entry, kind, ends, &mut decoded, text, &mut deferred);
+                }
+                let handled = wants || entry.handlers.iter().any(|h| h.event == kind);
+                let release = ends && !entry.handlers.is_empty();
+                let end_life = (ends && !entry.ending).then_some(entry.life);
+                if ends {
+                    // the subscription ends with the object: nothing keeps the entry
+                    entry.ending = true;
+                    entry.subscribed = false;
+                    entry.apps = Vec::new();
+                }
+                if handled || release || entry.active() {
+                    let work = Work::Event {
+                        kind,
+                        frame: frame.clone(),
+                        decoded: decoded.clone(),
+                        primary: i == 0,
+                        first_of_kind,
+                        ends: end_life,
+                        bytes,
+                        place: named.place,
+                        known: None,
+                    };
+                    if queued > 0 {
+                        self.budget.add(bytes);
+                    }
+                    let key = Key::Object(*object_kind, entry.name.clone());
+                    self.enqueue(entry, key, work);
+                    queued += 1;
+                    false
+                } else {
+                    entry.idle()
+                }
+            };
             let mut guard = self.table(*object_kind, id);
             let super::table::KindTable { entries, tombs } = &mut *guard;
-            let subscribed = entries.get(&**id).map(|e| e.subscribed);
-            let ends =
-                kind.ends(*object_kind) || (kind.leaves(*object_kind) && subscribed != Some(true));
-            if ends {
-                tombs.bury(
-                    id,
-                    Tomb {
-                        reason: EndReason::Event(kind),
-                        frame: Some(text.into()),
-                        seq,
-                    },
-                );
-            }
-            if subscribed.is_none() {
-                if !wants {
-                    continue;
+            let idle = match entries.get_mut(&**id) {
+                Some(entry) => {
+                    let ends =
+                        kind.ends(*object_kind) || (kind.leaves(*object_kind) && !entry.subscribed);
+                    if ends {
+                        tombs.bury(id, tomb());
+                    }
+                    route_to(entry, ends)
                 }
-                if !ends {
-                    tombs.revive(id);
+                None => {
+                    let ends = kind.ends(*object_kind) || kind.leaves(*object_kind);
+                    if ends {
+                        tombs.bury(id, tomb());
+                    }
+                    if !wants {
+                        continue;
+                    }
+                    if !ends {
+                        tombs.revive(id);
+                    }
+                    let entry = entries
+                        .entry(id.as_ref().into())
+                        .or_insert_with(|| Entry::named(id));
+                    route_to(entry, ends)
                 }
-                entries.insert(id.as_ref().into(), Entry::named(id));
-            }
-            let entry = entries.get_mut(&**id).expect("present");
-            entry.seen = true;
-            if !entry.waiters.is_empty() {
-                self.serve(entry, kind, ends, &mut decoded, text, &mut deferred);
-            }
-            let handled = wants || entry.handlers.iter().any(|h| h.event == kind);
-            let release = ends && !entry.handlers.is_empty();
-            let end_life = (ends && !entry.ending).then_some(entry.life);
-            if ends {
-                // the subscription ends with the object: nothing keeps the entry
-                entry.ending = true;
-                entry.subscribed = false;
-                entry.apps = Vec::new();
-            }
-            if handled || release || entry.active() {
-                let work = Work::Event {
-                    kind,
-                    frame: frame.clone(),
-                    decoded: decoded.clone(),
-                    primary: i == 0,
-                    first_of_kind,
-                    ends: end_life,
-                    bytes,
-                    place: named.place,
-                    known: None,
-                };
-                if queued > 0 {
-                    self.budget.add(bytes);
-                }
-                let key = Key::Object(*object_kind, entry.name.clone());
-                self.enqueue(entry, key, work);
-                queued += 1;
-            } else if entry.idle() {
+            };
+            if idle {
                 entries.remove(&**id);
             }
         }

@@ -161,9 +161,9 @@ impl Entry {
 /// An ended object.
 pub(crate) struct Tomb {
     pub(crate) reason: EndReason,
-    /// The end event's text (a copy: a frame would keep the reader's buffer alive), for
-    /// the newest [`TOMB_EVENTS`] tombstones of a shard.
-    pub(crate) frame: Option<Box<str>>,
+    /// The end event's text (the frame, which holds only its own bytes), for the newest
+    /// [`TOMB_EVENTS`] tombstones of a shard.
+    pub(crate) frame: Option<Frame>,
     /// How many frames had been routed when it ended (see `Hub::routed`).
     pub(crate) seq: u64,
 }
@@ -231,7 +231,7 @@ pub(crate) struct Tombs {
     keys: std::collections::hash_map::RandomState,
     ended: HashMap<u64, (EndReason, u64)>,
     order: VecDeque<u64>,
-    events: VecDeque<(u64, Box<str>)>,
+    events: VecDeque<(u64, Frame)>,
 }
 
 impl Tombs {
@@ -316,7 +316,7 @@ mod tests {
     fn tomb(seq: u64, text: Option<&str>) -> Tomb {
         Tomb {
             reason: EndReason::Destroyed,
-            frame: text.map(Into::into),
+            frame: text.map(Frame::from),
             seq,
         }
     }
@@ -335,10 +335,13 @@ mod tests {
         assert!(tombs.get("c-0").is_none());
         assert!(tombs.get(&format!("c-{}", extra - 1)).is_none());
         let oldest = tombs.get(&format!("c-{extra}")).expect("kept");
-        assert_eq!((oldest.seq, oldest.frame), (extra as u64, None));
+        assert_eq!((oldest.seq, oldest.frame.is_none()), (extra as u64, true));
         let newest = TOMBSTONES + extra - 1;
         let last = tombs.get(&format!("c-{newest}")).expect("kept");
-        assert_eq!(last.frame.as_deref(), Some(&*format!("end {newest}")));
+        assert_eq!(
+            last.frame.as_ref().map(Frame::as_str),
+            Some(&*format!("end {newest}"))
+        );
         // burying an id again updates it in place
         tombs.bury(&format!("c-{extra}"), tomb(7, None));
         assert_eq!(tombs.ended.len(), TOMBSTONES);
