@@ -154,11 +154,11 @@ impl Hub {
         self.with_entry(key, |entry| {
             let mut work = match work {
                 Some(work) if entry.busy => {
-                    entry.parked.push_back(work);
+                    entry.parked.get_or_insert_default().push_back(work);
                     return None;
                 }
                 Some(work) => work,
-                None => match entry.parked.pop_front() {
+                None => match entry.parked.as_mut().and_then(|p| p.pop_front()) {
                     Some(work) => work,
                     None => {
                         entry.busy = false;

@@ -203,10 +203,7 @@ impl Hub {
             None => {}
         }
         let fresh = !table.entries.contains_key(id);
-        let entry = table
-            .entries
-            .entry(id.into())
-            .or_insert_with(|| Entry::named(id));
+        let entry = table.entry(id);
         let first = fresh || (entry.handlers.is_empty() && entry.waiters.is_empty());
         Ok((entry, first))
     }
@@ -222,6 +219,10 @@ impl Hub {
         let id = self.id();
         let mut table = self.table(kind, object);
         let (entry, first) = Self::live_entry(&mut table, object, false)?;
+        // most objects get one handler: room for one, not four (more grow as usual)
+        if entry.handlers.capacity() == 0 {
+            entry.handlers.reserve_exact(1);
+        }
         entry.handlers.push(ObjectHandler {
             id,
             life: entry.life,
@@ -349,10 +350,7 @@ impl Hub {
             return;
         }
         table.tombs.revive(object);
-        let entry = table
-            .entries
-            .entry(object.into())
-            .or_insert_with(|| Entry::named(object));
+        let entry = table.entry(object);
         entry.subscribed |= subscribed;
         entry.seen = true;
         if entry.idle() {
@@ -384,10 +382,7 @@ impl Hub {
             }
             // Asterisk subscribes only to objects that exist
             table.tombs.revive(object);
-            let entry = table
-                .entries
-                .entry(object.into())
-                .or_insert_with(|| Entry::named(object));
+            let entry = table.entry(object);
             entry.seen = true;
             entry.subscribed = true;
             if !entry.apps.iter().any(|a| &**a == app) {

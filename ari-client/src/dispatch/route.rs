@@ -192,9 +192,10 @@ impl Hub {
                     if !ends {
                         tombs.revive(id);
                     }
+                    let name: Arc<str> = id.as_ref().into();
                     let entry = entries
-                        .entry(id.as_ref().into())
-                        .or_insert_with(|| Entry::named(id));
+                        .entry(name.clone())
+                        .or_insert_with(|| Entry::named(name));
                     route_to(entry, ends)
                 }
             };
