@@ -11,8 +11,10 @@
 //! domain objects that events name; both are generated from the specs and the crate's
 //! domain-object table like the rest of this module.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -123,4 +125,308 @@ pub trait EventType: Sized + sealed::Sealed {
     fn from_ref(event: &Event) -> Option<&Self>;
 }
 
+/// A snapshot of a domain object as an event carried it: its JSON text and what that
+/// decoded to (an `Arc<models::Channel>`, `Arc<models::Bridge>`, …).
+///
+/// Most of an event is the snapshot of the object it is about — a channel's ~400 bytes of
+/// a ~575-byte event — and it is byte for byte the one of the object's previous event
+/// unless something about the object changed. A lane keeps the last snapshot it decoded;
+/// [`Event::from_json_reusing`] compares the new event's snapshot text with it and, when
+/// they are equal, shares the decoded `Arc` instead of decoding the snapshot again.
+pub(crate) struct Snapshot {
+    raw: Box<str>,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot").field("raw", &self.raw).finish()
+    }
+}
+
+/// Decodes the model `M` at the start of `text`: the snapshot, shared, and where its text
+/// ends. (The generated `ObjectKind::decode_snapshot` picks `M`.)
+pub(crate) fn decode_snapshot<M>(
+    text: &str,
+) -> Result<(Arc<dyn Any + Send + Sync>, usize), serde_json::Error>
+where
+    M: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<M>();
+    match values.next() {
+        Some(Ok(model)) => Ok((Arc::new(model), values.byte_offset())),
+        Some(Err(e)) => Err(e),
+        None => Err(serde::de::Error::custom("no snapshot")),
+    }
+}
+
+impl Event {
+    /// Decodes the text of an event whose type is `kind`, as [`Event::from_json_of`] does,
+    /// where the value of the field `field` (one of [`OBJECT_FIELDS`], naming an object of
+    /// kind `object`) is a JSON object that starts at byte `at` (as [`crate::scan::head`]
+    /// found it). When the text of that value is `known`'s, the event shares `known`'s
+    /// decoded snapshot; otherwise the snapshot is decoded on its own, then the rest of the
+    /// event. Returns the decoded event, or the error `from_json_of` gives, and the snapshot
+    /// to keep for the next event of the object.
+    ///
+    /// The rest of the event is decoded from a copy of the text in which a placeholder
+    /// stands where the snapshot's text was ([`reuse`]). Why the result is the same: the
+    /// bytes before `at` are the same in both texts, so serde reads them alike and reaches
+    /// `at` — the value of `field`, as the scanner agrees with serde on any text serde
+    /// accepts so far — in the same state. There the original text holds the snapshot's
+    /// text, a complete JSON object that decodes into the snapshot as that field (a field's
+    /// value decodes the same wherever it is), and serde goes on after it as it goes on
+    /// after the placeholder. A duplicate `field` or any other error fails either way; on
+    /// an error the original text is decoded again, so that the error is the one
+    /// `from_json_of` gives.
+    pub(crate) fn from_json_reusing(
+        kind: EventKind,
+        json: &str,
+        (object, field): (ObjectKind, &'static str),
+        at: usize,
+        known: Option<Box<Snapshot>>,
+    ) -> (Result<Event, serde_json::Error>, Option<Box<Snapshot>>) {
+        let known =
+            known.filter(|k| json.as_bytes().get(at..at + k.raw.len()) == Some(k.raw.as_bytes()));
+        let (value, len) = match (&known, json.get(at..)) {
+            (Some(k), _) => (k.value.clone(), k.raw.len()),
+            (None, Some(rest)) => match object.decode_snapshot(rest) {
+                Ok(decoded) => decoded,
+                Err(_) => return (Event::from_json_of(kind, json), None),
+            },
+            (None, None) => return (Event::from_json_of(kind, json), None),
+        };
+        let end = at + len;
+        let decoded = reuse::with_placeholder(json, at..end, |text| {
+            reuse::standing_in(field, value.clone(), || Event::from_json_of(kind, text))
+        });
+        match decoded {
+            Some(Ok(event)) => {
+                let keep = known.unwrap_or_else(|| {
+                    Box::new(Snapshot {
+                        raw: json[at..end].into(),
+                        value,
+                    })
+                });
+                (Ok(event), Some(keep))
+            }
+            _ => (Event::from_json_of(kind, json), known),
+        }
+    }
+}
+
+/// How a snapshot decoded before stands in for the value of one field while an event is
+/// decoded: the field's text is replaced by a placeholder, and the field's
+/// `deserialize_with` (the generated `reuse_fields`) takes the snapshot instead of the
+/// placeholder. Only [`Event::from_json_reusing`] sets it, on its own thread, for the one
+/// decode; every other decode of the same types decodes the field as usual.
+pub(crate) mod reuse {
+    use std::any::Any;
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use serde::de::{Deserialize, Deserializer, Error as _, IgnoredAny};
+
+    /// What the text holds where the snapshot's text was.
+    const PLACEHOLDER: &str = "0";
+
+    /// A buffer of this thread's decodes, for the texts with a placeholder.
+    const SCRATCH_KEPT: usize = 64 << 10;
+
+    thread_local! {
+        static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+
+    /// Runs `decode` on `json` with the placeholder in place of `json[snapshot]` (the
+    /// range of a JSON object: its ends are on char boundaries).
+    pub(super) fn with_placeholder<T>(
+        json: &str,
+        snapshot: std::ops::Range<usize>,
+        decode: impl FnOnce(&str) -> T,
+    ) -> T {
+        SCRATCH.with(|scratch| {
+            let mut text = scratch.take();
+            text.clear();
+            text.push_str(&json[..snapshot.start]);
+            text.push_str(PLACEHOLDER);
+            text.push_str(&json[snapshot.end..]);
+            let out = decode(&text);
+            // a large text's buffer is not kept
+            if text.capacity() <= SCRATCH_KEPT {
+                *scratch.borrow_mut() = text;
+            }
+            out
+        })
+    }
+
+    type Standing = (&'static str, Arc<dyn Any + Send + Sync>);
+
+    thread_local! {
+        static STANDING: RefCell<Option<Standing>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `decode` with `value` standing in for field `field`; `None` when no field of
+    /// that name took it (then the placeholder was not where it was thought to be, and
+    /// the result means nothing).
+    pub(super) fn standing_in<T>(
+        field: &'static str,
+        value: Arc<dyn Any + Send + Sync>,
+        decode: impl FnOnce() -> T,
+    ) -> Option<T> {
+        /// Clears the slot even if `decode` panics.
+        struct Clear;
+        impl Drop for Clear {
+            fn drop(&mut self) {
+                STANDING.with(|s| s.borrow_mut().take());
+            }
+        }
+        STANDING.with(|s| *s.borrow_mut() = Some((field, value)));
+        let clear = Clear;
+        let out = decode();
+        let unused = STANDING.with(|s| s.borrow_mut().take()).is_some();
+        drop(clear);
+        (!unused).then_some(out)
+    }
+
+    /// A field type that a snapshot can stand in for: `Arc<Model>`, `Option<Arc<Model>>`.
+    pub(crate) trait Shared: Sized {
+        /// The field's value for a snapshot; `None` for a snapshot of another model.
+        fn shared(value: Arc<dyn Any + Send + Sync>) -> Option<Self>;
+    }
+
+    impl<M: Send + Sync + 'static> Shared for Arc<M> {
+        fn shared(value: Arc<dyn Any + Send + Sync>) -> Option<Self> {
+            value.downcast().ok()
+        }
+    }
+
+    impl<M: Send + Sync + 'static> Shared for Option<Arc<M>> {
+        fn shared(value: Arc<dyn Any + Send + Sync>) -> Option<Self> {
+            value.downcast().ok().map(Some)
+        }
+    }
+
+    /// Decodes field `name`: the snapshot standing in for it, if any (reading the
+    /// placeholder), else the value as usual.
+    pub(crate) fn field<'de, D, T>(name: &'static str, d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Shared,
+    {
+        let standing = STANDING.with(|s| {
+            let mut s = s.borrow_mut();
+            match &*s {
+                Some((field, _)) if *field == name => s.take().map(|(_, value)| value),
+                _ => None,
+            }
+        });
+        match standing {
+            None => T::deserialize(d),
+            Some(value) => {
+                IgnoredAny::deserialize(d)?;
+                T::shared(value).ok_or_else(|| D::Error::custom("a snapshot of another model"))
+            }
+        }
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/events.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan;
+
+    fn channel(state: &str, number: &str) -> String {
+        format!(
+            r#"{{"id":"1764163337.5","name":"PJSIP/trunk-00000005","state":"{state}","protocol_id":"","caller":{{"name":"Customer","number":"{number}"}},"connected":{{"name":"","number":""}},"accountcode":"","dialplan":{{"context":"in","exten":"100","priority":3,"app_name":"Stasis","app_data":"app"}},"creationtime":"2026-11-26T13:22:17.520+0000","language":"en"}}"#
+        )
+    }
+
+    fn dtmf(digit: &str, channel: &str, tail: &str) -> String {
+        format!(
+            r#"{{"type":"ChannelDtmfReceived","timestamp":"2026-11-26T13:22:17.521+0000","digit":"{digit}","duration_ms":100,"channel":{channel},"application":"app"{tail}}}"#
+        )
+    }
+
+    /// Decodes `text` as the lane of its channel does, with `known`.
+    fn decode(
+        text: &str,
+        known: Option<Box<Snapshot>>,
+    ) -> (Result<Event, serde_json::Error>, Option<Box<Snapshot>>) {
+        let head = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of).expect("scanned");
+        let kind = EventKind::from_type_name(head.kind);
+        let named = head.into_objects()[0].take().expect("names a channel");
+        let place = named.place.expect("a place");
+        let (field, object, _) = OBJECT_FIELDS[place.field];
+        Event::from_json_reusing(kind, text, (object, field), place.at, known)
+    }
+
+    fn channel_of(event: &Event) -> &Arc<crate::models::Channel> {
+        event.channel().expect("a channel")
+    }
+
+    #[test]
+    fn a_snapshot_of_the_same_text_is_shared() {
+        let up = channel("Up", "100");
+        let (first, kept) = decode(&dtmf("1", &up, ""), None);
+        let first = first.unwrap();
+        let (second, kept_again) = decode(&dtmf("2", &up, ""), kept);
+        let second = second.unwrap();
+        assert!(Arc::ptr_eq(channel_of(&first), channel_of(&second)));
+        assert_eq!(second, Event::from_json(&dtmf("2", &up, "")).unwrap());
+        assert!(kept_again.is_some());
+    }
+
+    #[test]
+    fn a_changed_snapshot_is_decoded_anew_and_kept() {
+        let (ring, kept) = decode(&dtmf("1", &channel("Ring", "100"), ""), None);
+        let ring = ring.unwrap();
+        // a state, and one byte deep inside the snapshot
+        for changed in [channel("Up", "100"), channel("Ring", "101")] {
+            let text = dtmf("2", &changed, "");
+            let (event, _) = decode(
+                &text,
+                Some(Box::new(Snapshot {
+                    raw: kept.as_ref().unwrap().raw.clone(),
+                    value: kept.as_ref().unwrap().value.clone(),
+                })),
+            );
+            let event = event.unwrap();
+            assert!(!Arc::ptr_eq(channel_of(&ring), channel_of(&event)));
+            assert_eq!(event, Event::from_json(&text).unwrap());
+        }
+        // the new snapshot replaces the old one: the next event shares it
+        let up = channel("Up", "100");
+        let (second, kept) = decode(&dtmf("2", &up, ""), kept);
+        let (third, _) = decode(&dtmf("3", &up, ""), kept);
+        assert!(Arc::ptr_eq(
+            channel_of(&second.unwrap()),
+            channel_of(&third.unwrap())
+        ));
+    }
+
+    #[test]
+    fn an_event_that_does_not_decode_fails_as_it_would_without_reuse() {
+        let up = channel("Up", "100");
+        let (_, kept) = decode(&dtmf("1", &up, ""), None);
+        for tail in [
+            // the field again, after the snapshot
+            &format!(r#","channel":{up}"#),
+            r#","duration_ms":"long""#,
+            r#","timestamp":"yesterday""#,
+        ] {
+            let text = dtmf("2", &up, tail);
+            let known = kept.as_ref().map(|k| {
+                Box::new(Snapshot {
+                    raw: k.raw.clone(),
+                    value: k.value.clone(),
+                })
+            });
+            let (event, still) = decode(&text, known);
+            let expected = Event::from_json(&text).unwrap_err().to_string();
+            assert_eq!(event.unwrap_err().to_string(), expected, "{text}");
+            assert!(still.is_some(), "the known snapshot is kept");
+        }
+    }
+}

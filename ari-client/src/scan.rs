@@ -15,13 +15,41 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// `0x01` in every byte of a word.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+
+/// The high bit of each byte of `word` that equals `byte`, for the lowest such byte at
+/// least (a byte after it may be flagged too: only the lowest flag is to be trusted).
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
+}
+
+/// The first byte at or after `i` that is one of `stops` (at most three), 8 bytes a step:
+/// JSON strings and the gaps between brackets are short, where `memchr`'s set-up per call
+/// costs more than the search.
+fn find(b: &[u8], mut i: usize, stops: &[u8]) -> Option<usize> {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let hits = stops
+            .iter()
+            .fold(0, |hits, &stop| hits | bytes_equal(word, stop));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter().position(|c| stops.contains(c)).map(|p| i + p)
+}
+
 /// The end (after the closing quote) of the string whose opening quote is at `i`, and
 /// whether it holds an escape.
 fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     i += 1;
     loop {
-        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        i = find(b, i, b"\"\\")?;
         if b[i] == b'"' {
             return Some((i + 1, escaped));
         }
@@ -48,7 +76,7 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut j = i;
     loop {
-        j += memchr::memchr3(b'"', open, close, b.get(j..)?)?;
+        j = find(b, j, &[b'"', open, close])?;
         match b[j] {
             b'"' => {
                 j = skip_string(b, j)?.0;
@@ -162,13 +190,31 @@ pub(crate) const MAX_OBJECTS: usize = 8;
 pub(crate) struct Head<'a, K> {
     /// The `type`.
     pub(crate) kind: &'a str,
-    objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS],
+    objects: [Option<Named<'a, K>>; MAX_OBJECTS],
+}
+
+/// An object an event names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Named<'a, K> {
+    pub(crate) kind: K,
+    pub(crate) id: Cow<'a, str>,
+    /// Where the text holds its snapshot, when known.
+    pub(crate) place: Option<Place>,
+}
+
+/// Where an event's text holds the snapshot of an object it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The index of its field in the fields table.
+    pub(crate) field: usize,
+    /// Where the field's value (a JSON object) starts in the text.
+    pub(crate) at: usize,
 }
 
 impl<'a, K: Copy> Head<'a, K> {
-    /// The objects the event names, in the order of the fields table: `(kind, id)`;
-    /// unused places are `None`.
-    pub(crate) fn into_objects(self) -> [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] {
+    /// The objects the event names, in the order of the fields table; unused places are
+    /// `None`.
+    pub(crate) fn into_objects(self) -> [Option<Named<'a, K>>; MAX_OBJECTS] {
         self.objects
     }
 
@@ -177,13 +223,14 @@ impl<'a, K: Copy> Head<'a, K> {
     fn objects(&self) -> impl Iterator<Item = (K, &str)> + '_ {
         self.objects
             .iter()
-            .map_while(|o| o.as_ref().map(|(k, id)| (*k, id.as_ref())))
+            .map_while(|o| o.as_ref().map(|n| (n.kind, n.id.as_ref())))
     }
 }
 
 /// The `type` of an event and the ids of the objects it names (`channel.id`, `peer.id`,
 /// `bridge.id`, …, in the order of `fields`; an id of several fields is their values joined
-/// with `/`), in one pass over the top level of the text. `fields_of` gives, for a type,
+/// with `/`), with where each one's snapshot starts, in one pass over the top level of the
+/// text. `fields_of` gives, for a type,
 /// the bit mask of the `fields` its events can have: the scan stops as soon as the type
 /// and all of those are found, so it reads the snapshot of the last object only up to
 /// its id. A field the type does not have names nothing, as in the decoded event, which
@@ -231,7 +278,7 @@ pub(crate) fn head<'a, K: Copy>(
     }
     let kind = plain_string(text, kind_at?)?;
     let mask = wanted?;
-    let mut objects: [Option<(K, Cow<'a, str>)>; MAX_OBJECTS] = Default::default();
+    let mut objects: [Option<Named<'a, K>>; MAX_OBJECTS] = Default::default();
     let mut count = 0;
     for (n, value) in at.into_iter().take(fields.len()).enumerate() {
         let Some(value) = value.filter(|_| mask & 1 << n != 0) else {
@@ -254,7 +301,14 @@ pub(crate) fn head<'a, K: Copy>(
                 Cow::Owned(parts?.join("/"))
             }
         };
-        *objects.get_mut(count)? = Some((object_kind, id));
+        *objects.get_mut(count)? = Some(Named {
+            kind: object_kind,
+            id,
+            place: Some(Place {
+                field: n,
+                at: value,
+            }),
+        });
         count += 1;
     }
     Some(Head { kind, objects })
@@ -263,6 +317,27 @@ pub(crate) fn head<'a, K: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_stops_at_the_first_stop_byte_wherever_it_is() {
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for at in 0..text.len() {
+            for stop in [b'"', b'\\', b'{'] {
+                let mut b = text.to_vec();
+                b[at] = stop;
+                // a second stop after the first must not hide it
+                if at + 1 < b.len() {
+                    b[at + 1] = b'"';
+                }
+                assert_eq!(find(&b, 0, b"\"\\{"), Some(at), "{at} {stop}");
+                assert_eq!(find(&b, at + 1, b"\\{"), None);
+            }
+        }
+        // bytes that differ from a stop by one bit, or are above it, are not stops
+        assert_eq!(find(b"#!]|\xa2\xdc#!]|", 0, b"\"\\"), None);
+        assert_eq!(find(b"", 0, b"\""), None);
+        assert_eq!(find(b"ab", 3, b"\""), None);
+    }
 
     #[test]
     fn finds_string_fields_wherever_they_are() {
@@ -313,6 +388,14 @@ mod tests {
             _ => u64::MAX,
         })?;
         let objects = h.objects().map(|(k, id)| (k, id.to_owned())).collect();
+        // each snapshot's place: the `{` right after its field's key
+        for named in h.objects.iter().flatten() {
+            let place = named.place.expect("the scan knows where");
+            let before = json[..place.at].trim_end().strip_suffix(':').unwrap();
+            let key = format!("\"{}\"", FIELDS[place.field].0);
+            assert!(before.trim_end().ends_with(&key), "{json} at {}", place.at);
+            assert_eq!(json.as_bytes()[place.at], b'{', "{json} at {}", place.at);
+        }
         Some((h.kind.to_owned(), objects))
     }
 

@@ -36,7 +36,12 @@ fn counted(url: &str, server: &Server, calls: usize) -> Result<(u64, usize), Str
         .output()
         .map_err(|e| format!("cannot run valgrind: {e}"))?;
     let profile = std::fs::read_to_string(&out_file);
-    let _ = std::fs::remove_file(&out_file);
+    // `ARI_BENCH_KEEP_PROFILE=1` keeps the profiles for `callgrind_annotate`
+    if std::env::var_os("ARI_BENCH_KEEP_PROFILE").is_some() {
+        println!("   callgrind profile kept: {}", out_file.display());
+    } else {
+        let _ = std::fs::remove_file(&out_file);
+    }
     if !out.status.success() {
         return Err(format!(
             "the callgrind child failed: {}",

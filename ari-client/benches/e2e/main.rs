@@ -85,6 +85,12 @@ pub(crate) fn fmt_rate(r: f64) -> String {
     out
 }
 
+/// Whether figure group `figure` (`1`: figures 1 and 2, `1c`, `3`, `4`, `5`, `6`) runs:
+/// all of them, unless `ARI_BENCH_ONLY` lists some (comma-separated), for working on one.
+fn wanted(figure: &str) -> bool {
+    std::env::var("ARI_BENCH_ONLY").map_or(true, |only| only.split(',').any(|f| f.trim() == figure))
+}
+
 // ---------------------------------------------------------------- main
 
 fn main() {
@@ -93,7 +99,8 @@ fn main() {
         child(&mode.to_string_lossy(), &url);
         return;
     }
-    // `cargo bench` passes `--bench`; a filter argument is not supported
+    // `cargo bench` passes `--bench`; a filter argument is not supported, the environment
+    // selects figures instead (`ARI_BENCH_ONLY=1c,5`: see `wanted`)
     let t0 = Instant::now();
     let server = Server::default();
     let url = start_server(server.clone());
@@ -113,19 +120,31 @@ fn main() {
         frames32.calls,
         frames32.payload / frames32.events
     );
-    rt.block_on(event_path_bench(&url, &server, &frames32));
-    instructions_bench(&url, &server);
+    if wanted("1") {
+        rt.block_on(event_path_bench(&url, &server, &frames32));
+    }
+    if wanted("1c") {
+        instructions_bench(&url, &server);
+    }
     // and against a real Asterisk, when one is named (`ARI_URL=http://127.0.0.1:8088`)
     let asterisk = std::env::var("ARI_URL").ok();
-    rt.block_on(rest_bench(&url, &server));
-    if let Some(asterisk) = &asterisk {
-        rt.block_on(rest_asterisk_bench(asterisk));
+    if wanted("3") {
+        rt.block_on(rest_bench(&url, &server));
+        if let Some(asterisk) = &asterisk {
+            rt.block_on(rest_asterisk_bench(asterisk));
+        }
     }
-    rt.block_on(connect_bench(&url, "the fake"));
-    if let Some(asterisk) = &asterisk {
-        rt.block_on(connect_bench(asterisk, &format!("Asterisk at {asterisk}")));
+    if wanted("4") {
+        rt.block_on(connect_bench(&url, "the fake"));
+        if let Some(asterisk) = &asterisk {
+            rt.block_on(connect_bench(asterisk, &format!("Asterisk at {asterisk}")));
+        }
     }
-    memory_bench(&url, &server, &frames32);
-    codegen_bench();
+    if wanted("5") {
+        memory_bench(&url, &server, &frames32);
+    }
+    if wanted("6") {
+        codegen_bench();
+    }
     println!("total bench time: {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::table::{Entry, Work};
 use super::{lock, shard, Hub, Scope};
 use crate::error::Result;
-use crate::events::{Event, EventKind, ObjectKind};
+use crate::events::{Event, EventKind, ObjectKind, Snapshot, OBJECT_FIELDS};
 use crate::handler::{Ctx, ErasedHandler, HandlerFuture};
 
 /// How many workers run the lanes (one per shard of the object tables). Handlers that
@@ -105,11 +105,15 @@ impl Hub {
             .fetch_sub(before - entry.handlers.len(), Ordering::Relaxed);
     }
 
-    /// An item is done: release what its end releases, give its bytes back.
-    fn done(&self, key: &Key, ends: Option<u32>, bytes: usize) {
+    /// An item is done: release what its end releases, keep the object's last snapshot,
+    /// give its bytes back.
+    fn done(&self, key: &Key, ends: Option<u32>, bytes: usize, snapshot: Option<Box<Snapshot>>) {
         self.with_entry(key, |entry| {
             if let Some(life) = ends {
                 Self::release(entry, self, life);
+            }
+            if snapshot.is_some() {
+                entry.snapshot = snapshot;
             }
             entry.pending -= 1;
         });
@@ -131,7 +135,7 @@ impl Hub {
         }
         let object_kind = key.object().map(|(k, _)| k);
         let types = self.types.read().unwrap_or_else(|p| p.into_inner());
-        for h in types.get(&kind).into_iter().flatten() {
+        for h in types.of(kind) {
             let runs_here = match h.scope {
                 Scope::Primary => primary,
                 Scope::Kind(k) => first_of_kind && Some(k) == object_kind,
@@ -142,19 +146,19 @@ impl Hub {
         }
     }
 
-    /// Takes the next item of a lane, with the object's own handlers of its event, under
-    /// one lock: from the worker (`work`, parked instead while a task owns the lane), or
-    /// from the lane's parked items (`work` `None`, for that task; the lane goes back to
-    /// its worker when none is left).
-    fn take(&self, key: &Key, work: Option<Work>) -> Option<(Work, Vec<ErasedHandler>)> {
+    /// Takes the next item of a lane, with the object's own handlers of its event (pushed
+    /// onto `own`), under one lock: from the worker (`work`, parked instead while a task
+    /// owns the lane), or from the lane's parked items (`work` `None`, for that task; the
+    /// lane goes back to its worker when none is left).
+    fn take(&self, key: &Key, work: Option<Work>, own: &mut Vec<ErasedHandler>) -> Option<Work> {
         self.with_entry(key, |entry| {
-            let work = match work {
+            let mut work = match work {
                 Some(work) if entry.busy => {
-                    entry.parked.push_back(work);
+                    entry.parked.get_or_insert_default().push_back(work);
                     return None;
                 }
                 Some(work) => work,
-                None => match entry.parked.pop_front() {
+                None => match entry.parked.as_mut().and_then(|p| p.pop_front()) {
                     Some(work) => work,
                     None => {
                         entry.busy = false;
@@ -162,8 +166,10 @@ impl Hub {
                     }
                 },
             };
-            let mut own = Vec::new();
-            if let Work::Event { kind, .. } = &work {
+            if let Work::Event {
+                kind, place, known, ..
+            } = &mut work
+            {
                 own.extend(
                     entry
                         .handlers
@@ -171,30 +177,34 @@ impl Hub {
                         .filter(|h| h.event == *kind)
                         .map(|h| h.handler.clone()),
                 );
+                if place.is_some() {
+                    *known = entry.snapshot.take();
+                }
             }
-            Some((work, own))
+            Some(work)
         })
         .flatten()
     }
 
     /// Handles one item on its worker, with the object's own handlers of its event (from
-    /// [`take`](Self::take)). Returns what is left when a handler waits: the lane then
-    /// belongs to a task of its own.
+    /// [`take`](Self::take), in `handlers`, which it leaves empty: a buffer the worker
+    /// reuses). Returns what is left when a handler waits: the lane then belongs to a task
+    /// of its own.
     async fn handle_inline(
         self: &Arc<Self>,
         key: &Key,
         work: Work,
-        own: Vec<ErasedHandler>,
+        handlers: &mut Vec<ErasedHandler>,
     ) -> Option<Rest> {
         match work {
             Work::Release { life } => {
                 self.with_entry(key, |entry| Self::release(entry, self, life));
-                self.done(key, None, 0);
+                self.done(key, None, 0, None);
                 None
             }
             Work::Barrier(done) => {
                 let _ = done.send(());
-                self.done(key, None, 0);
+                self.done(key, None, 0, None);
                 None
             }
             Work::Event {
@@ -205,25 +215,34 @@ impl Hub {
                 first_of_kind,
                 ends,
                 bytes,
+                place,
+                known,
             } => {
-                let mut handlers = Vec::new();
-                self.type_handlers(key, kind, primary, first_of_kind, &mut handlers);
-                handlers.extend(own);
-                let event = if handlers.is_empty() {
-                    None
-                } else {
+                // the type handlers first, then the object's own
+                let own = handlers.len();
+                self.type_handlers(key, kind, primary, first_of_kind, handlers);
+                handlers.rotate_left(own);
+                let (event, snapshot) = match (handlers.is_empty(), decoded, place) {
+                    (true, _, _) => (None, known),
                     // decoded once, by the reader or here
-                    match decoded {
-                        Some(shared) => Some(Arc::unwrap_or_clone(shared)),
-                        None => self.decode_of(kind, frame.as_str()),
+                    (false, Some(shared), _) => (Some(Arc::unwrap_or_clone(shared)), known),
+                    (false, None, Some(place)) => {
+                        let text = frame.as_str();
+                        let (field, object, _) = OBJECT_FIELDS[place.field];
+                        let (decoded, snapshot) =
+                            Event::from_json_reusing(kind, text, (object, field), place.at, known);
+                        (self.decoded_or_counted(decoded, text), snapshot)
                     }
+                    (false, None, None) => (self.decode_of(kind, frame.as_str()), known),
                 };
                 let mut rest = Rest {
-                    handlers: handlers.into_iter(),
+                    handlers: std::mem::take(handlers),
+                    next: 0,
                     event,
                     waiting: None,
                     ends,
                     bytes,
+                    snapshot,
                 };
                 while let Some(call) = rest.next_call(key) {
                     let call = self.counted(call);
@@ -235,7 +254,10 @@ impl Hub {
                         }
                     }
                 }
-                self.done(key, ends, bytes);
+                // the buffer goes back to the worker, emptied
+                *handlers = rest.handlers;
+                handlers.clear();
+                self.done(key, ends, bytes, rest.snapshot);
                 None
             }
         }
@@ -252,7 +274,7 @@ impl Hub {
             let call = self.counted(call);
             self.report(key, kind, AssertUnwindSafe(call).catch_unwind().await);
         }
-        self.done(key, rest.ends, rest.bytes);
+        self.done(key, rest.ends, rest.bytes, rest.snapshot);
     }
 
     fn counted(&self, call: HandlerFuture) -> HandlerFuture {
@@ -319,8 +341,9 @@ impl Hub {
     /// parked meanwhile, until none is left; then the lane goes back to its worker.
     async fn own_lane(self: Arc<Self>, key: Key, rest: Rest) {
         self.finish(&key, rest).await;
-        while let Some((work, own)) = self.take(&key, None) {
-            if let Some(rest) = self.handle_inline(&key, work, own).await {
+        let mut handlers = Vec::new();
+        while let Some(work) = self.take(&key, None, &mut handlers) {
+            if let Some(rest) = self.handle_inline(&key, work, &mut handlers).await {
                 self.finish(&key, rest).await;
             }
         }
@@ -329,20 +352,25 @@ impl Hub {
 
 /// What is left of an item when one of its handlers waits.
 struct Rest {
-    handlers: std::vec::IntoIter<ErasedHandler>,
+    handlers: Vec<ErasedHandler>,
+    /// The next handler to call.
+    next: usize,
     event: Option<Event>,
     /// The handler call that waits.
     waiting: Option<HandlerFuture>,
     ends: Option<u32>,
     bytes: usize,
+    /// The lane's object's snapshot to keep.
+    snapshot: Option<Box<Snapshot>>,
 }
 
 impl Rest {
     /// The next handler's call: each handler but the last gets a copy of the event.
     fn next_call(&mut self, key: &Key) -> Option<HandlerFuture> {
         loop {
-            let handler = self.handlers.next()?;
-            let event = if self.handlers.len() > 0 {
+            let handler = self.handlers.get(self.next)?;
+            self.next += 1;
+            let event = if self.next < self.handlers.len() {
                 self.event.clone()
             } else {
                 self.event.take()
@@ -373,16 +401,59 @@ fn start_workers(hub: Weak<Hub>) -> Workers {
 /// items parked.
 async fn worker(hub: Weak<Hub>, mut rx: mpsc::UnboundedReceiver<(Key, Work)>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut handlers = Vec::new();
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let Some(hub) = hub.upgrade() else { return };
         for (key, work) in batch.drain(..) {
-            let Some((work, own)) = hub.take(&key, Some(work)) else {
+            let Some(work) = hub.take(&key, Some(work), &mut handlers) else {
                 continue;
             };
-            if let Some(rest) = hub.handle_inline(&key, work, own).await {
+            if let Some(rest) = hub.handle_inline(&key, work, &mut handlers).await {
                 hub.with_entry(&key, |entry| entry.busy = true);
                 tokio::spawn(hub.clone().own_lane(key, rest));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Channel;
+    use crate::ws::Frame;
+    use std::sync::Mutex;
+
+    fn dtmf(digit: &str, state: &str) -> String {
+        format!(
+            r#"{{"type":"ChannelDtmfReceived","timestamp":"2026-11-26T13:22:17.521+0000","digit":"{digit}","duration_ms":100,"channel":{{"id":"c1","name":"PJSIP/a-00000001","state":"{state}","caller":{{"name":"","number":"100"}},"connected":{{"name":"","number":""}},"dialplan":{{"context":"in","exten":"100","priority":1}},"creationtime":"2026-11-26T13:22:17.520+0000"}},"application":"app"}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn a_lane_shares_an_unchanged_snapshot_and_decodes_a_changed_one() {
+        let hub = Arc::new(Hub::new(1 << 20, 16));
+        let seen: Arc<Mutex<Vec<Arc<Channel>>>> = Arc::default();
+        let s = seen.clone();
+        let handler: ErasedHandler = Arc::new(move |event: Event, _ctx: Ctx<'_>| {
+            s.lock().unwrap().push(event.channel()?.clone());
+            Some(Box::pin(async { Ok(()) }) as HandlerFuture)
+        });
+        hub.add_object(
+            ObjectKind::Channel,
+            "c1",
+            EventKind::ChannelDtmfReceived,
+            handler,
+        )
+        .unwrap();
+        for (digit, state) in [("1", "Up"), ("2", "Up"), ("3", "Ring"), ("4", "Ring")] {
+            hub.route(Frame::from(dtmf(digit, state).as_str())).await;
+        }
+        hub.drain().await;
+        let seen = seen.lock().unwrap();
+        let states: Vec<&str> = seen.iter().map(|c| c.state.as_str()).collect();
+        assert_eq!(states, ["Up", "Up", "Ring", "Ring"]);
+        assert!(Arc::ptr_eq(&seen[0], &seen[1]), "the same text: shared");
+        assert!(!Arc::ptr_eq(&seen[1], &seen[2]), "a changed text: decoded");
+        assert!(Arc::ptr_eq(&seen[2], &seen[3]), "the new snapshot is kept");
     }
 }

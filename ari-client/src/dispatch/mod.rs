@@ -24,7 +24,6 @@ mod route;
 mod stream;
 mod table;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
@@ -109,6 +108,26 @@ struct TypeHandler {
     handler: ErasedHandler,
 }
 
+/// The type handlers, by event type: an index, not a hash, on the event path.
+struct TypeHandlers(Vec<Vec<TypeHandler>>);
+
+impl Default for TypeHandlers {
+    fn default() -> Self {
+        // every known type and `EventKind::Unknown`
+        Self((0..=EventKind::ALL.len()).map(|_| Vec::new()).collect())
+    }
+}
+
+impl TypeHandlers {
+    fn of(&self, kind: EventKind) -> &[TypeHandler] {
+        &self.0[kind as usize]
+    }
+
+    fn of_mut(&mut self, kind: EventKind) -> &mut Vec<TypeHandler> {
+        &mut self.0[kind as usize]
+    }
+}
+
 /// What the dispatch path shares with the client: the objects and their lanes, the
 /// handlers, the streams, the budget and the counters.
 pub(crate) struct Hub {
@@ -116,7 +135,7 @@ pub(crate) struct Hub {
     objects: Vec<Vec<Mutex<table::KindTable>>>,
     /// The lane of the events that name no object.
     global: Mutex<table::Entry>,
-    types: RwLock<HashMap<EventKind, Vec<TypeHandler>>>,
+    types: RwLock<TypeHandlers>,
     streams: Mutex<Vec<mpsc::Sender<Event>>>,
     /// Whether `streams` may be non-empty: spares the event path the lock when no one streams.
     has_streams: AtomicBool,

@@ -40,16 +40,10 @@ impl Subscription {
         match &self.slot {
             Slot::Type(kind) => {
                 let mut types = hub.types.write().unwrap_or_else(|p| p.into_inner());
-                let Some(list) = types.get_mut(kind) else {
-                    return false;
-                };
+                let list = types.of_mut(*kind);
                 let before = list.len();
                 list.retain(|h| h.id != self.id);
-                let removed = list.len() != before;
-                if list.is_empty() {
-                    types.remove(kind);
-                }
-                removed
+                list.len() != before
             }
             Slot::Object(kind, id) => {
                 let mut table = hub.table(*kind, id);
@@ -80,8 +74,9 @@ impl Subscription {
                 .types
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
-                .get(kind)
-                .is_some_and(|l| l.iter().any(|h| h.id == self.id)),
+                .of(*kind)
+                .iter()
+                .any(|h| h.id == self.id),
             Slot::Object(kind, id) => hub
                 .table(*kind, id)
                 .entries
@@ -178,8 +173,7 @@ impl Hub {
         self.types
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(event)
-            .or_default()
+            .of_mut(event)
             .push(TypeHandler { id, scope, handler });
         Subscription {
             id,
@@ -209,10 +203,7 @@ impl Hub {
             None => {}
         }
         let fresh = !table.entries.contains_key(id);
-        let entry = table
-            .entries
-            .entry(id.into())
-            .or_insert_with(|| Entry::named(id));
+        let entry = table.entry(id);
         let first = fresh || (entry.handlers.is_empty() && entry.waiters.is_empty());
         Ok((entry, first))
     }
@@ -228,6 +219,10 @@ impl Hub {
         let id = self.id();
         let mut table = self.table(kind, object);
         let (entry, first) = Self::live_entry(&mut table, object, false)?;
+        // most objects get one handler: room for one, not four (more grow as usual)
+        if entry.handlers.capacity() == 0 {
+            entry.handlers.reserve_exact(1);
+        }
         entry.handlers.push(ObjectHandler {
             id,
             life: entry.life,
@@ -280,7 +275,7 @@ impl Hub {
                 drop(table);
                 let outcome = match (&reason, end) {
                     (EndReason::Event(k), Some(frame)) if want.is_none_or(|w| w == *k) => {
-                        match self.decode_of(*k, &frame) {
+                        match self.decode_of(*k, frame.as_str()) {
                             Some(event) => Ok(Arc::new(event)),
                             None => Err(reason),
                         }
@@ -355,10 +350,7 @@ impl Hub {
             return;
         }
         table.tombs.revive(object);
-        let entry = table
-            .entries
-            .entry(object.into())
-            .or_insert_with(|| Entry::named(object));
+        let entry = table.entry(object);
         entry.subscribed |= subscribed;
         entry.seen = true;
         if entry.idle() {
@@ -390,10 +382,7 @@ impl Hub {
             }
             // Asterisk subscribes only to objects that exist
             table.tombs.revive(object);
-            let entry = table
-                .entries
-                .entry(object.into())
-                .or_insert_with(|| Entry::named(object));
+            let entry = table.entry(object);
             entry.seen = true;
             entry.subscribed = true;
             if !entry.apps.iter().any(|a| &**a == app) {

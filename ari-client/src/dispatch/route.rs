@@ -23,9 +23,9 @@ pub(crate) enum Routed {
     Replaced(String),
 }
 
-/// The objects an event names: `(kind, id)`, in the order of `OBJECT_FIELDS`, in the first
-/// places (no allocation on the event path).
-type Objects<'a> = [Option<(ObjectKind, Cow<'a, str>)>; scan::MAX_OBJECTS];
+/// The objects an event names, in the order of `OBJECT_FIELDS`, in the first places (no
+/// allocation on the event path).
+type Objects<'a> = [Option<scan::Named<'a, ObjectKind>>; scan::MAX_OBJECTS];
 
 /// Stream waiters whose queue was full: sent to after the table lock is released, which
 /// makes the reader wait for them (back-pressure, nothing dropped).
@@ -64,7 +64,13 @@ impl Hub {
                 let mut n = 0;
                 event.for_each_object(|k, id| {
                     match objects.get_mut(n) {
-                        Some(slot) => *slot = Some((k, Cow::Owned(id.to_owned()))),
+                        Some(slot) => {
+                            *slot = Some(scan::Named {
+                                kind: k,
+                                id: Cow::Owned(id.to_owned()),
+                                place: None,
+                            })
+                        }
                         // no event of the specs names that many objects
                         None => tracing::warn!(kind = %k, id, "an event names too many objects: this one gets none of its handlers"),
                     }
@@ -107,72 +113,93 @@ impl Hub {
                     first_of_kind: false,
                     ends: None,
                     bytes,
+                    place: None,
+                    known: None,
                 };
                 self.enqueue(&mut global, Key::Global, work);
                 queued += 1;
             }
         }
         let mut seen = 0u64;
-        for (i, (object_kind, id)) in objects.iter().map_while(Option::as_ref).enumerate() {
+        for (i, named) in objects.iter().map_while(Option::as_ref).enumerate() {
+            let (object_kind, id) = (&named.kind, &named.id);
             let bit = 1u64 << object_kind.index();
             let first_of_kind = seen & bit == 0;
             seen |= bit;
             let wants = (i == 0 && wanted.primary) || (first_of_kind && wanted.kinds & bit != 0);
+            let tomb = || Tomb {
+                reason: EndReason::Event(kind),
+                frame: Some(frame.clone()),
+                seq,
+            };
+            // the rest, once the object's entry is found or made: whether it can go
+            let mut route_to = |entry: &mut Entry, ends: bool| -> bool {
+                entry.seen = true;
+                if !entry.waiters.is_empty() {
+                    self.serve(entry, kind, ends, &mut decoded, text, &mut deferred);
+                }
+                let handled = wants || entry.handlers.iter().any(|h| h.event == kind);
+                let release = ends && !entry.handlers.is_empty();
+                let end_life = (ends && !entry.ending).then_some(entry.life);
+                if ends {
+                    // the subscription ends with the object: nothing keeps the entry
+                    entry.ending = true;
+                    entry.subscribed = false;
+                    entry.apps = Vec::new();
+                }
+                if handled || release || entry.active() {
+                    let work = Work::Event {
+                        kind,
+                        frame: frame.clone(),
+                        decoded: decoded.clone(),
+                        primary: i == 0,
+                        first_of_kind,
+                        ends: end_life,
+                        bytes,
+                        place: named.place,
+                        known: None,
+                    };
+                    if queued > 0 {
+                        self.budget.add(bytes);
+                    }
+                    let key = Key::Object(*object_kind, entry.name.clone());
+                    self.enqueue(entry, key, work);
+                    queued += 1;
+                    false
+                } else {
+                    entry.idle()
+                }
+            };
             let mut guard = self.table(*object_kind, id);
             let super::table::KindTable { entries, tombs } = &mut *guard;
-            let subscribed = entries.get(&**id).map(|e| e.subscribed);
-            let ends =
-                kind.ends(*object_kind) || (kind.leaves(*object_kind) && subscribed != Some(true));
-            if ends {
-                tombs.bury(
-                    id,
-                    Tomb {
-                        reason: EndReason::Event(kind),
-                        frame: Some(text.into()),
-                        seq,
-                    },
-                );
-            }
-            if subscribed.is_none() {
-                if !wants {
-                    continue;
+            let idle = match entries.get_mut(&**id) {
+                Some(entry) => {
+                    let ends =
+                        kind.ends(*object_kind) || (kind.leaves(*object_kind) && !entry.subscribed);
+                    if ends {
+                        tombs.bury(id, tomb());
+                    }
+                    route_to(entry, ends)
                 }
-                if !ends {
-                    tombs.revive(id);
+                None => {
+                    let ends = kind.ends(*object_kind) || kind.leaves(*object_kind);
+                    if ends {
+                        tombs.bury(id, tomb());
+                    }
+                    if !wants {
+                        continue;
+                    }
+                    if !ends {
+                        tombs.revive(id);
+                    }
+                    let name: Arc<str> = id.as_ref().into();
+                    let entry = entries
+                        .entry(name.clone())
+                        .or_insert_with(|| Entry::named(name));
+                    route_to(entry, ends)
                 }
-                entries.insert(id.as_ref().into(), Entry::named(id));
-            }
-            let entry = entries.get_mut(&**id).expect("present");
-            entry.seen = true;
-            if !entry.waiters.is_empty() {
-                self.serve(entry, kind, ends, &mut decoded, text, &mut deferred);
-            }
-            let handled = wants || entry.handlers.iter().any(|h| h.event == kind);
-            let release = ends && !entry.handlers.is_empty();
-            let end_life = (ends && !entry.ending).then_some(entry.life);
-            if ends {
-                // the subscription ends with the object: nothing keeps the entry
-                entry.ending = true;
-                entry.subscribed = false;
-                entry.apps = Vec::new();
-            }
-            if handled || release || entry.active() {
-                let work = Work::Event {
-                    kind,
-                    frame: frame.clone(),
-                    decoded: decoded.clone(),
-                    primary: i == 0,
-                    first_of_kind,
-                    ends: end_life,
-                    bytes,
-                };
-                if queued > 0 {
-                    self.budget.add(bytes);
-                }
-                let key = Key::Object(*object_kind, entry.name.clone());
-                self.enqueue(entry, key, work);
-                queued += 1;
-            } else if entry.idle() {
+            };
+            if idle {
                 entries.remove(&**id);
             }
         }
@@ -205,7 +232,7 @@ impl Hub {
             primary: false,
             kinds: 0,
         };
-        for h in types.get(&kind).into_iter().flatten() {
+        for h in types.of(kind) {
             match h.scope {
                 Scope::Primary => wanted.primary = true,
                 Scope::Kind(k) => wanted.kinds |= 1 << k.index(),

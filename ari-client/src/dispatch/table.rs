@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, Snapshot};
 use crate::handler::ErasedHandler;
+use crate::scan::Place;
 use crate::ws::Frame;
 
 /// How many ended objects one table shard remembers (4,096 per kind, 240 KB when full), so
@@ -61,6 +62,11 @@ pub(crate) enum Work {
         ends: Option<u32>,
         /// Budget bytes to give back once handled.
         bytes: usize,
+        /// Where the text holds the snapshot of the lane's object, when the scan found it.
+        place: Option<Place>,
+        /// The last snapshot of the lane's object that the lane decoded, taken out of its
+        /// entry with the item and put back (or replaced) when the item is done.
+        known: Option<Box<Snapshot>>,
     },
     /// Release the handlers of this life of the object, after what is queued before.
     Release { life: u32 },
@@ -127,14 +133,22 @@ pub(crate) struct Entry {
     /// A task of the lane's own runs it now (a handler waits); its worker parks the
     /// lane's items meanwhile.
     pub(crate) busy: bool,
-    pub(crate) parked: VecDeque<Work>,
+    /// Boxed: most lanes never park, and every live object has an entry.
+    #[allow(
+        clippy::box_collection,
+        reason = "8 bytes in every entry instead of an empty deque's 32"
+    )]
+    pub(crate) parked: Option<Box<VecDeque<Work>>>,
+    /// The last snapshot of the object that its lane decoded: an event whose snapshot has
+    /// the same text shares it instead of decoding it again (see [`Snapshot`]).
+    pub(crate) snapshot: Option<Box<Snapshot>>,
 }
 
 impl Entry {
-    /// The entry of object `id`.
-    pub(crate) fn named(id: &str) -> Self {
+    /// The entry of object `name`.
+    pub(crate) fn named(name: Arc<str>) -> Self {
         Self {
-            name: id.into(),
+            name,
             ..Self::default()
         }
     }
@@ -152,21 +166,73 @@ impl Entry {
 /// An ended object.
 pub(crate) struct Tomb {
     pub(crate) reason: EndReason,
-    /// The end event's text (a copy: a frame would keep the reader's buffer alive), for
-    /// the newest [`TOMB_EVENTS`] tombstones of a shard.
-    pub(crate) frame: Option<Box<str>>,
+    /// The end event's text (the frame, which holds only its own bytes), for the newest
+    /// [`TOMB_EVENTS`] tombstones of a shard.
+    pub(crate) frame: Option<Frame>,
     /// How many frames had been routed when it ended (see `Hub::routed`).
     pub(crate) seq: u64,
+}
+
+/// Hashes the ids of a table's objects, 8 bytes a step, each mixed in with a folded
+/// 64×64→128-bit multiply (as foldhash and wyhash do): every bit of the result depends on
+/// every bit of the input. The std `SipHash` cost some 1,100 instructions an event (an
+/// event looks its object up about five times, each hashing the whole id). Ids are
+/// Asterisk's and the application's, not an adversary's, as for the shards
+/// (`dispatch::shard`); the tombstones, which keep only a hash of an ended id, keep a keyed
+/// hash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl IdHasher {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn add(&mut self, word: u64) {
+        let product = u128::from(self.0 ^ word) * u128::from(Self::K);
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        // the length keeps "a" and "a\0" apart
+        self.add(u64::from_le_bytes(word) ^ (rest.len() as u64) << 59);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The objects of one kind (one shard of them).
 #[derive(Default)]
 pub(crate) struct KindTable {
-    pub(crate) entries: HashMap<Box<str>, Entry>,
+    /// Keyed by the entry's own `name` (one allocation of the id for both).
+    pub(crate) entries: HashMap<Arc<str>, Entry, std::hash::BuildHasherDefault<IdHasher>>,
     pub(crate) tombs: Tombs,
 }
 
 impl KindTable {
+    /// The entry of object `id`, made if there is none.
+    pub(crate) fn entry(&mut self, id: &str) -> &mut Entry {
+        let name: Arc<str> = id.into();
+        self.entries
+            .entry(name.clone())
+            .or_insert_with(|| Entry::named(name))
+    }
+
     pub(crate) fn tomb(&self, id: &str) -> Option<Tomb> {
         self.tombs.get(id)
     }
@@ -179,7 +245,7 @@ pub(crate) struct Tombs {
     keys: std::collections::hash_map::RandomState,
     ended: HashMap<u64, (EndReason, u64)>,
     order: VecDeque<u64>,
-    events: VecDeque<(u64, Box<str>)>,
+    events: VecDeque<(u64, Frame)>,
 }
 
 impl Tombs {
@@ -236,10 +302,35 @@ impl Tombs {
 mod tests {
     use super::*;
 
+    #[test]
+    fn id_hashes_spread_over_the_bits_hash_tables_use() {
+        use std::hash::BuildHasher as _;
+        let hasher = std::hash::BuildHasherDefault::<IdHasher>::default();
+        // Asterisk's ids differ in their last digits only, and may differ in length
+        let ids: Vec<String> = (0..4096).map(|n| format!("1764163337.{n}")).collect();
+        let hashes: Vec<u64> = ids.iter().map(|id| hasher.hash_one(id.as_str())).collect();
+        let distinct: std::collections::HashSet<u64> = hashes.iter().copied().collect();
+        assert_eq!(distinct.len(), ids.len(), "no two ids hash alike");
+        // the bucket (low bits) and the control byte (top 7 bits) of a 256-bucket table:
+        // each of the 256 buckets gets 16 on average, and none more than three times that
+        for (what, bits) in [("low", 0u32), ("high", 56)] {
+            let mut buckets = [0usize; 256];
+            for h in &hashes {
+                buckets[((h >> bits) & 0xff) as usize] += 1;
+            }
+            let fullest = buckets.iter().max().copied().unwrap_or(0);
+            assert!(
+                fullest <= 48,
+                "{what} bits crowd one bucket with {fullest} ids"
+            );
+        }
+        assert_ne!(hasher.hash_one("a"), hasher.hash_one("a\0"));
+    }
+
     fn tomb(seq: u64, text: Option<&str>) -> Tomb {
         Tomb {
             reason: EndReason::Destroyed,
-            frame: text.map(Into::into),
+            frame: text.map(Frame::from),
             seq,
         }
     }
@@ -258,10 +349,13 @@ mod tests {
         assert!(tombs.get("c-0").is_none());
         assert!(tombs.get(&format!("c-{}", extra - 1)).is_none());
         let oldest = tombs.get(&format!("c-{extra}")).expect("kept");
-        assert_eq!((oldest.seq, oldest.frame), (extra as u64, None));
+        assert_eq!((oldest.seq, oldest.frame.is_none()), (extra as u64, true));
         let newest = TOMBSTONES + extra - 1;
         let last = tombs.get(&format!("c-{newest}")).expect("kept");
-        assert_eq!(last.frame.as_deref(), Some(&*format!("end {newest}")));
+        assert_eq!(
+            last.frame.as_ref().map(Frame::as_str),
+            Some(&*format!("end {newest}"))
+        );
         // burying an id again updates it in place
         tombs.bury(&format!("c-{extra}"), tomb(7, None));
         assert_eq!(tombs.ended.len(), TOMBSTONES);

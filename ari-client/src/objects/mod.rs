@@ -132,9 +132,10 @@ where
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
     let weak = client.downgrade();
-    let key: Arc<str> = id.into();
-    let erased: ErasedHandler = Arc::new(move |event: Event, _ctx: Ctx<'_>| {
-        let object = O::from_event(&event, &key, weak.upgrade()?)?;
+    // it runs in the lane of its object: the lane's id is the object's
+    let erased: ErasedHandler = Arc::new(move |event: Event, ctx: Ctx<'_>| {
+        let (_, id) = ctx.object?;
+        let object = O::from_event(&event, id, weak.upgrade()?)?;
         let call = handler(object, E::from_event(event)?);
         Some(Box::pin(call) as HandlerFuture)
     });

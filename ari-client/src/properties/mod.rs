@@ -6,13 +6,16 @@
 //! - `Deserialize for Event` and [`Event::from_json`] agree, on success and on failure;
 //! - an event's type is the text's first `type`, whether its key is escaped or not;
 //! - where the reader's scan is sure, it finds the type and the objects the decoded event
-//!   has, and decoding with the scanned type gives the same event.
+//!   has, and decoding with the scanned type gives the same event;
+//! - decoding while reusing a snapshot decoded before gives the same event or error as
+//!   decoding the whole text, and an event that decodes shares a snapshot of the same
+//!   text.
 //!
 //! The checks are here, the inputs elsewhere: the unit tests (`tests.rs`) feed them
 //! seeded mutations in every test run, the fuzz targets (`ari-client/fuzz`, built with
 //! the `fuzzing` feature) coverage-guided ones. Not an API: nothing else may use it.
 
-use crate::events::{Event, EventKind, ObjectKind, OBJECT_FIELDS};
+use crate::events::{Event, EventKind, ObjectKind, Snapshot, OBJECT_FIELDS};
 use crate::scan;
 
 /// What serde reads of a text's top level: the value of its first `type` if that is a
@@ -98,7 +101,7 @@ pub fn event(text: &str) -> bool {
         let scanned: Vec<(ObjectKind, String)> = head
             .into_objects()
             .into_iter()
-            .map_while(|o| o.map(|(k, id)| (k, id.into_owned())))
+            .map_while(|o| o.map(|n| (n.kind, n.id.into_owned())))
             .collect();
         assert_eq!(scanned, objects_of(&event), "the scan's objects of {text}");
         match Event::from_json_of(kind, text) {
@@ -106,7 +109,71 @@ pub fn event(text: &str) -> bool {
             Err(e) => panic!("{text} decodes, but not as its scanned type: {e}"),
         }
     }
+    for place in places(text) {
+        // nothing known: the snapshot is decoded, and kept
+        let (_, kept) = reusing(text, place, None);
+        let kept = kept.unwrap_or_else(|| panic!("no snapshot kept of {text} at {place:?}"));
+        // known: shared
+        let (shared, _) = reusing(text, place, Some(kept));
+        assert!(shared, "the snapshot of {text} at {place:?} was not shared");
+    }
     true
+}
+
+/// Where a text holds snapshots, as the reader's scan finds them: its type, and the kind,
+/// field and start of each snapshot.
+type SnapshotPlace = (EventKind, ObjectKind, &'static str, usize);
+
+fn places(text: &str) -> Vec<SnapshotPlace> {
+    let Some(head) = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of) else {
+        return Vec::new();
+    };
+    let kind = EventKind::from_type_name(head.kind);
+    head.into_objects()
+        .into_iter()
+        .map_while(|named| named)
+        .filter_map(|named| {
+            let place = named.place?;
+            let (field, object, _) = OBJECT_FIELDS[place.field];
+            Some((kind, object, field, place.at))
+        })
+        .collect()
+}
+
+/// Decodes `text` reusing `known` at `place`, checks that the result is what decoding
+/// the whole text gives, and says whether `known` was shared; returns the snapshot kept.
+fn reusing(
+    text: &str,
+    (kind, object, field, at): SnapshotPlace,
+    known: Option<Box<Snapshot>>,
+) -> (bool, Option<Box<Snapshot>>) {
+    let known_at = known.as_deref().map(std::ptr::from_ref);
+    let (decoded, kept) = Event::from_json_reusing(kind, text, (object, field), at, known);
+    match (&decoded, Event::from_json_of(kind, text)) {
+        (Ok(a), Ok(b)) => assert_eq!(*a, b, "reusing a snapshot at {at} of {text}"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "the error of {text}"),
+        (a, b) => panic!("reusing a snapshot at {at} of {text} gives {a:?}, not {b:?}"),
+    }
+    let shared = decoded.is_ok()
+        && known_at.is_some()
+        && kept.as_deref().map(std::ptr::from_ref) == known_at;
+    (shared, kept)
+}
+
+/// Decodes `text` reusing each snapshot of `other` (another text) in the same field, as a
+/// lane does with its object's last snapshot; checks that each result is what decoding the
+/// whole text gives. How many snapshots were shared.
+pub fn reuse(text: &str, other: &str) -> usize {
+    let known = places(other);
+    let mut shared = 0;
+    for place in places(text) {
+        let Some(&theirs) = known.iter().find(|k| k.2 == place.2) else {
+            continue;
+        };
+        let (_, snapshot) = reusing(other, theirs, None);
+        shared += usize::from(reusing(text, place, snapshot).0);
+    }
+    shared
 }
 
 /// Checks the scanner alone on one text: it never panics, and on a text that serde reads

@@ -3,7 +3,7 @@
 //! `ARI_PROPERTY_CASES` sets the number of mutated texts (default 20,000) and
 //! `ARI_PROPERTY_SEED` the seed (default: a fixed one, so a failure repeats).
 
-use super::{event as check, scan as check_scan};
+use super::{event as check, reuse as check_reuse, scan as check_scan};
 use crate::events::{Event, OBJECT_FIELDS};
 use crate::scan;
 
@@ -169,19 +169,28 @@ fn mutated_events_have_the_properties() {
     let cases = env_number("ARI_PROPERTY_CASES", 20_000);
     let seed = env_number("ARI_PROPERTY_SEED", 0x5eed_a51e_2026_1202) | 1;
     let mut rng = Rng(seed);
-    let mut decoded = 0;
+    let (mut decoded, mut shared) = (0, 0);
     for _ in 0..cases {
         let original = rng.below(texts.len());
         let text = mutate(&mut rng, &texts[original], &texts);
         check_scan(&text);
         decoded += u64::from(check(&text));
+        // the snapshots of the text it was made of, as a lane would have them
+        shared += check_reuse(&text, &texts[original]) as u64;
     }
     // the mutations must keep some events whole, or the properties are checked on errors only
     assert!(
         decoded * 10 > cases,
         "only {decoded} of {cases} mutated texts decoded"
     );
-    println!("{cases} mutated texts (seed {seed:#x}), {decoded} decoded");
+    // and some snapshots untouched, or reuse is checked on misses only
+    assert!(
+        shared * 20 > cases,
+        "only {shared} snapshots of {cases} mutated texts shared"
+    );
+    println!(
+        "{cases} mutated texts (seed {seed:#x}), {decoded} decoded, {shared} snapshots shared"
+    );
 }
 
 /// Texts that each broke one property once (found by the mutations above and by the

@@ -27,7 +27,42 @@ pub(super) fn file(api: &Api) -> TokenStream {
     out.extend(event_kind(api));
     out.extend(object_kind(api));
     out.extend(event_type_impls(api));
+    out.extend(reuse_fields(api));
     out
+}
+
+/// `reuse_fields`: the `deserialize_with` of each field that names an object, which lets
+/// `crate::events::reuse` stand a snapshot decoded before in for the field's value.
+fn reuse_fields(api: &Api) -> TokenStream {
+    let mut names: Vec<&String> = Vec::new();
+    for o in &api.objects {
+        for field in o.events.iter().flat_map(|e| &e.fields) {
+            if !names.contains(&field) {
+                names.push(field);
+            }
+        }
+    }
+    let fns = names.iter().map(|field| {
+        let name = ident(field);
+        let doc = format!(" The field `{field}`.");
+        quote! {
+            #[doc = #doc]
+            pub(crate) fn #name<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+                T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+            {
+                crate::events::reuse::field(#field, d)
+            }
+        }
+    });
+    quote! {
+        /// The `deserialize_with` of the event fields that name objects (see
+        /// `crate::events::reuse`).
+        pub(crate) mod reuse_fields {
+            #(#fns)*
+        }
+    }
 }
 
 fn names(api: &Api) -> Vec<Ident> {
@@ -470,6 +505,11 @@ fn object_kind(api: &Api) -> TokenStream {
         let needs = o.events.as_ref().expect("filtered").end_needs_subscription;
         quote!(ObjectKind::#kind => #needs,)
     });
+    let decoders = kinds.iter().map(|o| {
+        let kind = ident(&o.name);
+        let model = ident(&o.model);
+        quote!(ObjectKind::#kind => crate::events::decode_snapshot::<crate::models::#model>(text),)
+    });
     let can_end = kinds.iter().map(|o| {
         let kind = ident(&o.name);
         let rules = o.events.as_ref().expect("filtered");
@@ -521,6 +561,15 @@ fn object_kind(api: &Api) -> TokenStream {
             pub(crate) fn can_end(self) -> bool {
                 match self {
                     #(#can_end)*
+                }
+            }
+
+            /// Decodes the snapshot of an object of this kind (its model) at the start of
+            /// `text`: the snapshot, shared, and where its text ends.
+            #[allow(dead_code)]
+            pub(crate) fn decode_snapshot(self, text: &str) -> ::std::result::Result<(::std::sync::Arc<dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync>, usize), ::serde_json::Error> {
+                match self {
+                    #(#decoders)*
                 }
             }
 

@@ -45,6 +45,18 @@ pub(super) fn shared_in_events(api: &Api, model: &str) -> bool {
     api.object_of_model(model).is_some_and(|o| o.has_events())
 }
 
+/// Whether an event's field names a domain object: a field of the objects table that holds
+/// that object's model. Its snapshot can be shared with the object's previous event
+/// (`ari_client::events::reuse`).
+pub(super) fn names_object(api: &Api, f: &Field) -> bool {
+    api.objects.iter().any(|o| {
+        o.events
+            .as_ref()
+            .is_some_and(|e| e.fields.contains(&f.api_name))
+            && f.ty == Type::Model(o.model.clone())
+    })
+}
+
 /// The Rust type of a field; in an event struct, the objects' snapshots are shared.
 fn field_type(api: &Api, f: &Field, in_event: bool) -> TokenStream {
     match &f.ty {
@@ -91,6 +103,11 @@ fn field_tokens(api: &Api, f: &Field, in_event: bool) -> TokenStream {
         let api = &f.api_name;
         quote!(#[serde(rename = #api)])
     });
+    // decoded through the snapshot reuse of the event path (the same value either way)
+    let reuse = (in_event && names_object(api, f)).then(|| {
+        let with = format!("crate::events::reuse_fields::{}", ident(&f.api_name));
+        quote!(#[serde(deserialize_with = #with)])
+    });
     if f.required {
         // lenient: a missing or null string, list or map decodes as empty
         let lenient = match &f.ty {
@@ -104,6 +121,7 @@ fn field_tokens(api: &Api, f: &Field, in_event: bool) -> TokenStream {
             #docs
             #rename
             #lenient
+            #reuse
             pub #name: #ty,
         }
     } else {
@@ -111,6 +129,7 @@ fn field_tokens(api: &Api, f: &Field, in_event: bool) -> TokenStream {
             #docs
             #rename
             #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+            #reuse
             pub #name: ::std::option::Option<#ty>,
         }
     }

@@ -13,6 +13,7 @@ pub struct ApplicationMoveFailed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     #[allow(missing_docs)]
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
@@ -150,6 +151,7 @@ pub struct BridgeBlindTransfer {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel performing the blind transfer.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The channel that is replacing transferer when the transferee(s) can not be transferred directly.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -170,6 +172,7 @@ pub struct BridgeBlindTransfer {
     pub is_external: bool,
     /// The bridge being transferred.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::option::Option<::std::sync::Arc<crate::models::Bridge>>,
 }
 /// Notification that a bridge has been created.
@@ -188,6 +191,7 @@ pub struct BridgeCreated {
     /// The merging of media from one or more channels.
     ///
     /// Everyone on the bridge receives the same audio.
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::sync::Arc<crate::models::Bridge>,
 }
 /// Notification that a bridge has been destroyed.
@@ -206,6 +210,7 @@ pub struct BridgeDestroyed {
     /// The merging of media from one or more channels.
     ///
     /// Everyone on the bridge receives the same audio.
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::sync::Arc<crate::models::Bridge>,
 }
 /// Notification that one bridge has merged into another.
@@ -224,6 +229,7 @@ pub struct BridgeMerged {
     /// The merging of media from one or more channels.
     ///
     /// Everyone on the bridge receives the same audio.
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// The merging of media from one or more channels.
     ///
@@ -246,6 +252,7 @@ pub struct BridgeVideoSourceChanged {
     /// The merging of media from one or more channels.
     ///
     /// Everyone on the bridge receives the same audio.
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     #[allow(missing_docs)]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -265,6 +272,7 @@ pub struct CallBroadcast {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel being broadcast.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The caller ID number.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -287,6 +295,7 @@ pub struct CallClaimed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that was claimed.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The name of the ARI application that claimed the channel.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
@@ -311,6 +320,7 @@ pub struct ChannelCallerId {
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub caller_presentation_txt: ::std::string::String,
     /// The channel that changed Caller ID.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Channel changed Connected Line.
@@ -327,6 +337,7 @@ pub struct ChannelConnectedLine {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel whose connected line has changed.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has been created.
@@ -343,6 +354,7 @@ pub struct ChannelCreated {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has been destroyed.
@@ -367,6 +379,7 @@ pub struct ChannelDestroyed {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tech_cause: ::std::option::Option<i32>,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Channel changed location in the dialplan.
@@ -383,6 +396,7 @@ pub struct ChannelDialplan {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that changed dialplan location.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The application about to be executed.
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
@@ -412,6 +426,7 @@ pub struct ChannelDtmfReceived {
     /// Number of milliseconds DTMF was received.
     pub duration_ms: i32,
     /// The channel on which DTMF was received.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has entered a bridge.
@@ -430,9 +445,11 @@ pub struct ChannelEnteredBridge {
     /// The merging of media from one or more channels.
     ///
     /// Everyone on the bridge receives the same audio.
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// A specific communication connection between Asterisk and an Endpoint.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
 }
 /// A hangup was requested on the channel.
@@ -458,6 +475,7 @@ pub struct ChannelHangupRequest {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub soft: ::std::option::Option<bool>,
     /// The channel on which the hangup was requested.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// A channel initiated a media hold.
@@ -474,6 +492,7 @@ pub struct ChannelHold {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that initiated the hold event.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The music on hold class that the initiator requested.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -495,8 +514,10 @@ pub struct ChannelLeftBridge {
     /// The merging of media from one or more channels.
     ///
     /// Everyone on the bridge receives the same audio.
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::sync::Arc<crate::models::Bridge>,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification of a channel's state change.
@@ -513,6 +534,7 @@ pub struct ChannelStateChange {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Talking is no longer detected on the channel.
@@ -529,6 +551,7 @@ pub struct ChannelTalkingFinished {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel on which talking completed.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// The length of time, in milliseconds, that talking was detected on the channel.
     pub duration: i32,
@@ -547,6 +570,7 @@ pub struct ChannelTalkingStarted {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel on which talking started.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Tone was detected on the channel.
@@ -563,6 +587,7 @@ pub struct ChannelToneDetected {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel the tone was detected on.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// transfer on a channel.
@@ -600,6 +625,7 @@ pub struct ChannelUnhold {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// The channel that initiated the unhold event.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// User-generated event with additional user-defined fields in the object.
@@ -620,12 +646,15 @@ pub struct ChannelUserevent {
     pub eventname: ::std::string::String,
     /// A channel that is signaled with the user event.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// A bridge that is signaled with the user event.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::bridge")]
     pub bridge: ::std::option::Option<::std::sync::Arc<crate::models::Bridge>>,
     /// A endpoint that is signaled with the user event.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::endpoint")]
     pub endpoint: ::std::option::Option<::std::sync::Arc<crate::models::Endpoint>>,
     /// Custom Userevent data.
     #[serde(default)]
@@ -654,6 +683,7 @@ pub struct ChannelVarset {
     ///
     /// If missing, the variable is a global variable.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
 }
 /// The state of a contact on an endpoint has changed.
@@ -672,6 +702,7 @@ pub struct ContactStatusChange {
     /// An external device that may offer/accept calls to/from Asterisk.
     ///
     /// Unlike most resources, which have a single unique identifier, an endpoint is uniquely identified by the technology/resource pair.
+    #[serde(deserialize_with = "crate::events::reuse_fields::endpoint")]
     pub endpoint: ::std::sync::Arc<crate::models::Endpoint>,
     /// Detailed information about a contact on an endpoint.
     pub contact_info: crate::models::ContactInfo,
@@ -690,6 +721,7 @@ pub struct DeviceStateChanged {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Device state object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::device_state")]
     pub device_state: ::std::sync::Arc<crate::models::DeviceState>,
 }
 /// Dialing state has changed.
@@ -709,6 +741,7 @@ pub struct Dial {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<::std::sync::Arc<crate::models::Channel>>,
     /// The dialed channel.
+    #[serde(deserialize_with = "crate::events::reuse_fields::peer")]
     pub peer: ::std::sync::Arc<crate::models::Channel>,
     /// Forwarding target requested by the original dialed channel.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -739,6 +772,7 @@ pub struct EndpointStateChange {
     /// An external device that may offer/accept calls to/from Asterisk.
     ///
     /// Unlike most resources, which have a single unique identifier, an endpoint is uniquely identified by the technology/resource pair.
+    #[serde(deserialize_with = "crate::events::reuse_fields::endpoint")]
     pub endpoint: ::std::sync::Arc<crate::models::Endpoint>,
 }
 /// The state of a peer associated with an endpoint has changed.
@@ -757,6 +791,7 @@ pub struct PeerStatusChange {
     /// An external device that may offer/accept calls to/from Asterisk.
     ///
     /// Unlike most resources, which have a single unique identifier, an endpoint is uniquely identified by the technology/resource pair.
+    #[serde(deserialize_with = "crate::events::reuse_fields::endpoint")]
     pub endpoint: ::std::sync::Arc<crate::models::Endpoint>,
     /// Detailed information about a remote peer that communicates with Asterisk.
     pub peer: crate::models::Peer,
@@ -775,6 +810,7 @@ pub struct PlaybackContinuing {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Playback control object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::playback")]
     pub playback: ::std::sync::Arc<crate::models::Playback>,
 }
 /// Event showing the completion of a media playback operation.
@@ -791,6 +827,7 @@ pub struct PlaybackFinished {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Playback control object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::playback")]
     pub playback: ::std::sync::Arc<crate::models::Playback>,
 }
 /// Event showing the start of a media playback operation.
@@ -807,6 +844,7 @@ pub struct PlaybackStarted {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Playback control object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::playback")]
     pub playback: ::std::sync::Arc<crate::models::Playback>,
 }
 /// REST over Websocket Response.
@@ -857,6 +895,7 @@ pub struct RecordingFailed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Recording control object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::recording")]
     pub recording: ::std::sync::Arc<crate::models::LiveRecording>,
 }
 /// Event showing the completion of a recording operation.
@@ -873,6 +912,7 @@ pub struct RecordingFinished {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Recording control object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::recording")]
     pub recording: ::std::sync::Arc<crate::models::LiveRecording>,
 }
 /// Event showing the start of a recording operation.
@@ -889,6 +929,7 @@ pub struct RecordingStarted {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// Recording control object.
+    #[serde(deserialize_with = "crate::events::reuse_fields::recording")]
     pub recording: ::std::sync::Arc<crate::models::LiveRecording>,
 }
 /// Notification that a channel has left a Stasis application.
@@ -905,6 +946,7 @@ pub struct StasisEnd {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
 }
 /// Notification that a channel has entered a Stasis application.
@@ -924,6 +966,7 @@ pub struct StasisStart {
     #[serde(default, deserialize_with = "crate::models::de::null_as_default")]
     pub args: ::std::vec::Vec<::std::string::String>,
     /// A specific communication connection between Asterisk and an Endpoint.
+    #[serde(deserialize_with = "crate::events::reuse_fields::channel")]
     pub channel: ::std::sync::Arc<crate::models::Channel>,
     /// A specific communication connection between Asterisk and an Endpoint.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -948,6 +991,7 @@ pub struct TextMessageReceived {
     ///
     /// Unlike most resources, which have a single unique identifier, an endpoint is uniquely identified by the technology/resource pair.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::endpoint")]
     pub endpoint: ::std::option::Option<::std::sync::Arc<crate::models::Endpoint>>,
 }
 /// Every event type of this ARI version, as its `type` string, sorted.
@@ -3216,6 +3260,42 @@ impl ObjectKind {
             ObjectKind::DeviceState => false,
         }
     }
+    /// Decodes the snapshot of an object of this kind (its model) at the start of
+    /// `text`: the snapshot, shared, and where its text ends.
+    #[allow(dead_code)]
+    pub(crate) fn decode_snapshot(
+        self,
+        text: &str,
+    ) -> ::std::result::Result<
+        (
+            ::std::sync::Arc<
+                dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync,
+            >,
+            usize,
+        ),
+        ::serde_json::Error,
+    > {
+        match self {
+            ObjectKind::Channel => {
+                crate::events::decode_snapshot::<crate::models::Channel>(text)
+            }
+            ObjectKind::Bridge => {
+                crate::events::decode_snapshot::<crate::models::Bridge>(text)
+            }
+            ObjectKind::Playback => {
+                crate::events::decode_snapshot::<crate::models::Playback>(text)
+            }
+            ObjectKind::LiveRecording => {
+                crate::events::decode_snapshot::<crate::models::LiveRecording>(text)
+            }
+            ObjectKind::Endpoint => {
+                crate::events::decode_snapshot::<crate::models::Endpoint>(text)
+            }
+            ObjectKind::DeviceState => {
+                crate::events::decode_snapshot::<crate::models::DeviceState>(text)
+            }
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {
@@ -4227,5 +4307,65 @@ impl crate::events::EventType for TextMessageReceived {
 impl ::std::convert::From<TextMessageReceived> for Event {
     fn from(e: TextMessageReceived) -> Self {
         Event::TextMessageReceived(::std::boxed::Box::new(e))
+    }
+}
+/// The `deserialize_with` of the event fields that name objects (see
+/// `crate::events::reuse`).
+pub(crate) mod reuse_fields {
+    /// The field `channel`.
+    pub(crate) fn channel<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("channel", d)
+    }
+    /// The field `peer`.
+    pub(crate) fn peer<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("peer", d)
+    }
+    /// The field `bridge`.
+    pub(crate) fn bridge<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("bridge", d)
+    }
+    /// The field `playback`.
+    pub(crate) fn playback<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("playback", d)
+    }
+    /// The field `recording`.
+    pub(crate) fn recording<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("recording", d)
+    }
+    /// The field `endpoint`.
+    pub(crate) fn endpoint<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("endpoint", d)
+    }
+    /// The field `device_state`.
+    pub(crate) fn device_state<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("device_state", d)
     }
 }

@@ -244,6 +244,23 @@ impl ObjectKind {
     pub(crate) fn can_end(self) -> bool {
         match self {}
     }
+    /// Decodes the snapshot of an object of this kind (its model) at the start of
+    /// `text`: the snapshot, shared, and where its text ends.
+    #[allow(dead_code)]
+    pub(crate) fn decode_snapshot(
+        self,
+        text: &str,
+    ) -> ::std::result::Result<
+        (
+            ::std::sync::Arc<
+                dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync,
+            >,
+            usize,
+        ),
+        ::serde_json::Error,
+    > {
+        match self {}
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {
@@ -281,3 +298,6 @@ impl ::std::convert::From<ThingHappened> for Event {
         Event::ThingHappened(::std::boxed::Box::new(e))
     }
 }
+/// The `deserialize_with` of the event fields that name objects (see
+/// `crate::events::reuse`).
+pub(crate) mod reuse_fields {}

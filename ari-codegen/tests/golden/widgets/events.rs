@@ -27,6 +27,7 @@ pub struct WidgetDestroyed {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// A widget.
+    #[serde(deserialize_with = "crate::events::reuse_fields::widget")]
     pub widget: ::std::sync::Arc<crate::models::Widget>,
 }
 /// A widget was poked.
@@ -43,9 +44,11 @@ pub struct WidgetPoked {
     /// Time at which this event was created.
     pub timestamp: crate::Timestamp,
     /// A widget.
+    #[serde(deserialize_with = "crate::events::reuse_fields::widget")]
     pub widget: ::std::sync::Arc<crate::models::Widget>,
     /// The widget that poked it.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "crate::events::reuse_fields::by")]
     pub by: ::std::option::Option<::std::sync::Arc<crate::models::Widget>>,
 }
 /// Every event type of this ARI version, as its `type` string, sorted.
@@ -388,6 +391,27 @@ impl ObjectKind {
             ObjectKind::Widget => true,
         }
     }
+    /// Decodes the snapshot of an object of this kind (its model) at the start of
+    /// `text`: the snapshot, shared, and where its text ends.
+    #[allow(dead_code)]
+    pub(crate) fn decode_snapshot(
+        self,
+        text: &str,
+    ) -> ::std::result::Result<
+        (
+            ::std::sync::Arc<
+                dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync,
+            >,
+            usize,
+        ),
+        ::serde_json::Error,
+    > {
+        match self {
+            ObjectKind::Widget => {
+                crate::events::decode_snapshot::<crate::models::Widget>(text)
+            }
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {
@@ -470,5 +494,25 @@ impl crate::events::EventType for WidgetPoked {
 impl ::std::convert::From<WidgetPoked> for Event {
     fn from(e: WidgetPoked) -> Self {
         Event::WidgetPoked(::std::boxed::Box::new(e))
+    }
+}
+/// The `deserialize_with` of the event fields that name objects (see
+/// `crate::events::reuse`).
+pub(crate) mod reuse_fields {
+    /// The field `widget`.
+    pub(crate) fn widget<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("widget", d)
+    }
+    /// The field `by`.
+    pub(crate) fn by<'de, D, T>(d: D) -> ::std::result::Result<T, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+        T: ::serde::Deserialize<'de> + crate::events::reuse::Shared,
+    {
+        crate::events::reuse::field("by", d)
     }
 }
