@@ -321,3 +321,45 @@ async fn a_handler_awaits_its_own_channels_next_event() {
     client.shutdown();
     client.wait().await.unwrap();
 }
+
+/// The dialer's pattern: originate a leg into the app, `wait_for_answer`, put it in a
+/// bridge at once. Asterisk sends the leg's `ChannelStateChange` to `Up` before the leg
+/// enters the application; a bridge request made in between failed with 422 "Channel not
+/// in Stasis application" (found once in a run of `live_examples`; this test did not hit
+/// the window in 5 runs before the fix, `tests/answer.rs` reproduces it every time). 40
+/// legs at once: every one is answered in the application and bridged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_leg_is_in_the_application() {
+    let Some(live) = live().await else { return };
+    let client = live.client().await;
+    let app = unique_app("answered");
+    client.start([app.as_str()]).await.unwrap();
+    let mut legs = Vec::new();
+    for _ in 0..40 {
+        let (client, app) = (client.clone(), app.clone());
+        legs.push(tokio::spawn(async move {
+            let bridge = client.bridges().create().await?;
+            let leg = client
+                .channels()
+                .originate("Local/answer@ari-test")
+                .app(&app)
+                .await?;
+            let leg = leg
+                .wait_for_answer()
+                .timeout(Duration::from_secs(10))
+                .await?;
+            let added = bridge.add_channel([leg.id.clone()]).await;
+            let _ = leg.hangup().await;
+            let _ = bridge.destroy().await;
+            added
+        }));
+    }
+    let mut failed = Vec::new();
+    for leg in legs {
+        if let Err(e) = leg.await.unwrap() {
+            failed.push(e.to_string());
+        }
+    }
+    assert!(failed.is_empty(), "{} of 40: {failed:?}", failed.len());
+    all_released(&client).await;
+}
