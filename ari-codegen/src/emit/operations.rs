@@ -60,6 +60,7 @@ pub(super) fn table(api: &Api) -> TokenStream {
         });
     }
     let count_lit = Literal::usize_suffixed(count);
+    let creators = creators(api);
     quote! {
         /// An operation of the specs this crate was generated from, named like its builder
         /// (`OperationId::ChannelOriginate` is `POST /channels`, built by
@@ -83,5 +84,46 @@ pub(super) fn table(api: &Api) -> TokenStream {
 
         /// Every operation, indexed by [`OperationId`].
         pub(crate) static OPERATIONS: [crate::rest::Operation; #count_lit] = [#entries];
+
+        #creators
+    }
+}
+
+/// `CREATORS`: the domain table's creators (operations that create an object with an id the
+/// caller may choose), for the runtime's layers that see requests rather than builders (a
+/// relay that records who owns what it creates).
+fn creators(api: &Api) -> TokenStream {
+    let mut entries = Vec::new();
+    for object in &api.objects {
+        let Some(events) = &object.events else {
+            continue;
+        };
+        let kind = ident(&object.name);
+        for (op, param) in &events.creators {
+            // `all`'s order: the operations of the resources before, then its own
+            let index: usize = api.resources[..op.resource]
+                .iter()
+                .map(|r| r.operations.len())
+                .sum::<usize>()
+                + op.operation;
+            let index =
+                Literal::u16_unsuffixed(u16::try_from(index).expect("fewer than 65536 operations"));
+            let (_, o) = api.operation(*op);
+            let wire = &o
+                .params
+                .iter()
+                .find(|p| p.name == *param)
+                .expect("validated")
+                .api_name;
+            entries.push(quote!((#index, crate::ObjectKind::#kind, #wire)));
+        }
+    }
+    let count = Literal::usize_suffixed(entries.len());
+    quote! {
+        /// The operations that create a domain object with an id the caller may choose: the
+        /// operation's index in [`OPERATIONS`], the kind of object, and the wire name of the
+        /// parameter (path or query) that holds the id.
+        #[allow(dead_code)]
+        pub(crate) static CREATORS: [(u16, crate::ObjectKind, &str); #count] = [#(#entries),*];
     }
 }

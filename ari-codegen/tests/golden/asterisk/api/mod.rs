@@ -1723,6 +1723,26 @@ pub(crate) static OPERATIONS: [crate::rest::Operation; 109usize] = [
         errors: &[],
     },
 ];
+/// The operations that create a domain object with an id the caller may choose: the
+/// operation's index in [`OPERATIONS`], the kind of object, and the wire name of the
+/// parameter (path or query) that holds the id.
+#[allow(dead_code)]
+pub(crate) static CREATORS: [(u16, crate::ObjectKind, &str); 14usize] = [
+    (40, crate::ObjectKind::Channel, "channelId"),
+    (43, crate::ObjectKind::Channel, "channelId"),
+    (41, crate::ObjectKind::Channel, "channelId"),
+    (72, crate::ObjectKind::Channel, "channelId"),
+    (68, crate::ObjectKind::Channel, "snoopId"),
+    (69, crate::ObjectKind::Channel, "snoopId"),
+    (22, crate::ObjectKind::Bridge, "bridgeId"),
+    (23, crate::ObjectKind::Bridge, "bridgeId"),
+    (61, crate::ObjectKind::Playback, "playbackId"),
+    (62, crate::ObjectKind::Playback, "playbackId"),
+    (36, crate::ObjectKind::Playback, "playbackId"),
+    (37, crate::ObjectKind::Playback, "playbackId"),
+    (63, crate::ObjectKind::LiveRecording, "name"),
+    (38, crate::ObjectKind::LiveRecording, "name"),
+];
 impl crate::Client {
     /// The operations of the `applications` resource: Stasis application resources.
     pub fn applications(&self) -> crate::api::Applications {

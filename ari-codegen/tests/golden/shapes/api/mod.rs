@@ -138,6 +138,11 @@ pub(crate) static OPERATIONS: [crate::rest::Operation; 8usize] = [
         errors: &[],
     },
 ];
+/// The operations that create a domain object with an id the caller may choose: the
+/// operation's index in [`OPERATIONS`], the kind of object, and the wire name of the
+/// parameter (path or query) that holds the id.
+#[allow(dead_code)]
+pub(crate) static CREATORS: [(u16, crate::ObjectKind, &str); 0usize] = [];
 impl crate::Client {
     /// The operations of the `bridges` resource: The bridges of the fixture.
     pub fn bridges(&self) -> crate::api::Bridges {

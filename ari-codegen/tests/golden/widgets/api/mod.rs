@@ -119,6 +119,14 @@ pub(crate) static OPERATIONS: [crate::rest::Operation; 7usize] = [
         errors: &[(404, "Widget not found")],
     },
 ];
+/// The operations that create a domain object with an id the caller may choose: the
+/// operation's index in [`OPERATIONS`], the kind of object, and the wire name of the
+/// parameter (path or query) that holds the id.
+#[allow(dead_code)]
+pub(crate) static CREATORS: [(u16, crate::ObjectKind, &str); 2usize] = [
+    (2, crate::ObjectKind::Widget, "widgetId"),
+    (4, crate::ObjectKind::Widget, "widgetId"),
+];
 impl crate::Client {
     /// The operations of the `events` resource: The events of the fixture.
     pub fn events_api(&self) -> crate::api::Events {
