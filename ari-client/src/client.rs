@@ -9,7 +9,9 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{ClientBuilder, Config};
-use crate::connection::{self, ConnectionState, Control, FarewellHook, Parts, ResyncHook, Source};
+use crate::connection::{
+    self, ConnectionState, Control, FarewellHook, FrameSink, Parts, ResyncHook, Source,
+};
 use crate::dispatch::{DispatchStats, EventStream, Hub, Subscription};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{EventType, ObjectKind};
@@ -61,6 +63,8 @@ struct Shared {
     id_counter: AtomicU64,
     /// Where the event connection's websockets come from.
     source: Source,
+    /// Takes the event connection's frames instead of the dispatcher (a relay).
+    sink: OnceLock<FrameSink>,
 }
 
 /// See `Shared::on_interest`.
@@ -102,13 +106,17 @@ impl Client {
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(|e| Error::new(ErrorKind::Tls).with_source(e))?;
-        let rest = RestClient::new(
+        let mut rest = RestClient::new(
             http,
             config.base_url.clone(),
             &config.user,
             &config.password,
             config.limits,
         );
+        if let Source::Feed(feed) = &source {
+            // a relay's clients reach the node through the relay
+            rest = rest.with_remote(feed.rest());
+        }
         let hub = Arc::new(Hub::new(config.event_budget, config.queue_capacity));
         Ok(Client {
             shared: Arc::new(Shared {
@@ -124,6 +132,7 @@ impl Client {
                 id_prefix: format!("{:012x}", crate::random::u64() & 0xffff_ffff_ffff),
                 id_counter: AtomicU64::new(0),
                 source,
+                sink: OnceLock::new(),
             }),
         })
     }
@@ -136,6 +145,13 @@ impl Client {
     /// Installs what a reconnect does to resync (once).
     pub(crate) fn set_resync_hook(&self, hook: ResyncHook) {
         let _ = self.shared.on_reconnect.set(hook);
+    }
+
+    /// Hands the event connection's frames to `sink` instead of the dispatcher (once,
+    /// before [`start`](Self::start)): a relay forwards them as they are.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) fn set_frame_sink(&self, sink: FrameSink) {
+        let _ = self.shared.sink.set(sink);
     }
 
     /// Installs what a graceful shutdown does before the websocket closes (once).
@@ -301,7 +317,7 @@ impl Client {
         if apps.is_empty() {
             apps.clone_from(&self.shared.config.apps);
         }
-        if apps.is_empty() && matches!(self.shared.source, Source::Dial) {
+        if apps.is_empty() && matches!(self.shared.source, Source::Dial | Source::Feed(_)) {
             return Err(Error::new(ErrorKind::InvalidArgument)
                 .with_message("no Stasis application to register"));
         }
@@ -325,6 +341,7 @@ impl Client {
                 resync: self.shared.on_reconnect.get().cloned(),
                 farewell: self.shared.on_shutdown.get().cloned(),
                 source: self.shared.source.clone(),
+                sink: self.shared.sink.get().cloned(),
             };
             *running = Some(tokio::spawn(connection::run(parts, apps, tx)));
             rx

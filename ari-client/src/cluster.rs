@@ -84,8 +84,17 @@ impl Node {
 /// Builds a [`Cluster`]. Start with [`Cluster::builder`].
 #[must_use]
 pub struct ClusterBuilder {
-    nodes: Vec<(String, ClientBuilder)>,
+    nodes: Vec<(String, Member)>,
     placement: Option<Placement>,
+}
+
+/// How a node of a [`ClusterBuilder`] gets its client.
+#[derive(Debug)]
+enum Member {
+    /// Built from these settings.
+    Settings(ClientBuilder),
+    /// Built already (a relayed client of a NATS app instance).
+    Built(Client),
 }
 
 impl std::fmt::Debug for ClusterBuilder {
@@ -102,7 +111,18 @@ impl ClusterBuilder {
     /// [`node`](ClientBuilder::node) becomes `name`). Name nodes with names that stay the
     /// same across restarts: objects are told apart by (node, id).
     pub fn node(mut self, name: &str, client: ClientBuilder) -> Self {
-        self.nodes.push((name.to_owned(), client.node(name)));
+        self.nodes
+            .push((name.to_owned(), Member::Settings(client.node(name))));
+        self
+    }
+
+    /// Adds a node whose client is built already, named by its
+    /// [`Client::node`]: e.g. the client of a node reached through a relay over NATS
+    /// ([`nats::Instance::client`](crate::nats::Instance::client), feature `nats`). It is
+    /// reached (its credentials and API checked) like the others.
+    pub fn client(mut self, client: Client) -> Self {
+        self.nodes
+            .push((client.node().to_owned(), Member::Built(client)));
         self
     }
 
@@ -147,13 +167,18 @@ impl ClusterBuilder {
                 .with_message("a cluster needs at least one node"));
         }
         let mut nodes: Vec<Node> = Vec::with_capacity(self.nodes.len());
-        for (name, builder) in self.nodes {
+        for (name, member) in self.nodes {
             if nodes.iter().any(|n| n.name() == name) {
                 return Err(Error::new(ErrorKind::InvalidArgument)
                     .with_message(format!("two nodes are named `{name}`")));
             }
-            let check_server_api = builder.check_server_api_enabled();
-            let client = builder.build().map_err(|e| in_node(&name, e))?;
+            let (client, check_server_api) = match member {
+                Member::Settings(builder) => {
+                    let check = builder.check_server_api_enabled();
+                    (builder.build().map_err(|e| in_node(&name, e))?, check)
+                }
+                Member::Built(client) => (client, true),
+            };
             nodes.push(Node {
                 client,
                 check_server_api,

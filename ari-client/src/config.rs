@@ -139,6 +139,8 @@ pub struct ClientBuilder {
     rest_transport: crate::rest::RestTransport,
     /// Settings of a client Asterisk connects to ([`outbound`](Self::outbound)).
     outbound: bool,
+    /// Settings of a client that reaches its node through a relay ([`relayed`](Self::relayed)).
+    relayed: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -184,7 +186,39 @@ impl ClientBuilder {
             send_undeclared_parameters: false,
             rest_transport: crate::rest::RestTransport::Http,
             outbound: false,
+            relayed: false,
         }
+    }
+
+    /// Settings for clients of an app instance that reach their Asterisk node through a
+    /// relay over NATS ([`nats::Instance`](crate::nats::Instance), feature `nats`): every
+    /// setting but the URL, the credentials and the REST transport applies (the relay
+    /// holds those). Events come from the relay, REST requests go to it.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ari_client::{nats::Instance, ClientBuilder};
+    ///
+    /// # async fn run(nats: async_nats::Client) -> ari_client::Result<()> {
+    /// let instance = Instance::builder(nats).build()?;
+    /// let client = instance.client_with(
+    ///     "pbx-a",
+    ///     ClientBuilder::relayed().request_timeout(Duration::from_secs(5)),
+    /// )?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "nats")]
+    pub fn relayed() -> ClientBuilder {
+        let mut builder = Self::new("", "", "");
+        builder.relayed = true;
+        builder
+    }
+
+    /// Whether these are [`relayed`](Self::relayed) settings.
+    pub(crate) fn is_relayed(&self) -> bool {
+        self.relayed
     }
 
     /// Settings for clients that Asterisk connects to, through an outbound websocket
@@ -440,7 +474,7 @@ impl ClientBuilder {
 
     /// Checks the settings and fixes them into a [`Config`].
     pub(crate) fn into_config(self) -> Result<Config> {
-        let base_url = if self.outbound {
+        let base_url = if self.outbound || self.relayed {
             String::new()
         } else {
             normalize_base(&self.url)?
@@ -449,6 +483,7 @@ impl ClientBuilder {
         let node = match self.node {
             Some(node) => node,
             None if self.outbound => "outbound".to_owned(),
+            None if self.relayed => "relayed".to_owned(),
             None => node_of(&base_url),
         };
         Ok(Config {

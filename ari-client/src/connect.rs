@@ -36,6 +36,11 @@ impl ClientBuilder {
                 "outbound settings make clients through an outbound::Listener, which Asterisk connects to",
             ));
         }
+        if self.is_relayed() {
+            return Err(Error::new(ErrorKind::InvalidArgument).with_message(
+                "relayed settings make clients through a nats::Instance, which reaches the node through its relay",
+            ));
+        }
         Self::build_from(self.into_config()?, Source::Dial)
     }
 

@@ -14,8 +14,47 @@ use crate::config::Config;
 use crate::dispatch::{Hub, Routed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::ObjectKind;
-use crate::rest::{RestClient, Tunnel};
-use crate::ws::{Acceptor, EventSocket, Incoming, LostCause};
+use crate::rest::{Remote, RestClient, Tunnel};
+use crate::ws::{Acceptor, EventSocket, Frame, Incoming, LostCause};
+
+/// Frames that come from elsewhere than a websocket of Asterisk's: a relay that holds the
+/// node's ARI connection and forwards its events (`crate::nats`). Clients of a feed send
+/// their REST requests through it too ([`Feed::rest`]).
+pub(crate) trait Feed: Send + Sync {
+    /// The next session of frames for `apps`. The first one (`first`) fails when the relay
+    /// cannot be reached, like a first dial; later ones wait until the node is reachable
+    /// again.
+    fn open<'a>(
+        &'a self,
+        apps: &'a [String],
+        first: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<FeedSession>> + Send + 'a>>;
+
+    /// How the clients of this feed send REST requests.
+    fn rest(&self) -> Arc<dyn Remote>;
+
+    /// The event connection has ended (shut down or given up): no session will be opened
+    /// again until the next start.
+    fn close(&self);
+}
+
+/// What a feed's session yields.
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
+pub(crate) enum FeedItem {
+    /// An event's text, as Asterisk wrote it.
+    Frame(Frame),
+    /// Events may have been lost (`reason`): the session ends, the connection resyncs
+    /// with the next one, as after a reconnect.
+    Lost(String),
+}
+
+/// One session of a [`Feed`]: its items until it ends (an end is a loss).
+pub(crate) type FeedSession = Pin<Box<dyn futures_util::Stream<Item = FeedItem> + Send>>;
+
+/// Takes every frame the connection reads instead of the dispatcher (a relay forwards
+/// them); its answer is read as the dispatcher's.
+pub(crate) type FrameSink =
+    Arc<dyn Fn(Frame) -> Pin<Box<dyn Future<Output = Routed> + Send>> + Send + Sync>;
 
 /// Where the event connection's websockets come from.
 #[derive(Clone)]
@@ -29,6 +68,16 @@ pub(crate) enum Source {
     /// The one websocket Asterisk opened for one call (`per_call_config`): when it ends,
     /// the connection ends.
     Once(Arc<std::sync::Mutex<Option<EventSocket>>>),
+    /// A relay's feed of the node's events (`crate::nats`); the feed decides when the next
+    /// session comes.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    Feed(Arc<dyn Feed>),
+}
+
+/// What a source opened.
+enum Opened {
+    Socket(EventSocket),
+    Feed(FeedSession),
 }
 
 impl Source {
@@ -37,17 +86,22 @@ impl Source {
         config: &Config,
         rest: &RestClient,
         apps: &[String],
-    ) -> Result<EventSocket> {
+        first: bool,
+    ) -> Result<Opened> {
         match self {
-            Self::Dial => EventSocket::connect(config, rest, apps).await,
-            Self::Listen(acceptor) => acceptor.accept(config).await,
+            Self::Dial => EventSocket::connect(config, rest, apps)
+                .await
+                .map(Opened::Socket),
+            Self::Listen(acceptor) => acceptor.accept(config).await.map(Opened::Socket),
             Self::Once(socket) => socket
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
+                .map(Opened::Socket)
                 .ok_or_else(|| {
                     Error::new(ErrorKind::WebSocket).with_message("the call's websocket ended")
                 }),
+            Self::Feed(feed) => feed.open(apps, first).await.map(Opened::Feed),
         }
     }
 }
@@ -179,6 +233,8 @@ pub(crate) struct Parts {
     pub(crate) resync: Option<ResyncHook>,
     pub(crate) farewell: Option<FarewellHook>,
     pub(crate) source: Source,
+    /// Takes the frames instead of the hub, when set (a relay).
+    pub(crate) sink: Option<FrameSink>,
 }
 
 /// Why one connection ended.
@@ -204,6 +260,7 @@ pub(crate) async fn run(
         resync,
         farewell,
         source,
+        sink,
     } = parts;
     let mut shutdown = control.shutdown.subscribe();
     // when the last connection was lost, if one was
@@ -214,13 +271,13 @@ pub(crate) async fn run(
         control.set_state(ConnectionState::Connecting { attempt });
         let outcome = tokio::select! {
             _ = stopped(&mut shutdown) => break Ok(()),
-            outcome = source.open(&config, &rest, &apps) => outcome,
+            outcome = source.open(&config, &rest, &apps, ready.is_some()) => outcome,
         };
         let reason = match outcome {
-            Ok(mut socket) => {
+            Ok(mut opened) => {
                 attempt = 1;
                 let tunnel = rest.tunnel().cloned();
-                if let Some(tunnel) = &tunnel {
+                if let (Some(tunnel), Opened::Socket(socket)) = (&tunnel, &mut opened) {
                     socket.carry(tunnel.attach());
                 }
                 control.set_state(ConnectionState::Connected);
@@ -244,15 +301,23 @@ pub(crate) async fn run(
                     let (hook, apps) = (hook.clone(), apps.clone());
                     move || hook(apps)
                 });
-                let ended = read(
-                    socket,
-                    &hub,
-                    tunnel.as_deref(),
-                    config.event_budget,
-                    &mut shutdown,
-                    farewell,
-                )
-                .await;
+                let ended = match opened {
+                    Opened::Socket(socket) => {
+                        read(
+                            socket,
+                            &hub,
+                            sink.as_ref(),
+                            tunnel.as_deref(),
+                            config.event_budget,
+                            &mut shutdown,
+                            farewell,
+                        )
+                        .await
+                    }
+                    Opened::Feed(session) => {
+                        read_feed(session, &hub, &mut shutdown, farewell).await
+                    }
+                };
                 if let Some(tunnel) = &tunnel {
                     tunnel.detach(match &ended {
                         Ended::Shutdown => "the client shut down",
@@ -305,7 +370,8 @@ pub(crate) async fn run(
         }
         let delay = match source {
             Source::Dial => config.reconnect.delay(attempt, crate::random::unit()),
-            // Asterisk reconnects when it will: wait for it at once
+            // Asterisk reconnects when it will, a feed's next session comes when the
+            // relay has the node again: wait for them at once
             _ => Duration::ZERO,
         };
         control.set_state(ConnectionState::Reconnecting { attempt, delay });
@@ -317,6 +383,9 @@ pub(crate) async fn run(
     };
     if let Some(tunnel) = rest.tunnel() {
         tunnel.close("the event connection has ended");
+    }
+    if let Source::Feed(feed) = &source {
+        feed.close();
     }
     // let the handlers finish what was already received, then end the streams
     hub.drain().await;
@@ -342,9 +411,11 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 /// On shutdown, `farewell` (when given) runs before the websocket closes, and the frames
 /// that arrive meanwhile are read and dispatched as before: a server that writes an event
 /// while the farewell's request waits for it does not stall on a socket nobody reads.
+#[allow(clippy::too_many_arguments)]
 async fn read<F, Fut>(
     mut socket: EventSocket,
     hub: &Arc<Hub>,
+    sink: Option<&FrameSink>,
     tunnel: Option<&Tunnel>,
     read_ahead: usize,
     shutdown: &mut watch::Receiver<bool>,
@@ -390,7 +461,10 @@ where
                 if tunnel.is_some_and(|t| t.answer(frame.as_str())) {
                     continue;
                 }
-                let route = hub.route(frame);
+                let route = match sink {
+                    None => futures_util::future::Either::Left(hub.route(frame)),
+                    Some(sink) => futures_util::future::Either::Right(sink(frame)),
+                };
                 let routed = match tunnel {
                     None => route.await,
                     Some(tunnel) => {
@@ -429,6 +503,49 @@ where
                 }
                 return Ended::Lost(lost.reason);
             }
+        }
+    }
+}
+
+/// Hands every frame of a feed's session to the dispatcher until the session ends, as
+/// [`read`] does for a websocket (the farewell included).
+async fn read_feed<F, Fut>(
+    mut session: FeedSession,
+    hub: &Arc<Hub>,
+    shutdown: &mut watch::Receiver<bool>,
+    farewell: Option<F>,
+) -> Ended
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    use futures_util::StreamExt as _;
+    let mut farewell = farewell;
+    let mut leaving = std::pin::pin!(None::<Fut>);
+    loop {
+        let item = tokio::select! {
+            _ = stopped(shutdown), if leaving.is_none() => {
+                match farewell.take() {
+                    Some(farewell) => {
+                        leaving.set(Some(farewell()));
+                        continue;
+                    }
+                    None => return Ended::Shutdown,
+                }
+            }
+            () = async { leaving.as_mut().as_pin_mut().expect("guarded").await }, if leaving.is_some() => {
+                return Ended::Shutdown;
+            }
+            item = session.next() => item,
+        };
+        match item {
+            Some(FeedItem::Frame(frame)) => {
+                if let Routed::Replaced(app) = hub.route(frame).await {
+                    return Ended::Replaced(app);
+                }
+            }
+            Some(FeedItem::Lost(reason)) => return Ended::Lost(reason),
+            None => return Ended::Lost("the relay's feed ended".to_owned()),
         }
     }
 }

@@ -20,8 +20,10 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub(crate) use declared::Served;
 pub use declared::ServerApi;
+#[cfg(feature = "nats")]
+pub(crate) use transport::RemoteAnswer;
 pub use transport::RestTransport;
-pub(crate) use transport::{basic_authorization, Limits, RestClient};
+pub(crate) use transport::{basic_authorization, Limits, Remote, RestClient};
 pub(crate) use websocket::Tunnel;
 
 /// Characters that stay literal in a path segment or query value: RFC 3986's unreserved set.

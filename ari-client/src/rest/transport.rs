@@ -1,7 +1,10 @@
 //! Sending [`Request`]s with `reqwest`, which stays private to this module.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
@@ -40,6 +43,31 @@ struct Inner {
     server_api: OnceLock<Arc<ServerApi>>,
     /// REST over the event websocket ([`RestTransport::WebSocket`]); `None`: HTTP only.
     tunnel: Option<Arc<Tunnel>>,
+    /// Another way to the server than HTTP or the websocket (a relay over NATS): when set,
+    /// every request goes through it.
+    remote: Option<Arc<dyn Remote>>,
+}
+
+/// What a [`Remote`] brings back: the server's status, its reason phrase (for errors found
+/// before the operation ran, when there is no JSON message) and the body.
+#[derive(Debug)]
+pub(crate) struct RemoteAnswer {
+    pub(crate) status: u16,
+    pub(crate) reason: String,
+    pub(crate) body: bytes::Bytes,
+}
+
+/// A way to the server through something else than HTTP or the event websocket — a relay
+/// that holds the ARI connection and performs requests for the client (`crate::nats`). The
+/// client checks and maps requests and answers as for HTTP; the remote only carries them,
+/// within `timeout`, and reports a failure to carry one as an [`Error`] of its kind.
+pub(crate) trait Remote: Send + Sync {
+    /// Carries `req` to the server and brings its answer back.
+    fn exchange<'a>(
+        &'a self,
+        req: &'a Request,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<RemoteAnswer>> + Send + 'a>>;
 }
 
 /// How a client sends its REST requests ([`ClientBuilder::rest_transport`](crate::ClientBuilder::rest_transport)).
@@ -137,8 +165,21 @@ impl RestClient {
                 server_api: OnceLock::new(),
                 tunnel: (limits.transport == RestTransport::WebSocket)
                     .then(|| Arc::new(Tunnel::default())),
+                remote: None,
             }),
         }
+    }
+
+    /// The same client sending every request through `remote` (before it is shared).
+    pub(crate) fn with_remote(mut self, remote: Arc<dyn Remote>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.remote = Some(remote);
+                inner.tunnel = None;
+            }
+            None => tracing::error!("a REST client already in use cannot change its transport"),
+        }
+        self
     }
 
     /// The `Authorization` header value (marked sensitive).
@@ -171,10 +212,96 @@ impl RestClient {
             // never closed: only a client that is gone could get here
             return Err(Error::new(ErrorKind::Closed).with_operation(req.op.name));
         };
+        if let Some(remote) = &self.inner.remote {
+            return self.send_remote(remote.as_ref(), req).await;
+        }
         match self.over_websocket() {
             Some(tunnel) => self.send_websocket(tunnel, req).await,
             None => self.send_http(req).await,
         }
+    }
+
+    /// [`send`](Self::send) through a [`Remote`]: the answer is read as one over the
+    /// websocket is.
+    async fn send_remote(&self, remote: &dyn Remote, req: Request) -> Result<bytes::Bytes> {
+        let op = req.op;
+        let answer = remote
+            .exchange(&req, self.inner.limits.request_timeout)
+            .await
+            .map_err(|e| e.with_operation(op.name))?;
+        if (200..300).contains(&answer.status) {
+            let limit = self.inner.limits.max_response_bytes;
+            if answer.body.len() > limit {
+                return Err(too_large(format!(
+                    "a body of {} bytes, over the limit of {limit} bytes",
+                    answer.body.len()
+                ))
+                .with_operation(op.name));
+            }
+            return Ok(answer.body);
+        }
+        if let Some(message) = http_error_page(&answer.body) {
+            // refused by Asterisk's HTTP server before ARI saw it (see `send_http`)
+            return Err(Error::status(answer.status, op.name, None, Some(message)));
+        }
+        let message = serde_json::from_slice::<ErrorBody>(&answer.body)
+            .ok()
+            .map(|b| b.message)
+            .or_else(|| (!answer.reason.is_empty()).then_some(answer.reason));
+        Err(Error::status(
+            answer.status,
+            op.name,
+            op.reason(answer.status),
+            message,
+        ))
+    }
+
+    /// Performs `req` for someone else (a relay serving REST to app instances): the
+    /// server's status and body whatever the status (an error body read up to 64 KiB),
+    /// after the same check against the server's declarations as [`send`](Self::send).
+    /// `Err` only when no answer came (the request may or may not have been carried out
+    /// when it is [`ErrorKind::Timeout`] or [`ErrorKind::Connect`] after sending).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) async fn forward(&self, req: Request) -> Result<RemoteAnswer> {
+        if let Some(api) = self.inner.server_api.get() {
+            api.check(&req, self.inner.limits.send_undeclared_parameters)?;
+        }
+        let Ok(_permit) = self.inner.in_flight.acquire().await else {
+            return Err(Error::new(ErrorKind::Closed).with_operation(req.op.name));
+        };
+        let op = req.op;
+        if let Some(tunnel) = self.over_websocket() {
+            let answer = tunnel.send(&req, self.inner.limits.request_timeout).await?;
+            return Ok(RemoteAnswer {
+                status: answer.status,
+                reason: answer.reason,
+                body: answer
+                    .body
+                    .map(String::into_bytes)
+                    .unwrap_or_default()
+                    .into(),
+            });
+        }
+        let response = self.http_response(req).await?;
+        let status = response.status().as_u16();
+        let reason = response
+            .status()
+            .canonical_reason()
+            .unwrap_or_default()
+            .to_owned();
+        let limit = if (200..300).contains(&status) {
+            self.inner.limits.max_response_bytes
+        } else {
+            MAX_ERROR_BODY.min(self.inner.limits.max_response_bytes)
+        };
+        let body = read_body(response, limit)
+            .await
+            .map_err(|e| e.with_operation(op.name))?;
+        Ok(RemoteAnswer {
+            status,
+            reason,
+            body,
+        })
     }
 
     /// The tunnel a request goes through now, if not HTTP: once a websocket was attached
@@ -217,8 +344,8 @@ impl RestClient {
         ))
     }
 
-    /// [`send`](Self::send) over HTTP.
-    async fn send_http(&self, req: Request) -> Result<bytes::Bytes> {
+    /// Sends `req` over HTTP and returns the response, its body unread.
+    async fn http_response(&self, req: Request) -> Result<reqwest::Response> {
         let op = req.op;
         let url = format!("{}{}{}", self.inner.base, req.path, req.query);
         let method = match op.method {
@@ -237,10 +364,16 @@ impl RestClient {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body);
         }
-        let response = builder
+        builder
             .send()
             .await
-            .map_err(|e| transport_error(e).with_operation(op.name))?;
+            .map_err(|e| transport_error(e).with_operation(op.name))
+    }
+
+    /// [`send`](Self::send) over HTTP.
+    async fn send_http(&self, req: Request) -> Result<bytes::Bytes> {
+        let op = req.op;
+        let response = self.http_response(req).await?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return read_body(response, self.inner.limits.max_response_bytes)
@@ -301,7 +434,7 @@ impl RestClient {
 
     /// Sends the request and returns the response body as raw bytes.
     pub(crate) async fn bytes(&self, req: Request) -> Result<Vec<u8>> {
-        if self.over_websocket().is_some() {
+        if self.inner.remote.is_none() && self.over_websocket().is_some() {
             // Asterisk answers a file download over the websocket with 406 ("Not
             // Acceptable.  Use HTTP GET", res/ari/ari_websocket_requests.c)
             return Err(Error::new(ErrorKind::Unsupported)
