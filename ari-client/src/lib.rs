@@ -18,6 +18,9 @@
 //! - [`media`] is a call's audio over an external-media channel (websocket or RTP).
 //! - [`cluster`] serves several Asterisk nodes from one process: one client per node, one
 //!   set of handlers, objects that know their node.
+//! - `nats` (the `nats` feature) spreads calls over several app processes: a relay per
+//!   Asterisk node publishes its events on a NATS server, and each call is owned by one
+//!   app instance.
 //! - `testing` (the `testing` feature) is a fake Asterisk for your application's tests.
 //! - [`ServerApi`] is what the server serves, read at connect: an operation or parameter it
 //!   lacks fails with [`ErrorKind::Unsupported`] before anything is sent.
@@ -27,7 +30,8 @@
 // The modules form layers. Bottom up, each one names only those listed before it
 // (tests/layers.rs checks it):
 // layers: error random timestamp models scan events rest config ws handler dispatch
-// layers: connection client objects api server_api connect outbound media cluster properties testing
+// layers: connection client objects api server_api connect outbound media cluster nats
+// layers: properties testing
 pub mod api;
 mod client;
 pub mod cluster;
@@ -40,6 +44,8 @@ pub mod events;
 mod handler;
 pub mod media;
 pub mod models;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod objects;
 pub mod outbound;
 mod random;

@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 pub(crate) mod fake;
+#[cfg(feature = "nats")]
+pub(crate) mod nats;
 
 use std::time::Duration;
 

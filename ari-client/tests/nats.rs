@@ -1,0 +1,521 @@
+//! Relays and app instances over a real nats-server (started by `nats/start.sh` on a free
+//! loopback port), in front of the fake Asterisk: new calls spread over the instances, each
+//! owned by one; what an instance creates (playbacks, bridges, originated legs) reaches it;
+//! a dead instance loses only its calls; lost events are detected; hostile messages are
+//! refused with typed errors.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ari_client::events::{ChannelDtmfReceived, StasisStart};
+use ari_client::nats::{Instance, Relay};
+use ari_client::objects::Channel;
+use ari_client::testing::{Ending, FakeAsterisk};
+use ari_client::{Client, ConnectionState, ErrorKind, ObjectKind};
+use support::nats::NatsServer;
+
+const APP: &str = "hello";
+
+/// Bounds a wait in a test.
+async fn within<T>(what: &str, f: impl std::future::IntoFuture<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(15), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within 15 s"))
+}
+
+async fn relay(nats: &NatsServer, fake: &FakeAsterisk, node: &str) -> Relay {
+    let (user, password) = fake.credentials();
+    Relay::builder(
+        nats.connect(&format!("relay {node}")).await,
+        node,
+        Client::builder(fake.url(), user, password),
+        [APP],
+    )
+    .instance_timeout(Duration::from_millis(600))
+    .start()
+    .await
+    .expect("the relay starts")
+}
+
+async fn instance(nats: &NatsServer, id: &str) -> Instance {
+    Instance::builder(nats.connect(id).await)
+        .id(id)
+        .build()
+        .unwrap()
+}
+
+/// Who handled which channel: `(instance, channel id)`.
+type Log = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A client of `node` on `instance` whose calls are answered, played a prompt to its end
+/// and hung up; each StasisStart is logged with the instance's id.
+async fn answering(instance: &Instance, node: &str, log: &Log) -> Client {
+    let client = instance.connect(node).await.expect("the relay answers");
+    let (log, me) = (log.clone(), instance.id().to_owned());
+    client.on_channel_event(move |channel: Channel, start: StasisStart| {
+        let (log, me) = (log.clone(), me.clone());
+        async move {
+            log.lock().unwrap().push((me, channel.id.clone()));
+            if start.args.first().map(String::as_str) == Some("leg") {
+                return Ok(());
+            }
+            channel.answer().await?;
+            channel.play("sound:hello").await?.finished().await?;
+            channel.hangup().await
+        }
+    });
+    client.start([APP]).await.expect("the client starts");
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_spread_over_instances_and_each_has_one_owner() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let log: Log = Arc::default();
+    let (i1, i2) = (instance(&nats, "i1").await, instance(&nats, "i2").await);
+    let _c1 = answering(&i1, "pbx-a", &log).await;
+    let _c2 = answering(&i2, "pbx-a", &log).await;
+    let mut calls = Vec::new();
+    for n in 0..20 {
+        calls.push(
+            within("call in", fake.call_in("7000").caller(&format!("10{n:02}")))
+                .await
+                .unwrap(),
+        );
+    }
+    for call in &calls {
+        assert_eq!(
+            within("the call ends", call.ended()).await,
+            Ending::HungUpByApp { cause: 16 }
+        );
+        assert_eq!(call.played(), ["sound:hello"]);
+    }
+    let log = log.lock().unwrap().clone();
+    let mut owners: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (instance, channel) in &log {
+        owners
+            .entry(channel.clone())
+            .or_default()
+            .insert(instance.clone());
+    }
+    assert_eq!(owners.len(), 20, "every call reached an instance: {log:?}");
+    assert!(
+        owners.values().all(|o| o.len() == 1) && log.len() == 20,
+        "each call was handled once, by one instance: {log:?}"
+    );
+    let per: BTreeSet<&String> = log.iter().map(|(i, _)| i).collect();
+    assert_eq!(per.len(), 2, "both instances took calls: {log:?}");
+    let stats = relay.stats();
+    assert_eq!(stats.calls_assigned, 20, "{stats:?}");
+    assert_eq!(stats.calls_unassigned, 0, "{stats:?}");
+    assert_eq!(
+        i1.stats().calls_taken + i2.stats().calls_taken,
+        20,
+        "{:?} {:?}",
+        i1.stats(),
+        i2.stats()
+    );
+    assert_eq!(i1.stats().gaps + i2.stats().gaps, 0);
+    // every channel ended: the table is empty again (nothing leaks)
+    within("the table empties", async {
+        while relay.stats().owned > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+/// A call's handler creates a bridge (the relay names it), originates a leg into the app
+/// (the relay names its channel) and bridges both: the leg's StasisStart and the bridge's
+/// events reach the instance that created them, not the queue group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_an_instance_creates_reaches_it() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let log: Log = Arc::default();
+    let (i1, i2) = (instance(&nats, "i1").await, instance(&nats, "i2").await);
+    let results = Arc::new(Mutex::new(Vec::new()));
+    for inst in [&i1, &i2] {
+        let client = inst.connect("pbx-a").await.unwrap();
+        let (log, me, results) = (log.clone(), inst.id().to_owned(), results.clone());
+        let node = client.clone();
+        client.on_channel_event(move |channel: Channel, start: StasisStart| {
+            let (log, me, results, node) = (log.clone(), me.clone(), results.clone(), node.clone());
+            async move {
+                log.lock().unwrap().push((me.clone(), channel.id.clone()));
+                if start.args.first().map(String::as_str) == Some("leg") {
+                    return Ok(());
+                }
+                let flow = async {
+                    channel.answer().await?;
+                    let leg = node
+                        .channels()
+                        .originate("PJSIP/agent")
+                        .app(APP)
+                        .app_args("leg")
+                        .await?;
+                    let leg = leg
+                        .wait_for_answer()
+                        .timeout(Duration::from_secs(10))
+                        .await?;
+                    let bridge = node.bridges().create().kind("mixing").await?;
+                    let entered = bridge.next::<ari_client::events::ChannelEnteredBridge>();
+                    bridge
+                        .add_channel([channel.id.clone(), leg.id.clone()])
+                        .await?;
+                    entered.timeout(Duration::from_secs(10)).await?;
+                    bridge.play("sound:beep").await?.finished().await?;
+                    leg.hangup().await?;
+                    bridge.destroy().await?;
+                    channel.hangup().await?;
+                    Ok::<_, ari_client::Error>((leg.id.clone(), bridge.id.clone()))
+                }
+                .await;
+                results
+                    .lock()
+                    .unwrap()
+                    .push((me, flow.map_err(|e| e.to_string())));
+                Ok(())
+            }
+        });
+        client.start([APP]).await.unwrap();
+        std::mem::forget(client);
+    }
+    let mut calls = Vec::new();
+    for _ in 0..6 {
+        calls.push(within("call in", fake.call_in("7000")).await.unwrap());
+    }
+    for call in &calls {
+        assert_eq!(
+            within("the call ends", call.ended()).await,
+            Ending::HungUpByApp { cause: 16 }
+        );
+    }
+    within("every flow reported", async {
+        while results.lock().unwrap().len() < 6 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let results = results.lock().unwrap().clone();
+    let log = log.lock().unwrap().clone();
+    for (owner, result) in &results {
+        let (leg, bridge) = result.as_ref().unwrap_or_else(|e| panic!("{owner}: {e}"));
+        assert!(leg.starts_with("relay-"), "the relay named the leg: {leg}");
+        assert!(
+            bridge.starts_with("relay-"),
+            "the relay named the bridge: {bridge}"
+        );
+        let leg_owner: Vec<&String> = log
+            .iter()
+            .filter(|(_, c)| c == leg)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(
+            leg_owner,
+            [owner],
+            "the leg's StasisStart reached its creator"
+        );
+    }
+    let stats = relay.stats();
+    assert_eq!(
+        stats.calls_assigned, 6,
+        "the legs were no new calls: {stats:?}"
+    );
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+/// An instance that stops sending heartbeats is held dead: the relay hangs up the calls it
+/// owned; the other instance's calls go on and it takes the new ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_instance_loses_only_its_calls() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let log: Log = Arc::default();
+    let (i1, i2) = (instance(&nats, "i1").await, instance(&nats, "i2").await);
+    for inst in [&i1, &i2] {
+        let client = inst.connect("pbx-a").await.unwrap();
+        let (log, me) = (log.clone(), inst.id().to_owned());
+        client.on_channel_event(move |channel: Channel, _: StasisStart| {
+            let (log, me) = (log.clone(), me.clone());
+            async move {
+                log.lock().unwrap().push((me, channel.id.clone()));
+                channel.answer().await?;
+                // a digit, then the end
+                channel.next::<ChannelDtmfReceived>().await?;
+                channel.hangup().await
+            }
+        });
+        client.start([APP]).await.unwrap();
+        std::mem::forget(client);
+    }
+    let mut calls = Vec::new();
+    for _ in 0..12 {
+        calls.push(within("call in", fake.call_in("7000")).await.unwrap());
+    }
+    within("every call answered", async {
+        while !calls.iter().all(|c| c.answered()) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let owner_of = |id: &str| {
+        log.lock()
+            .unwrap()
+            .iter()
+            .find(|(_, c)| c == id)
+            .map(|(i, _)| i.clone())
+            .expect("owned")
+    };
+    let (of_1, of_2): (Vec<_>, Vec<_>) = calls.iter().partition(|c| owner_of(c.id()) == "i1");
+    assert!(!of_1.is_empty() && !of_2.is_empty(), "both took calls");
+    assert_eq!(
+        relay
+            .owner(ObjectKind::Channel, of_1[0].id())
+            .await
+            .as_deref(),
+        Some("i1")
+    );
+    // i1 dies: no heartbeats, no new calls
+    i1.shutdown();
+    for call in &of_1 {
+        // hung up by the relay (DELETE /channels/{id})
+        assert_eq!(
+            within("i1's calls end", call.ended()).await,
+            Ending::HungUpByApp { cause: 16 }
+        );
+    }
+    assert!(
+        of_2.iter().all(|c| c.ending().is_none()),
+        "i2's calls go on"
+    );
+    for call in &of_2 {
+        call.press("5");
+    }
+    for call in &of_2 {
+        assert_eq!(
+            within("i2's calls end", call.ended()).await,
+            Ending::HungUpByApp { cause: 16 }
+        );
+    }
+    // a new call goes to i2
+    let late = within("call in", fake.call_in("7000")).await.unwrap();
+    within("answered", async {
+        while !late.answered() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(owner_of(late.id()), "i2");
+    late.press("1");
+    within("the late call ends", late.ended()).await;
+    let stats = relay.stats();
+    assert_eq!(stats.instances_dead, 1, "{stats:?}");
+    assert_eq!(stats.orphans_ended, of_1.len() as u64, "{stats:?}");
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+/// REST errors cross NATS typed; hostile requests and garbage on the subjects are refused
+/// or counted, and nothing stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_typed_and_garbage_is_refused() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx.a").await;
+    let inst = instance(&nats, "i1").await;
+    let client = inst.connect("pbx.a").await.unwrap();
+    client.start([APP]).await.unwrap();
+    let e = client.channels().get("no-such-channel").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(e.http_status(), Some(404));
+    // a node nobody relays
+    let orphan = inst.client("pbx-nobody").unwrap();
+    let e = orphan.asterisk().ping().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+    let e = orphan.start([APP]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+
+    // hostile requests on the REST subject
+    let raw = nats.connect("hostile").await;
+    let subject = "ari.pbx~2Ea.rest";
+    let ask = |headers: Vec<(&'static str, String)>| {
+        let raw = raw.clone();
+        async move {
+            let mut h = async_nats::HeaderMap::new();
+            for (k, v) in headers {
+                h.insert(k, v);
+            }
+            raw.request_with_headers(subject, h, "x".into())
+                .await
+                .unwrap()
+        }
+    };
+    let error_of = |m: &async_nats::Message| {
+        m.headers
+            .as_ref()
+            .and_then(|h| h.get("Ari-Error"))
+            .map(|v| v.as_str().to_owned())
+    };
+    let cases = [
+        vec![],
+        vec![("Ari-Instance", "i1".into())],
+        vec![("Ari-Instance", "i 1".into()), ("Ari-Op-Index", "0".into())],
+        vec![
+            ("Ari-Instance", "i1".into()),
+            ("Ari-Op-Index", "9999".into()),
+            ("Ari-Op", "channels.hangup".into()),
+        ],
+        // an operation with another operation's path
+        vec![
+            ("Ari-Instance", "i1".into()),
+            (
+                "Ari-Op-Index",
+                (ari_client::api::OperationId::ALL
+                    .iter()
+                    .position(|o| format!("{o:?}") == "ChannelList")
+                    .unwrap())
+                .to_string(),
+            ),
+            ("Ari-Op", "channels.list".into()),
+            ("Ari-Path", "/bridges/victim".into()),
+        ],
+        vec![
+            ("Ari-Instance", "i1".into()),
+            ("Ari-Op-Index", "65535".into()),
+            ("Ari-Op", "api-docs".into()),
+            ("Ari-Path", "/api-docs/../../etc/passwd".into()),
+        ],
+    ];
+    for case in cases {
+        let answer = ask(case.clone()).await;
+        assert_eq!(
+            error_of(&answer).as_deref(),
+            Some("InvalidArgument"),
+            "{case:?}: {:?}",
+            String::from_utf8_lossy(&answer.payload)
+        );
+    }
+    assert!(relay.stats().rest_refused >= 6, "{:?}", relay.stats());
+    // garbage where events and new calls come from
+    raw.publish("ari.pbx~2Ea.to.i1", vec![0xff, 0xfe].into())
+        .await
+        .unwrap();
+    let mut h = async_nats::HeaderMap::new();
+    h.insert("Ari-Epoch", relay.epoch());
+    h.insert("Ari-Seq", "1");
+    raw.publish_with_headers("ari.pbx~2Ea.to.i1", h, vec![0xff].into())
+        .await
+        .unwrap();
+    raw.flush().await.unwrap();
+    within("the garbage is counted", async {
+        while inst.stats().garbage < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // hostile ids reach their owner through escaped subjects
+    let id = "a.b c*>~";
+    let channel = client
+        .channels()
+        .originate("PJSIP/agent")
+        .app(APP)
+        .channel_id(id)
+        .await
+        .unwrap();
+    assert_eq!(channel.id, id);
+    let answered = channel
+        .wait_for_answer()
+        .timeout(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(answered.id, id);
+    assert_eq!(
+        relay.owner(ObjectKind::Channel, id).await.as_deref(),
+        Some("i1")
+    );
+    channel.hangup().await.unwrap();
+    assert!(client.asterisk().ping().await.is_ok());
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+async fn resynced(states: &mut ari_client::StateChanges) {
+    loop {
+        match states.next().await {
+            Some(ConnectionState::Resynced { .. }) => return,
+            Some(_) => {}
+            None => panic!("the client went away"),
+        }
+    }
+}
+
+/// A gap in the sequence numbers (an event lost between relay and instance) is counted and
+/// the node is resynced; the relay's lost ARI connection reaches the instance's client as a
+/// disconnection, its return as a resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losses_are_detected_and_resynced() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let inst = instance(&nats, "i1").await;
+    let client = inst.connect("pbx-a").await.unwrap();
+    let mut states = client.state_changes();
+    client.start([APP]).await.unwrap();
+    let raw = nats.connect("lossy").await;
+    let mut h = async_nats::HeaderMap::new();
+    h.insert("Ari-Epoch", relay.epoch());
+    h.insert("Ari-Seq", "5");
+    raw.publish_with_headers(
+        "ari.pbx-a.to.i1",
+        h,
+        r#"{"type":"ChannelVarset","variable":"x","value":"1","application":"hello"}"#.into(),
+    )
+    .await
+    .unwrap();
+    within("resynced after the gap", resynced(&mut states)).await;
+    let stats = inst.stats();
+    assert_eq!((stats.gaps, stats.missed), (1, 4), "{stats:?}");
+    // the relay loses Asterisk's websocket and comes back
+    fake.drop_websockets();
+    within(
+        "resynced after the relay's reconnect",
+        resynced(&mut states),
+    )
+    .await;
+    assert!(inst.stats().interruptions >= 2, "{:?}", inst.stats());
+    // and calls still work
+    let log: Log = Arc::default();
+    let inst2 = instance(&nats, "i2").await;
+    let _c = answering(&inst2, "pbx-a", &log).await;
+    client.shutdown();
+    client.wait().await.unwrap();
+    let call = within("call in", fake.call_in("7000")).await.unwrap();
+    assert_eq!(
+        within("ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    assert_eq!(log.lock().unwrap().len(), 1);
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
