@@ -167,3 +167,47 @@ fn external_from_env() -> Option<(String, String, String)> {
         .unwrap_or_else(|_| "asterisk".into());
     Some((url, user, password))
 }
+
+/// Installs Debian's `nats-server` when it is missing (`nats/install.sh`, as root): the NATS
+/// tests and the bench start servers of their own with `nats/start.sh`. Without root the
+/// install is left to the user (a warning; under `CI=true` an error, as the tests would
+/// fail).
+pub(crate) fn ensure_nats_server(caller: Caller) -> Result<()> {
+    let scripts = crate::workspace_root().join("nats");
+    let installed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}/common.sh && [ -x \"$NATS_SERVER\" ]",
+            scripts.display()
+        ))
+        .status()
+        .is_ok_and(|s| s.success());
+    if installed {
+        return Ok(());
+    }
+    if let Err(e) = asterisk::require_root("installing nats-server") {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            return Err(e);
+        }
+        eprintln!(
+            "{}: warning: nats-server is not installed and this is not root: the NATS tests skip (run `sudo bash nats/install.sh`)",
+            caller.prefix
+        );
+        return Ok(());
+    }
+    eprintln!(
+        "{}: installing nats-server (nats/install.sh)",
+        caller.prefix
+    );
+    let status = std::process::Command::new("bash")
+        .arg(scripts.join("install.sh"))
+        .status()
+        .map_err(|e| crate::error::Error::new(format!("cannot run nats/install.sh: {e}")))?;
+    if !status.success() {
+        return Err(crate::error::Error::child(
+            "nats/install.sh failed",
+            status.code(),
+        ));
+    }
+    Ok(())
+}

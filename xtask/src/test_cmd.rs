@@ -6,9 +6,12 @@
 //! 2. Export `ARI_URL`, `ARI_USER`, `ARI_PASSWORD`, `ARI_ASTERISK_LOG`, `ARI_ASTERISK_CTL`
 //!    (path of `asterisk/ctl.sh`: `start|stop|restart|status`) and `ARI_RESTART_CMD`; for the
 //!    second instance `ARI_URL_2` and `ARI_RESTART_CMD_2`.
+//!    Also installs Debian's `nats-server` if it is missing (`nats/install.sh`): the NATS
+//!    tests start servers of their own with `nats/start.sh`, on loopback ports they pick,
+//!    and stop them by PID.
 //! 3. `regen --check` against that server: spec drift fails the run.
-//! 4. `cargo test --workspace --lib --bins --tests --examples --features ari-client/testing`,
-//!    then `cargo test --workspace --doc --features ari-client/testing`
+//! 4. `cargo test --workspace --lib --bins --tests --examples --features ari-client/testing,ari-client/nats`,
+//!    then `cargo test --workspace --doc --features ari-client/testing,ari-client/nats`
 //!    (not `--all-targets`: that would run the benchmark binary, which has no harness, in a
 //!    debug build; `cargo xtask bench` runs it).
 //! 5. Unless `ARI_URL` is set: a short soak (`cargo xtask soak` with 3 restarts, one of them
@@ -40,6 +43,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     }
     let t0 = Instant::now();
     let server = Server::prepare(&args, CALLER)?.with_second_node()?;
+    crate::server::ensure_nats_server(CALLER)?;
     let result = run_steps(&server, &args.rest);
     server.finish();
     eprintln!("xtask test: total {:.1} s", t0.elapsed().as_secs_f64());
@@ -83,9 +87,10 @@ fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
             "--bins",
             "--tests",
             "--examples",
-            // the fake Asterisk's own tests, and the examples' tests against it
+            // the fake Asterisk's own tests, and the examples' tests against it; the relay
+            // and app instances over NATS
             "--features",
-            "ari-client/testing",
+            "ari-client/testing,ari-client/nats",
         ],
         extra,
         &env,
@@ -96,7 +101,7 @@ fn run_steps(server: &Server, extra: &[String]) -> Result<ExitCode> {
             "--workspace",
             "--doc",
             "--features",
-            "ari-client/testing",
+            "ari-client/testing,ari-client/nats",
         ],
         extra,
         &env,

@@ -207,6 +207,10 @@ async fn run(o: Options) -> Result<(), String> {
         }
         println!("ari-relay: stopping");
         stop.shutdown();
+        // a relay that cannot finish (NATS gone) still exits
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        println!("ari-relay: not stopped within 5 s; exiting");
+        std::process::exit(1);
     });
     let ended = relay.wait().await;
     printer.abort();

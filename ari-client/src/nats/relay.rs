@@ -30,6 +30,11 @@ const ASK_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long a new call may go without an owner before the relay hangs it up.
 const ASSIGN_GIVE_UP: Duration = Duration::from_secs(10);
 
+/// The longest a publish may wait for room in the NATS client's buffer (NATS down for long):
+/// past it the message is dropped, counted and logged (an owner sees the gap in its
+/// sequence numbers).
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How often the relay checks its table against the node's channels and bridges.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
@@ -77,6 +82,9 @@ pub struct RelayStats {
     pub owned: usize,
     /// Events that neither scanned nor decoded (sent to the observers as `Undecodable`).
     pub undecodable: u64,
+    /// Messages NATS did not take within 1 s (its connection down for long): dropped and
+    /// logged; their owners see a gap in the sequence numbers.
+    pub dropped: u64,
 }
 
 #[derive(Default)]
@@ -94,6 +102,7 @@ struct Counters {
     orphans_ended: AtomicU64,
     pruned: AtomicU64,
     undecodable: AtomicU64,
+    dropped: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, n: u64) {
@@ -310,6 +319,7 @@ impl Relay {
             pruned: load(&c.pruned),
             owned: self.shared.table.try_lock().map_or(0, |t| t.owners.len()),
             undecodable: load(&c.undecodable),
+            dropped: load(&c.dropped),
         }
     }
 
@@ -480,13 +490,8 @@ impl Shared {
             connected,
         };
         let payload = serde_json::to_vec(&status).unwrap_or_default();
-        if let Err(e) = self
-            .nats
-            .publish(self.subjects.control(), payload.into())
-            .await
-        {
-            tracing::warn!(node = %self.node, error = %e, "relay: could not announce the node's state");
-        }
+        self.publish(self.subjects.control(), None, payload.into())
+            .await;
     }
 
     /// The sink of the ARI connection: one frame.
@@ -573,17 +578,23 @@ impl Shared {
     }
 
     async fn publish(&self, subject: String, headers: Option<HeaderMap>, payload: Bytes) {
-        let sent = match headers {
-            Some(headers) => {
-                self.nats
-                    .publish_with_headers(subject, headers, payload)
-                    .await
+        let send = async {
+            match headers {
+                Some(headers) => {
+                    self.nats
+                        .publish_with_headers(subject, headers, payload)
+                        .await
+                }
+                None => self.nats.publish(subject, payload).await,
             }
-            None => self.nats.publish(subject, payload).await,
         };
-        if let Err(e) = sent {
-            tracing::warn!(node = %self.node, error = %e, "relay: could not publish an event");
-        }
+        let error = match tokio::time::timeout(PUBLISH_TIMEOUT, send).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("NATS took nothing within {PUBLISH_TIMEOUT:?}"),
+        };
+        bump(&self.counters.dropped, 1);
+        tracing::warn!(node = %self.node, %error, "relay: a message was dropped");
     }
 
     /// A new id for an object an instance creates without naming one.
