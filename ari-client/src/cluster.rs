@@ -92,7 +92,7 @@ pub struct ClusterBuilder {
 #[derive(Debug)]
 enum Member {
     /// Built from these settings.
-    Settings(ClientBuilder),
+    Settings(Box<ClientBuilder>),
     /// Built already (a relayed client of a NATS app instance).
     Built(Client),
 }
@@ -112,13 +112,13 @@ impl ClusterBuilder {
     /// same across restarts: objects are told apart by (node, id).
     pub fn node(mut self, name: &str, client: ClientBuilder) -> Self {
         self.nodes
-            .push((name.to_owned(), Member::Settings(client.node(name))));
+            .push((name.to_owned(), Member::Settings(Box::new(client.node(name)))));
         self
     }
 
     /// Adds a node whose client is built already, named by its
     /// [`Client::node`]: e.g. the client of a node reached through a relay over NATS
-    /// ([`nats::Instance::client`](crate::nats::Instance::client), feature `nats`). It is
+    /// (`nats::Instance::client`, feature `nats`). It is
     /// reached (its credentials and API checked) like the others.
     pub fn client(mut self, client: Client) -> Self {
         self.nodes

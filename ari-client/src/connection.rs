@@ -74,7 +74,9 @@ pub(crate) enum Source {
     Feed(Arc<dyn Feed>),
 }
 
-/// What a source opened.
+/// What a source opened (one at a time, for the life of a connection: its size is no
+/// matter).
+#[allow(clippy::large_enum_variant)]
 enum Opened {
     Socket(EventSocket),
     Feed(FeedSession),

@@ -152,6 +152,9 @@ async fn run_instance(id: String) {
 
 // ------------------------------------------------------------------ the parent
 
+/// An event as its owner saw it: type, Asterisk's timestamp (ms), latency (ms).
+type Seen = (String, i64, i64);
+
 /// The child processes, killed (SIGKILL, by PID) if the test ends before it stops them.
 struct Children(Vec<(String, Child)>);
 
@@ -418,7 +421,7 @@ async fn two_nodes_three_instances_200_calls_one_killed_one_node_restarted() {
     // ---- the figures
     let mut starts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut ends: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut events: BTreeMap<String, (String, Vec<(String, i64, i64)>)> = BTreeMap::new();
+    let mut events: BTreeMap<String, (String, Vec<Seen>)> = BTreeMap::new();
     let mut stats: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut killed_started_at: BTreeMap<String, Instant> = BTreeMap::new();
     for line in &lines {

@@ -23,6 +23,7 @@ mod event_path;
 mod frames;
 mod instructions;
 mod memory;
+mod nats_relay;
 mod rest;
 mod server;
 
@@ -85,7 +86,7 @@ pub(crate) fn fmt_rate(r: f64) -> String {
     out
 }
 
-/// Whether figure group `figure` (`1`: figures 1 and 2, `1c`, `3`, `4`, `5`, `6`) runs:
+/// Whether figure group `figure` (`1`: figures 1 and 2, `1c`, `3`, `4`, `5`, `6`, `7`) runs:
 /// all of them, unless `ARI_BENCH_ONLY` lists some (comma-separated), for working on one.
 fn wanted(figure: &str) -> bool {
     std::env::var("ARI_BENCH_ONLY").map_or(true, |only| only.split(',').any(|f| f.trim() == figure))
@@ -145,6 +146,9 @@ fn main() {
     }
     if wanted("6") {
         codegen_bench();
+    }
+    if wanted("7") {
+        nats_relay::nats_bench(&url, &server, &frames32);
     }
     println!("total bench time: {:.1} s", t0.elapsed().as_secs_f64());
 }
