@@ -111,8 +111,10 @@ impl ClusterBuilder {
     /// [`node`](ClientBuilder::node) becomes `name`). Name nodes with names that stay the
     /// same across restarts: objects are told apart by (node, id).
     pub fn node(mut self, name: &str, client: ClientBuilder) -> Self {
-        self.nodes
-            .push((name.to_owned(), Member::Settings(Box::new(client.node(name)))));
+        self.nodes.push((
+            name.to_owned(),
+            Member::Settings(Box::new(client.node(name))),
+        ));
         self
     }
 

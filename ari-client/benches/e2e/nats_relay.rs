@@ -180,12 +180,19 @@ mod imp {
 
     /// Events/s of one run: every call's StasisStart installs a DTMF handler on its
     /// channel, StasisEnd counts the call (the handlers of figure 1).
-    async fn throughput(url: &str, server: &Server, frames: &Arc<Frames>, nats: Option<&str>) -> f64 {
+    async fn throughput(
+        url: &str,
+        server: &Server,
+        frames: &Arc<Frames>,
+        nats: Option<&str>,
+    ) -> f64 {
         let (go_tx, go_rx) = oneshot::channel();
         server.set_job(frames.clone(), Some(go_rx));
         let (client, relay) = match nats {
             None => (
-                Client::builder(url, "asterisk", "asterisk").build().unwrap(),
+                Client::builder(url, "asterisk", "asterisk")
+                    .build()
+                    .unwrap(),
                 None,
             ),
             Some(nats) => {
@@ -219,7 +226,11 @@ mod imp {
             .await
             .expect("every call handled within 120 s");
         let elapsed = start.elapsed().as_secs_f64();
-        assert_eq!(dtmf.load(Ordering::Relaxed), frames.calls * 4, "DTMF handlers");
+        assert_eq!(
+            dtmf.load(Ordering::Relaxed),
+            frames.calls * 4,
+            "DTMF handlers"
+        );
         if let Some((relay, instance)) = relay {
             let s = instance.stats();
             assert_eq!((s.gaps, s.missed), (0, 0), "nothing lost: {s:?}");
@@ -357,7 +368,9 @@ mod imp {
         client.on_event(move |e: ChannelDtmfReceived| {
             let now = base().elapsed().as_nanos();
             if let Ok(sent) = e.digit.parse::<u128>() {
-                s.lock().unwrap().push(now.saturating_sub(sent) as f64 / 1000.0);
+                s.lock()
+                    .unwrap()
+                    .push(now.saturating_sub(sent) as f64 / 1000.0);
             }
             async { Ok(()) }
         });

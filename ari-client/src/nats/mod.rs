@@ -128,6 +128,9 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// The text [`escape_token`] made `token` of; `None` when `token` is not one it makes.
 pub fn unescape_token(token: &str) -> Option<String> {
+    if token.is_empty() {
+        return None;
+    }
     if token == "~" {
         return Some(String::new());
     }

@@ -78,7 +78,7 @@ pub struct RelayStats {
     /// Objects the table dropped because the node no longer had them (after a reconnect or
     /// a periodic check).
     pub pruned: u64,
-    /// Objects currently owned.
+    /// Objects owned now (the size of the ownership table).
     pub owned: usize,
     /// Events that neither scanned nor decoded (sent to the observers as `Undecodable`).
     pub undecodable: u64,
@@ -103,6 +103,8 @@ struct Counters {
     pruned: AtomicU64,
     undecodable: AtomicU64,
     dropped: AtomicU64,
+    /// The size of the table, as of its last change.
+    owned: std::sync::atomic::AtomicUsize,
 }
 
 fn bump(counter: &AtomicU64, n: u64) {
@@ -483,6 +485,13 @@ impl Shared {
         *self.stop.borrow()
     }
 
+    /// Notes the table's size for [`Relay::stats`] (after a change).
+    fn note(&self, table: &Table) {
+        self.counters
+            .owned
+            .store(table.owners.len(), Ordering::Relaxed);
+    }
+
     /// Tells the instances whether the node is reachable now (`P.N.ctl`).
     async fn announce(&self, connected: bool) {
         let status = NodeStatus {
@@ -575,6 +584,7 @@ impl Shared {
                 table.owners.remove(&key);
             }
         }
+        self.note(table);
     }
 
     async fn publish(&self, subject: String, headers: Option<HeaderMap>, payload: Bytes) {
@@ -648,6 +658,7 @@ impl Shared {
                 dropped += u64::from(!keep);
                 keep
             });
+            self.note(&table);
         }
         for (kind, id) in others {
             let gone = match kind {
@@ -665,11 +676,9 @@ impl Shared {
                     .is_err_and(|e| e.is_not_found()),
             };
             if gone {
-                self.table
-                    .lock()
-                    .await
-                    .owners
-                    .remove(&(kind, Box::from(id.as_str())));
+                let mut table = self.table.lock().await;
+                table.owners.remove(&(kind, Box::from(id.as_str())));
+                self.note(&table);
                 dropped += 1;
             }
         }
@@ -777,6 +786,7 @@ async fn assign(shared: Arc<Shared>, id: String, app: String, frame: Bytes) {
             );
             bump(&shared.counters.calls_assigned, 1);
             shared.flush(&mut table, held).await;
+            shared.note(&table);
         }
         None => {
             bump(&shared.counters.calls_unassigned, 1);
@@ -854,6 +864,7 @@ async fn liveness(shared: Arc<Shared>) {
             table
                 .evicted
                 .retain(|_, at| now.duration_since(*at) < Duration::from_secs(300));
+            shared.note(&table);
         }
         for name in &dead {
             bump(&shared.counters.instances_dead, 1);
@@ -958,6 +969,7 @@ async fn serve_claims(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
                         }
                     });
             }
+            shared.note(&table);
         }
         tracing::info!(node = %shared.node, instance = %claim.instance, taken, "relay: objects claimed");
         let _ = shared.nats.publish(reply, taken.to_string().into()).await;
@@ -1156,6 +1168,7 @@ async fn perform(shared: &Arc<Shared>, msg: &async_nats::Message) -> Result<(Hea
                 },
             );
         }
+        shared.note(&table);
     }
     let request = Request {
         op,
@@ -1186,6 +1199,7 @@ async fn perform(shared: &Arc<Shared>, msg: &async_nats::Message) -> Result<(Hea
         } else {
             after_success(&mut table, op, &params, &query, instance);
         }
+        shared.note(&table);
     }
     let answer = answer?;
     let mut headers = HeaderMap::new();
