@@ -984,7 +984,7 @@ async fn serve_rest(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
             let Some(reply) = msg.reply.clone() else {
                 return;
             };
-            let headers = match perform(&shared, &msg).await {
+            let error = match perform(&shared, &msg).await {
                 Ok((headers, body)) => {
                     let max = shared.nats.server_info().max_payload;
                     if max > 0 && body.len() + 1024 > max {
@@ -1004,7 +1004,7 @@ async fn serve_rest(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
                 }
                 Err(e) => e,
             };
-            refused(&shared, reply, headers).await;
+            refused(&shared, reply, error).await;
         });
     }
 }
