@@ -24,7 +24,7 @@ const CALLS: usize = 200;
 /// One call placed every this often, on the nodes in turn.
 const PACE: Duration = Duration::from_millis(50);
 /// The instance killed after this many calls, and node b restarted after this many.
-const KILL_AT: usize = 50;
+const KILL_AT: usize = 20;
 const RESTART_AT: usize = 80;
 /// What each relay waits before it holds an instance dead (its default).
 const INSTANCE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -315,18 +315,59 @@ async fn two_nodes_three_instances_200_calls_one_killed_one_node_restarted() {
     let direct = [a.client().await, b.client().await];
     let killed = "inst-2";
     let mut kill_at = None;
+    let mut alive_at_kill: Vec<String> = Vec::new();
+    let mut restarted_after = 0;
     let mut restart: Option<tokio::task::JoinHandle<(Instant, Instant)>> = None;
     let mut placed: Vec<(String, String, Instant)> = Vec::new();
     let mut refused: Vec<(String, String)> = Vec::new();
     let t0 = Instant::now();
     for n in 0..CALLS {
-        if n == KILL_AT {
-            let (_, child) = children.0.iter_mut().find(|(id, _)| id == killed).unwrap();
-            child.kill().expect("SIGKILL the instance");
-            kill_at = Some(Instant::now());
+        // mid-call: at the first turn from KILL_AT on where it has a call started and not
+        // ended
+        if n >= KILL_AT && kill_at.is_none() {
+            let in_flight = |lines: &[Line]| -> Vec<String> {
+                let mut open = Vec::new();
+                for l in lines.iter().filter(|l| l.from == killed) {
+                    match l.text.split(' ').collect::<Vec<_>>().as_slice() {
+                        ["START", _, id] => open.push((*id).to_owned()),
+                        ["END", _, id, _] => open.retain(|o| o != id),
+                        _ => {}
+                    }
+                }
+                open
+            };
+            let open = in_flight(&lines.lock().unwrap());
+            if !open.is_empty() {
+                let (_, child) = children.0.iter_mut().find(|(id, _)| id == killed).unwrap();
+                child.kill().expect("SIGKILL the instance");
+                kill_at = Some((n, Instant::now()));
+                // its calls still up now are left to the relay (a dead process hangs up
+                // nothing)
+                for id in open {
+                    let node = placed
+                        .iter()
+                        .find(|(_, i, _)| *i == id)
+                        .map(|(n, _, _)| n.clone());
+                    let client = if node.as_deref() == Some("a") {
+                        &direct[0]
+                    } else {
+                        &direct[1]
+                    };
+                    if client.channels().get(&id).await.is_ok() {
+                        alive_at_kill.push(id);
+                    }
+                }
+            }
         }
-        if n == RESTART_AT {
+        // node b restarts once the relays have had the time to hold the killed instance
+        // dead (its calls on b are the relay's to hang up, not the restart's)
+        if n >= RESTART_AT
+            && restart.is_none()
+            && kill_at
+                .is_some_and(|(_, at)| at.elapsed() > INSTANCE_TIMEOUT + Duration::from_secs(1))
+        {
             let command = restart_b.clone();
+            restarted_after = n;
             restart = Some(tokio::spawn(async move {
                 let t = Instant::now();
                 let status = tokio::process::Command::new("bash")
@@ -358,8 +399,11 @@ async fn two_nodes_three_instances_200_calls_one_killed_one_node_restarted() {
         tokio::time::sleep(PACE).await;
     }
     let placing = t0.elapsed();
-    let (restart_from, restart_to) = restart.unwrap().await.unwrap();
-    let kill_at = kill_at.unwrap();
+    let (restart_from, restart_to) = restart
+        .expect("node b was restarted under the load")
+        .await
+        .unwrap();
+    let (killed_after, kill_at) = kill_at.expect("the instance was killed mid-call");
     // node b is back before the tail of calls is judged
     support::eventually_async("node b answers again", Duration::from_secs(30), || async {
         direct[1].asterisk().ping().await.is_ok()
@@ -557,13 +601,13 @@ async fn two_nodes_three_instances_200_calls_one_killed_one_node_restarted() {
                 && ends.get(id).is_some_and(|(_, o)| o == "ok")
         })
         .count();
-    eprintln!(
+    let summary = format!(
         "live nats: {} calls placed in {:.1} s ({} refused: {refused:?}), {} taken by an instance, per instance {per_instance:?}; \
-         lost {}; {killed} SIGKILLed after call {KILL_AT}: it had taken {} calls, {} reported finished before it died, {} not; \
-         node b restarted after call {RESTART_AT} in {:.1} s: {by_restart} b calls touched, {b_after_restart_ok} b calls ended well after it; \
+         lost {}; {killed} SIGKILLed after call {killed_after}: it had taken {} calls, {} reported finished before it died, {} not; \
+         node b restarted after call {restarted_after} in {:.1} s: {by_restart} b calls touched, {b_after_restart_ok} b calls ended well after it; \
          {around_kill} calls with no owner around the kill; per-call order kept in {}/{} calls; gaps {gaps}, missed {missed}; \
          event latency Asterisk → relay → NATS → instance: p50 {} ms, p99 {} ms, max {} ms over {} events (ms clock); \
-         relays: {dead} instance(s) held dead, {orphans} channel(s) of theirs hung up, {asks} new-call asks repeated, {dropped} messages dropped",
+         relays: {dead} instance(s) held dead, {orphans} channel(s) of theirs hung up ({} up at the kill), {asks} new-call asks repeated, {dropped} messages dropped",
         placed.len(),
         placing.as_secs_f64(),
         refused.len(),
@@ -579,7 +623,11 @@ async fn two_nodes_three_instances_200_calls_one_killed_one_node_restarted() {
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(-1),
         latencies.len(),
+        alive_at_kill.len(),
     );
+    eprintln!("{summary}");
+    let figures = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("live_nats.txt");
+    let _ = std::fs::write(&figures, format!("{summary}\n"));
     assert!(lost.is_empty(), "calls lost: {lost:?}");
     assert!(
         disordered.is_empty(),
@@ -599,9 +647,17 @@ async fn two_nodes_three_instances_200_calls_one_killed_one_node_restarted() {
         killed_cut > 0 || killed_calls.is_empty(),
         "the kill came mid-call"
     );
-    // it owned calls when it died: a relay held it dead and hung up what was left of
-    // them (a call whose hangup it had sent but not reported is gone already)
+    // it died mid-call: a relay held it dead and hung up the calls still up
+    assert!(
+        !alive_at_kill.is_empty(),
+        "the kill came while a call of the instance was up"
+    );
     assert!(dead >= 1, "a relay held the killed instance dead");
+    // (a hangup the instance sent just before it died may beat the relay's to some)
+    assert!(
+        orphans >= 1,
+        "the relays hung up the call(s) up at the kill ({alive_at_kill:?}): {orphans}"
+    );
     assert_eq!(dropped, 0, "no message dropped");
     assert!(
         b_after_restart_ok > 0,
