@@ -519,3 +519,69 @@ async fn losses_are_detected_and_resynced() {
     relay.shutdown();
     relay.wait().await.unwrap();
 }
+
+/// The relay restarts while a call waits for a digit: the instance sees the new epoch,
+/// claims the channel it tracks (it has a waiter), and the call's later events reach it
+/// again through the new relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_gets_back_what_instances_claim() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let first = relay(&nats, &fake, "pbx-a").await;
+    let inst = instance(&nats, "i1").await;
+    let client = inst.connect("pbx-a").await.unwrap();
+    let digits = Arc::new(Mutex::new(Vec::new()));
+    let got = digits.clone();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let got = got.clone();
+        async move {
+            channel.answer().await?;
+            let digit = channel
+                .next::<ChannelDtmfReceived>()
+                .timeout(Duration::from_secs(20))
+                .await?;
+            got.lock().unwrap().push(digit.digit.clone());
+            channel.hangup().await
+        }
+    });
+    client.start([APP]).await.unwrap();
+    let call = within("call in", fake.call_in("7000")).await.unwrap();
+    within("answered", async {
+        while !call.answered() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // give the handler the time to register its waiter
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    first.shutdown();
+    first.wait().await.unwrap();
+    let second = relay(&nats, &fake, "pbx-a").await;
+    assert_ne!(first.epoch(), second.epoch());
+    // (the resync that follows reports only once the handler, which waits on the
+    // channel's lane, is done)
+    within("the claim was taken", async {
+        while second.owner(ObjectKind::Channel, call.id()).await.is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        second
+            .owner(ObjectKind::Channel, call.id())
+            .await
+            .as_deref(),
+        Some("i1")
+    );
+    call.press("7");
+    assert_eq!(
+        within("the call ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    assert_eq!(*digits.lock().unwrap(), ["7"]);
+    assert!(inst.stats().interruptions >= 1, "{:?}", inst.stats());
+    second.shutdown();
+    second.wait().await.unwrap();
+}

@@ -316,6 +316,9 @@ struct Link {
     next_seq: u64,
     /// Whether the node was reachable at the last news.
     connected: bool,
+    /// A new epoch was seen since the last session opened: the new relay must be told
+    /// what this instance owns.
+    claim: bool,
 }
 
 impl Link {
@@ -327,6 +330,7 @@ impl Link {
         let restarted = self.epoch.is_some();
         self.epoch = Some(epoch.to_owned());
         self.next_seq = 1;
+        self.claim |= restarted;
         restarted
     }
 }
@@ -472,13 +476,16 @@ impl Feed for NodeFeed {
                     _ => tokio::time::sleep(Duration::from_millis(250)).await,
                 }
             };
-            let restarted = {
+            // a restarted relay (seen here, or by the pump since the last session) must be
+            // told what this instance owns
+            let claim = {
                 let mut link = lock(&self.link);
                 link.connected = true;
-                link.adopt(&status.epoch)
+                link.adopt(&status.epoch);
+                std::mem::take(&mut link.claim)
             };
             self.start_pump(apps).await?;
-            if restarted {
+            if claim {
                 self.claim().await;
             }
             let guard = self.rx.clone().lock_owned().await;
