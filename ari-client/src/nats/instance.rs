@@ -583,11 +583,12 @@ impl Pump {
             tracing::warn!(node = %self.node, subject = %msg.subject, "instance: a message without epoch or sequence number skipped");
             return true;
         };
-        let Ok(frame) = String::from_utf8(msg.payload.to_vec()) else {
+        let Ok(text) = std::str::from_utf8(&msg.payload) else {
             self.instance.bump(|c| &c.garbage, 1);
             tracing::warn!(node = %self.node, "instance: an event that is not UTF-8 skipped");
             return true;
         };
+        let frame = Frame::from(text);
         let (restarted, gap) = {
             let mut link = lock(&self.link);
             let restarted = link.adopt(&epoch);
@@ -613,7 +614,7 @@ impl Pump {
             }
         }
         self.instance.bump(|c| &c.events, 1);
-        self.send(FeedItem::Frame(Frame::from(frame))).await
+        self.send(FeedItem::Frame(frame)).await
     }
 
     /// The relay's news of the node.
@@ -649,10 +650,11 @@ impl Pump {
         let Some(reply) = msg.reply.clone() else {
             return true;
         };
-        let Ok(frame) = String::from_utf8(msg.payload.to_vec()) else {
+        let Ok(text) = std::str::from_utf8(&msg.payload) else {
             self.instance.bump(|c| &c.garbage, 1);
             return true;
         };
+        let frame = Frame::from(text);
         if let Some(epoch) = msg
             .headers
             .as_ref()
@@ -664,7 +666,7 @@ impl Pump {
                 return false;
             }
         }
-        if !self.send(FeedItem::Frame(Frame::from(frame))).await {
+        if !self.send(FeedItem::Frame(frame)).await {
             return false;
         }
         self.instance.bump(|c| &c.calls_taken, 1);

@@ -438,7 +438,7 @@ fn parse(text: &str) -> Option<Parsed> {
         let objects = head
             .into_objects()
             .into_iter()
-            .map_while(|o| o.map(|(k, id)| (k, id.into_owned())))
+            .map_while(|o| o.map(|named| (named.kind, named.id.into_owned())))
             .collect();
         if let Some(app) = app {
             return Some(Parsed {
