@@ -116,6 +116,74 @@ impl ErrorKind {
         }
     }
 
+    /// The variant's name (`"NotFound"`): how a relay tells an app instance the kind of an
+    /// error (`crate::nats`).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Connect => "Connect",
+            Self::Timeout => "Timeout",
+            Self::Tls => "Tls",
+            Self::NotAri => "NotAri",
+            Self::Unauthorized => "Unauthorized",
+            Self::BadRequest => "BadRequest",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "NotFound",
+            Self::Conflict => "Conflict",
+            Self::PreconditionFailed => "PreconditionFailed",
+            Self::Unprocessable => "Unprocessable",
+            Self::Server => "Server",
+            Self::UnexpectedStatus => "UnexpectedStatus",
+            Self::Decode => "Decode",
+            Self::Truncated => "Truncated",
+            Self::ResponseTooLarge => "ResponseTooLarge",
+            Self::InvalidUrl => "InvalidUrl",
+            Self::InvalidArgument => "InvalidArgument",
+            Self::Unsupported => "Unsupported",
+            Self::WebSocket => "WebSocket",
+            Self::Protocol => "Protocol",
+            Self::Closed => "Closed",
+            Self::Ended => "Ended",
+            Self::Failed => "Failed",
+            Self::Replaced => "Replaced",
+            Self::Other => "Other",
+        }
+    }
+
+    /// The kind named `name` by [`name`](Self::name), if this version has it.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "Connect" => Self::Connect,
+            "Timeout" => Self::Timeout,
+            "Tls" => Self::Tls,
+            "NotAri" => Self::NotAri,
+            "Unauthorized" => Self::Unauthorized,
+            "BadRequest" => Self::BadRequest,
+            "Forbidden" => Self::Forbidden,
+            "NotFound" => Self::NotFound,
+            "Conflict" => Self::Conflict,
+            "PreconditionFailed" => Self::PreconditionFailed,
+            "Unprocessable" => Self::Unprocessable,
+            "Server" => Self::Server,
+            "UnexpectedStatus" => Self::UnexpectedStatus,
+            "Decode" => Self::Decode,
+            "Truncated" => Self::Truncated,
+            "ResponseTooLarge" => Self::ResponseTooLarge,
+            "InvalidUrl" => Self::InvalidUrl,
+            "InvalidArgument" => Self::InvalidArgument,
+            "Unsupported" => Self::Unsupported,
+            "WebSocket" => Self::WebSocket,
+            "Protocol" => Self::Protocol,
+            "Closed" => Self::Closed,
+            "Ended" => Self::Ended,
+            "Failed" => Self::Failed,
+            "Replaced" => Self::Replaced,
+            "Other" => Self::Other,
+            _ => return None,
+        })
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Self::Connect => "could not connect to the server",
@@ -312,6 +380,42 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_is_found_by_its_name() {
+        for kind in [
+            ErrorKind::Connect,
+            ErrorKind::Timeout,
+            ErrorKind::Tls,
+            ErrorKind::NotAri,
+            ErrorKind::Unauthorized,
+            ErrorKind::BadRequest,
+            ErrorKind::Forbidden,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::PreconditionFailed,
+            ErrorKind::Unprocessable,
+            ErrorKind::Server,
+            ErrorKind::UnexpectedStatus,
+            ErrorKind::Decode,
+            ErrorKind::Truncated,
+            ErrorKind::ResponseTooLarge,
+            ErrorKind::InvalidUrl,
+            ErrorKind::InvalidArgument,
+            ErrorKind::Unsupported,
+            ErrorKind::WebSocket,
+            ErrorKind::Protocol,
+            ErrorKind::Closed,
+            ErrorKind::Ended,
+            ErrorKind::Failed,
+            ErrorKind::Replaced,
+            ErrorKind::Other,
+        ] {
+            assert_eq!(ErrorKind::from_name(kind.name()), Some(kind));
+            assert_eq!(kind.name(), format!("{kind:?}"));
+        }
+        assert_eq!(ErrorKind::from_name("NoSuchKind"), None);
+    }
 
     #[test]
     fn status_maps_to_kind() {

@@ -12,7 +12,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{header, kind_of, nats_error, Claim, NodeStatus, Subjects};
+use super::{header, nats_error, Claim, NodeStatus, Subjects};
 use crate::client::{Client, WeakClient};
 use crate::config::ClientBuilder;
 use crate::connection::{Feed, FeedItem, FeedSession, Source};
@@ -740,11 +740,14 @@ impl Remote for NatsRest {
                     .map(async_nats::HeaderValue::as_str)
             };
             if let Some(kind) = text(header::ERROR) {
-                return Err(Error::new(kind_of(kind)).with_message(format!(
-                    "relay of node `{}`: {}",
-                    self.node,
-                    String::from_utf8_lossy(&answer.payload)
-                )));
+                return Err(
+                    Error::new(ErrorKind::from_name(kind).unwrap_or(ErrorKind::Other))
+                        .with_message(format!(
+                            "relay of node `{}`: {}",
+                            self.node,
+                            String::from_utf8_lossy(&answer.payload)
+                        )),
+                );
             }
             let status = text(header::STATUS)
                 .and_then(|s| s.parse::<u16>().ok())

@@ -287,46 +287,6 @@ pub(crate) struct Claim {
     pub(crate) objects: Vec<(String, String)>,
 }
 
-/// The kind of a relay's error, as the header [`header::ERROR`] carries it.
-pub(crate) fn kind_name(kind: ErrorKind) -> String {
-    format!("{kind:?}")
-}
-
-/// The kind [`kind_name`] wrote (`Other` for one this version does not know).
-pub(crate) fn kind_of(name: &str) -> ErrorKind {
-    use ErrorKind::*;
-    [
-        Connect,
-        Timeout,
-        Tls,
-        NotAri,
-        Unauthorized,
-        BadRequest,
-        Forbidden,
-        NotFound,
-        Conflict,
-        PreconditionFailed,
-        Unprocessable,
-        Server,
-        UnexpectedStatus,
-        Decode,
-        Truncated,
-        Protocol,
-        ResponseTooLarge,
-        InvalidUrl,
-        InvalidArgument,
-        Unsupported,
-        WebSocket,
-        Closed,
-        Ended,
-        Failed,
-        Replaced,
-    ]
-    .into_iter()
-    .find(|k| kind_name(*k) == name)
-    .unwrap_or(Other)
-}
-
 /// An error of NATS (publishing, subscribing), of kind [`ErrorKind::Connect`].
 pub(crate) fn nats_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Connect).with_message(format!("NATS: {what}: {e}"))
@@ -382,14 +342,6 @@ mod tests {
         for bad in ["", "a.b", "a b", &"x".repeat(65)] {
             assert!(check_instance_id(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn error_kinds_cross_the_wire() {
-        for kind in [ErrorKind::Connect, ErrorKind::Timeout, ErrorKind::NotFound] {
-            assert_eq!(kind_of(&kind_name(kind)), kind);
-        }
-        assert_eq!(kind_of("NoSuchKind"), ErrorKind::Other);
     }
 
     #[test]

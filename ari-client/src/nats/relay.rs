@@ -14,7 +14,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
-use super::{header, kind_name, nats_error, shown, Claim, NodeStatus, Subjects};
+use super::{header, nats_error, shown, Claim, NodeStatus, Subjects};
 use crate::client::Client;
 use crate::config::ClientBuilder;
 use crate::connection::ConnectionState;
@@ -1011,7 +1011,7 @@ async fn serve_rest(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
 
 async fn refused(shared: &Shared, reply: async_nats::Subject, error: Error) {
     let mut headers = HeaderMap::new();
-    headers.insert(header::ERROR, kind_name(error.kind()));
+    headers.insert(header::ERROR, error.kind().name());
     let _ = shared
         .nats
         .publish_with_headers(reply, headers, error.chain().into())
