@@ -88,6 +88,18 @@ pub(crate) struct Upgraded {
     read: usize,
 }
 
+impl Upgraded {
+    /// A plain TCP connection whose upgrade is taken as done (the tests' sockets).
+    #[cfg(test)]
+    pub(super) fn plain(tcp: TcpStream) -> Upgraded {
+        Upgraded {
+            stream: Stream::Plain(tcp),
+            leftover: Vec::new(),
+            read: 0,
+        }
+    }
+}
+
 /// A websocket's connection: plain TCP, or TLS as the client (`wss://` to Asterisk) or as
 /// the server (Asterisk's outbound websocket with `tls_enabled`).
 pub(super) enum Stream {

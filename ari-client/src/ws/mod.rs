@@ -4,15 +4,13 @@
 //! `tokio-tungstenite` stays private to this module: the rest of the runtime sees only
 //! [`EventSocket`], [`Frame`], [`Incoming`], [`Lost`] and the crate's [`Error`].
 
+mod frames;
 mod handshake;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt as _, StreamExt as _};
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::Config;
@@ -36,15 +34,12 @@ static OP: Operation = Operation {
 const MAX_MESSAGE: usize = 64 << 20;
 const MAX_FRAME: usize = 16 << 20;
 
-/// How much one read of the socket takes at most: some 30 typical events.
-const READ_BUFFER: usize = 16 << 10;
-
-/// One text frame as received: one event's JSON, in memory of its own. (tungstenite's
-/// frames share its read buffer, [`READ_BUFFER`] or more a read: a frame queued behind a
-/// busy lane would keep the whole buffer alive, and the event budget, which counts
-/// frames' bytes, would no longer bound the memory.) One allocation, shared by the lanes
-/// it goes to (a `Bytes` made of a `String` allocates again when first cloned).
-#[derive(Clone)]
+/// One text frame as received: one event's JSON, in memory of its own. (A frame that
+/// shared the read buffer would, queued behind a busy lane, keep the whole buffer alive,
+/// and the event budget, which counts frames' bytes, would no longer bound the memory.)
+/// One allocation, shared by the lanes it goes to (a `Bytes` made of a `String`
+/// allocates again when first cloned).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Frame(Arc<str>);
 
 impl Frame {
@@ -57,14 +52,6 @@ impl From<&str> for Frame {
     fn from(text: &str) -> Self {
         Self(text.into())
     }
-}
-
-/// The limits of every websocket of the client.
-fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_FRAME))
 }
 
 /// The operation an accepted websocket's errors name.
@@ -147,7 +134,7 @@ impl Acceptor {
             handshake::accept(ACCEPT_OP, stream, self.authorization.as_bytes()).await
         };
         let refused = match tokio::time::timeout(config.connect_timeout, upgrade).await {
-            Ok(Ok(upgraded)) => return Ok(EventSocket::accepted(upgraded, config).await),
+            Ok(Ok(upgraded)) => return Ok(EventSocket::accepted(upgraded, config)),
             Ok(Err(refused)) => refused,
             Err(_) => {
                 tracing::warn!(
@@ -244,11 +231,23 @@ pub(crate) async fn dial(
     }
 }
 
+/// The keepalive's clock ticks this many times per `keepalive` interval: the connection
+/// counts as silent after `KEEPALIVE_TICKS` ticks in a row without a frame, so a ping
+/// goes out after `keepalive` to `keepalive * (1 + 1 / KEEPALIVE_TICKS)` of silence.
+const KEEPALIVE_TICKS: u32 = 4;
+
 /// An open events websocket.
 pub(crate) struct EventSocket {
-    socket: Socket,
+    socket: frames::Conn,
     keepalive: Duration,
     ping_sent: bool,
+    /// The keepalive's clock: fires every `keepalive / KEEPALIVE_TICKS`. A frame only sets
+    /// `heard`, so reading a frame costs no clock read and no timer of its own.
+    tick: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Whether a frame arrived since the last tick.
+    heard: bool,
+    /// Ticks in a row without a frame (since the ping, when one was sent).
+    silent: u32,
     /// Text frames to write (REST requests, [`carry`](Self::carry)).
     outgoing: Option<tokio::sync::mpsc::Receiver<String>>,
 }
@@ -261,30 +260,33 @@ impl EventSocket {
         apps: &[String],
     ) -> Result<EventSocket> {
         let url = events_url(&config.base_url, apps, config.subscribe_all)?;
-        let socket = dial(
-            OP.name,
-            &url,
-            ("Authorization", rest.authorization().as_bytes()),
-            events_refused,
-            &config.tls,
-            ws_config(),
-            config.connect_timeout,
-        )
-        .await?;
-        Ok(EventSocket::of(socket, config))
+        let target = handshake::Target::parse(&url)?;
+        let header = ("Authorization", rest.authorization().as_bytes());
+        let upgrade = handshake::upgrade(OP.name, &target, header, events_refused, &config.tls);
+        let timeout = config.connect_timeout;
+        match tokio::time::timeout(timeout, upgrade).await {
+            Err(_) => Err(Error::new(ErrorKind::Timeout)
+                .with_operation(OP.name)
+                .with_message(format!("no websocket within {timeout:?}"))),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(upgraded)) => Ok(EventSocket::of(upgraded, frames::Role::Client, config)),
+        }
     }
 
     /// A websocket of the same kind for a connection Asterisk opened ([`Acceptor`]).
-    async fn accepted(upgraded: handshake::Upgraded, config: &Config) -> EventSocket {
-        let socket = WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config()));
-        EventSocket::of(socket.await, config)
+    fn accepted(upgraded: handshake::Upgraded, config: &Config) -> EventSocket {
+        EventSocket::of(upgraded, frames::Role::Server, config)
     }
 
-    fn of(socket: Socket, config: &Config) -> EventSocket {
+    fn of(upgraded: handshake::Upgraded, role: frames::Role, config: &Config) -> EventSocket {
+        let tick = tokio::time::sleep(config.keepalive / KEEPALIVE_TICKS);
         EventSocket {
-            socket,
+            socket: frames::Conn::new(upgraded, role, MAX_MESSAGE, MAX_FRAME),
             keepalive: config.keepalive,
             ping_sent: false,
+            tick: Box::pin(tick),
+            heard: false,
+            silent: 0,
             outgoing: None,
         }
     }
@@ -295,9 +297,10 @@ impl EventSocket {
     }
 
     /// The next frame worth reporting: a text frame, or a binary frame (which carries no
-    /// event; its size is reported for the stats). After `keepalive` without any frame it
-    /// sends a ping; when that ping, too, goes unanswered for `keepalive`, the connection
-    /// counts as lost. `Err` says why the connection ended.
+    /// event; its size is reported for the stats). After `keepalive` without any frame (up
+    /// to a quarter more: the keepalive's clock ticks four times an interval) it sends a
+    /// ping; when that ping, too, goes unanswered for `keepalive`, the connection counts
+    /// as lost. `Err` says why the connection ended.
     ///
     /// Meanwhile it writes the frames given to [`carry`](Self::carry).
     ///
@@ -305,58 +308,73 @@ impl EventSocket {
     /// frame being written then may be; the connection is closing then, and the request
     /// it carried fails with it).
     pub(crate) async fn next(&mut self) -> std::result::Result<Incoming, Lost> {
-        let mut deadline = tokio::time::Instant::now() + self.keepalive;
         loop {
+            // the socket before the clock: a frame that is there is read without looking
+            // at the time
             let read = tokio::select! {
                 biased;
                 Some(text) = next_outgoing(&mut self.outgoing) => {
-                    if let Err(e) = self.socket.send(Message::text(text)).await {
+                    if let Err(e) = self.socket.send_text(&text).await {
                         return Err(Lost::of(e));
                     }
                     continue;
                 }
-                read = tokio::time::timeout_at(deadline, self.socket.next()) => read,
-            };
-            deadline = tokio::time::Instant::now() + self.keepalive;
-            let message = match read {
-                Err(_) if self.ping_sent => {
-                    return Err(Lost::other(format!(
-                        "no answer from the server for {:?}",
-                        self.keepalive * 2
-                    )))
-                }
-                Err(_) => {
-                    if let Err(e) = self.socket.send(Message::Ping(Default::default())).await {
-                        return Err(Lost::other(format!("sending a ping failed: {e}")));
-                    }
-                    self.ping_sent = true;
+                read = self.socket.read() => read,
+                () = &mut self.tick => {
+                    self.on_tick().await?;
                     continue;
                 }
-                Ok(None) => return Err(Lost::other("the server closed the connection (EOF)")),
-                Ok(Some(Err(e))) => return Err(Lost::of(e)),
-                Ok(Some(Ok(message))) => message,
             };
-            self.ping_sent = false;
-            match message {
-                Message::Text(text) => return Ok(Incoming::Text(Frame::from(text.as_str()))),
-                Message::Binary(data) => return Ok(Incoming::Binary(data.len())),
-                Message::Close(frame) => {
+            self.heard = true;
+            match read.map_err(Lost::of)? {
+                frames::Read::Text(frame) => return Ok(Incoming::Text(frame)),
+                frames::Read::Binary(len) => return Ok(Incoming::Binary(len)),
+                frames::Read::Close(frame) => {
                     let why = frame.map_or_else(
                         || "no close code".to_owned(),
-                        |f| format!("code {}, {:?}", u16::from(f.code), f.reason.as_str()),
+                        |(code, reason)| format!("code {code}, {reason:?}"),
                     );
                     return Err(Lost::other(format!(
                         "the server closed the websocket ({why})"
                     )));
                 }
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                frames::Read::Control => {}
             }
         }
     }
 
+    /// A tick of the keepalive's clock: after `KEEPALIVE_TICKS` ticks in a row without a
+    /// frame, a ping, or the end when the ping was not answered either.
+    async fn on_tick(&mut self) -> std::result::Result<(), Lost> {
+        self.tick
+            .as_mut()
+            .reset(tokio::time::Instant::now() + self.keepalive / KEEPALIVE_TICKS);
+        if std::mem::take(&mut self.heard) {
+            self.silent = 0;
+            self.ping_sent = false;
+            return Ok(());
+        }
+        self.silent += 1;
+        if self.silent < KEEPALIVE_TICKS {
+            return Ok(());
+        }
+        self.silent = 0;
+        if self.ping_sent {
+            return Err(Lost::other(format!(
+                "no answer from the server for {:?}",
+                self.keepalive * 2
+            )));
+        }
+        if let Err(e) = self.socket.ping().await {
+            return Err(Lost::other(format!("sending a ping failed: {e}")));
+        }
+        self.ping_sent = true;
+        Ok(())
+    }
+
     /// Closes the websocket gracefully.
     pub(crate) async fn close(mut self) {
-        let _ = self.socket.close(None).await;
+        let _ = self.socket.close().await;
     }
 }
 
@@ -404,23 +422,115 @@ impl Lost {
         }
     }
 
-    fn of(e: WsError) -> Self {
+    fn of(e: frames::WsError) -> Self {
         let cause = match &e {
-            WsError::Capacity(CapacityError::MessageTooLong { .. })
-            | WsError::Capacity(CapacityError::TooManyHeaders) => LostCause::Oversize,
-            WsError::Utf8(_) => LostCause::InvalidUtf8,
+            frames::WsError::TooLong(..) => LostCause::Oversize,
+            frames::WsError::Utf8 => LostCause::InvalidUtf8,
             _ => LostCause::Other,
         };
-        Lost {
-            reason: format!("websocket error: {e}"),
-            cause,
-        }
+        let reason = match e {
+            frames::WsError::Eof => e.to_string(),
+            e => format!("websocket error: {e}"),
+        };
+        Lost { reason, cause }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::{TcpListener, TcpStream};
+
+    const KEEPALIVE: Duration = Duration::from_millis(120);
+
+    /// A client's events socket over plain TCP with keepalive `KEEPALIVE`, and the
+    /// server's end of the connection, raw.
+    async fn socket_pair() -> (EventSocket, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, server) = tokio::join!(client, listener.accept());
+        let config = crate::Client::builder("http://127.0.0.1:9", "u", "p")
+            .keepalive(KEEPALIVE)
+            .into_config()
+            .unwrap();
+        let upgraded = handshake::Upgraded::plain(client.unwrap());
+        let socket = EventSocket::of(upgraded, frames::Role::Client, &config);
+        (socket, server.unwrap().0)
+    }
+
+    fn text_frame(text: &str) -> Vec<u8> {
+        let mut frame = vec![0x81, u8::try_from(text.len()).unwrap()];
+        frame.extend_from_slice(text.as_bytes());
+        frame
+    }
+
+    /// A silent server gets a ping after `keepalive` (and at most a tick more), and the
+    /// connection is lost when the ping goes unanswered as long again.
+    #[tokio::test]
+    async fn a_silent_server_is_pinged_then_left() {
+        let (mut socket, mut server) = socket_pair().await;
+        let start = Instant::now();
+        let client = tokio::spawn(async move {
+            let end = socket.next().await;
+            (end.err().map(|lost| lost.reason), Instant::now())
+        });
+        // a masked ping from the client: 0x89, then the mask bit and an empty payload
+        let mut head = [0u8; 2];
+        server.read_exact(&mut head).await.unwrap();
+        let pinged = start.elapsed();
+        assert_eq!(head, [0x89, 0x80], "a ping");
+        assert!(pinged >= KEEPALIVE, "pinged after {pinged:?}");
+        assert!(pinged < KEEPALIVE * 2, "pinged after {pinged:?}");
+        let (reason, ended) = client.await.unwrap();
+        assert!(reason.unwrap().contains("no answer from the server"));
+        let ended = ended - start;
+        assert!(ended >= KEEPALIVE * 2, "lost after {ended:?}");
+        assert!(ended < KEEPALIVE * 4, "lost after {ended:?}");
+    }
+
+    /// Frames keep the connection from pinging however long they come, and the first
+    /// ping goes out only after `keepalive` of silence after the last frame.
+    #[tokio::test]
+    async fn frames_keep_a_connection_alive_without_pings() {
+        let (mut socket, server) = socket_pair().await;
+        let (mut from_client, mut to_client) = server.into_split();
+        let pinged = tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            from_client.read_exact(&mut byte).await.unwrap();
+            (byte[0], Instant::now())
+        });
+        let sent = tokio::spawn(async move {
+            // frames for four keepalive intervals, a frame every 20 ms
+            for i in 0..24 {
+                to_client
+                    .write_all(&text_frame(&format!("{{\"n\":{i}}}")))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (to_client, Instant::now())
+        });
+        for i in 0..24 {
+            match socket.next().await {
+                Ok(Incoming::Text(frame)) => assert_eq!(frame.as_str(), format!("{{\"n\":{i}}}")),
+                _ => panic!("frame {i}"),
+            }
+        }
+        let (_to_client, last) = sent.await.unwrap();
+        assert!(!pinged.is_finished(), "no ping while frames came");
+        let reader = tokio::spawn(async move { socket.next().await.err() });
+        let (byte, at) = pinged.await.unwrap();
+        assert_eq!(byte, 0x89, "a ping");
+        assert!(
+            at - last >= KEEPALIVE - Duration::from_millis(20),
+            "after {:?}",
+            at - last
+        );
+        reader.abort();
+    }
 
     #[test]
     fn events_url_joins_apps() {
