@@ -249,7 +249,7 @@ pub(crate) fn head<'a, K: Copy>(
         return None;
     }
     // no allocation on the event path: the value positions of `type` and of each field
-    let mut kind_at = None;
+    let mut kind = None;
     let mut at = [None; MAX_FIELDS];
     let mut found = 0u64;
     let mut wanted = None;
@@ -257,8 +257,9 @@ pub(crate) fn head<'a, K: Copy>(
     let b = text.as_bytes();
     let _: ControlFlow<()> = for_each_member(b, 0, |k, value| {
         if k == b"type" {
-            twice |= kind_at.replace(value).is_some();
-            wanted = plain_string(text, value).map(&fields_of);
+            // a `type` that is not a plain string leaves the scan unsure
+            twice |= kind.replace(plain_string(text, value)).is_some();
+            wanted = kind.flatten().map(&fields_of);
         } else if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
             twice |= at[n].replace(value).is_some();
             found |= 1 << n;
@@ -276,7 +277,7 @@ pub(crate) fn head<'a, K: Copy>(
     if twice {
         return None;
     }
-    let kind = plain_string(text, kind_at?)?;
+    let kind = kind??;
     let mask = wanted?;
     let mut objects: [Option<Named<'a, K>>; MAX_OBJECTS] = Default::default();
     let mut count = 0;

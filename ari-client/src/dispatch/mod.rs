@@ -151,15 +151,15 @@ pub(crate) struct Hub {
 /// How many shards each kind's object table has; the lanes of one shard share a worker.
 const SHARDS: usize = 16;
 
-/// The shard of an object id (FNV-1a: cheap, and ids are not chosen by an adversary who
-/// gains anything from a crowded shard).
+/// The shard of an object id: bits 32–35 of the tables' own hash of it ([`table::IdHasher`],
+/// 8 bytes a step; ids are not chosen by an adversary who gains anything from a crowded
+/// shard). Not its low or top bits: those place it in its shard's hash table, where every
+/// id has the same shard bits.
 fn shard(id: &str) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % SHARDS as u64) as usize
+    use std::hash::Hasher as _;
+    let mut h = table::IdHasher::default();
+    h.write(id.as_bytes());
+    ((h.finish() >> 32) % SHARDS as u64) as usize
 }
 
 /// Locks a mutex of the hub; no user code runs under these locks, so a poisoned one is

@@ -467,13 +467,13 @@ impl Hub {
         if entry.ending {
             return;
         }
-        let failed = std::mem::take(&mut entry.waiters);
+        let failed = entry.waiters.take();
         self.counters
             .waiters
             .fetch_sub(failed.len(), Ordering::Relaxed);
         let life = entry.life;
         entry.subscribed = false;
-        entry.apps = Vec::new();
+        entry.apps = Default::default();
         match reason {
             // another request may create an object with this id: a new life
             EndReason::NotCreated => entry.life += 1,

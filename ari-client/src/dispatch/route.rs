@@ -145,7 +145,7 @@ impl Hub {
                     // the subscription ends with the object: nothing keeps the entry
                     entry.ending = true;
                     entry.subscribed = false;
-                    entry.apps = Vec::new();
+                    entry.apps = Default::default();
                 }
                 if handled || release || entry.active() {
                     let work = Work::Event {
@@ -258,7 +258,7 @@ impl Hub {
         let event = self.decoded(decoded, kind, text);
         let before = entry.waiters.len();
         let mut kept = Vec::with_capacity(before);
-        for w in entry.waiters.drain(..) {
+        for w in entry.waiters.take() {
             let wants = w.wants(kind);
             match w.tx {
                 WaitTx::Once(tx) if wants => {
@@ -297,6 +297,6 @@ impl Hub {
         self.counters
             .waiters
             .fetch_sub(before - kept.len(), Ordering::Relaxed);
-        entry.waiters = kept;
+        entry.waiters = kept.into();
     }
 }

@@ -105,6 +105,58 @@ impl Waiter {
     }
 }
 
+/// A list that is empty in nearly every entry (waiters, subscriptions): 8 bytes in the
+/// entry where a `Vec` takes 24. Every live object has an entry, and a map's slots are
+/// up to twice as many as its entries: 32 bytes less per list and slot is some 60 bytes
+/// less per live object.
+pub(crate) struct Rare<T>(
+    #[allow(
+        clippy::box_collection,
+        reason = "8 bytes in every entry instead of an empty Vec's 24"
+    )]
+    Option<Box<Vec<T>>>,
+);
+
+impl<T> Default for Rare<T> {
+    fn default() -> Self {
+        Rare(None)
+    }
+}
+
+impl<T> Rare<T> {
+    pub(crate) fn push(&mut self, item: T) {
+        self.0.get_or_insert_default().push(item);
+    }
+
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        if let Some(items) = &mut self.0 {
+            items.retain(keep);
+            if items.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    /// The items, leaving the list empty.
+    pub(crate) fn take(&mut self) -> Vec<T> {
+        self.0.take().map(|items| *items).unwrap_or_default()
+    }
+}
+
+impl<T> std::ops::Deref for Rare<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl<T> From<Vec<T>> for Rare<T> {
+    fn from(items: Vec<T>) -> Self {
+        Rare((!items.is_empty()).then(|| Box::new(items)))
+    }
+}
+
 /// A live object (or the lane of the events that name none).
 #[derive(Default)]
 pub(crate) struct Entry {
@@ -122,12 +174,12 @@ pub(crate) struct Entry {
     pub(crate) subscribed: bool,
     /// The applications this client subscribed to it (`applications.subscribe`): they are
     /// subscribed again after a reconnect, while it lives.
-    pub(crate) apps: Vec<Arc<str>>,
+    pub(crate) apps: Rare<Arc<str>>,
     /// It exists on the server: an event named it or a request created it (a pending id
     /// that was not created yet has handlers but is not seen).
     pub(crate) seen: bool,
     pub(crate) handlers: Vec<ObjectHandler>,
-    pub(crate) waiters: Vec<Waiter>,
+    pub(crate) waiters: Rare<Waiter>,
     /// Items routed to the lane and not done yet.
     pub(crate) pending: u32,
     /// A task of the lane's own runs it now (a handler waits); its worker parks the
@@ -238,12 +290,34 @@ impl KindTable {
     }
 }
 
+/// The hasher of keys that are (keyed) hashes already: the key itself.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // only `u64` keys are hashed with it; anything else still hashes (folded in)
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The tombstones of one table: the last [`TOMBSTONES`] objects that ended, kept small —
 /// by a keyed hash of the id, with the end event's text for the newest few only.
 #[derive(Default)]
 pub(crate) struct Tombs {
     keys: std::collections::hash_map::RandomState,
-    ended: HashMap<u64, (EndReason, u64)>,
+    /// By the keyed hash of the id, which is its own hash here.
+    ended: HashMap<u64, (EndReason, u64), std::hash::BuildHasherDefault<KeyHasher>>,
     order: VecDeque<u64>,
     events: VecDeque<(u64, Frame)>,
 }
@@ -267,7 +341,10 @@ impl Tombs {
             self.order.push_back(key);
         }
         self.ended.insert(key, (tomb.reason, tomb.seq));
-        self.events.retain(|(k, _)| *k != key);
+        // at most one each
+        if let Some(at) = self.events.iter().position(|(k, _)| *k == key) {
+            self.events.remove(at);
+        }
         if let Some(frame) = tomb.frame {
             if self.events.len() == TOMB_EVENTS {
                 self.events.pop_front();
@@ -301,6 +378,72 @@ impl Tombs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rare_lists_are_small_and_act_as_lists() {
+        assert_eq!(std::mem::size_of::<Rare<Waiter>>(), 8);
+        let mut list: Rare<u32> = Rare::default();
+        assert!(list.is_empty());
+        list.push(1);
+        list.push(2);
+        list.push(3);
+        assert_eq!(&*list, &[1, 2, 3]);
+        list.retain(|n| *n != 2);
+        assert_eq!(&*list, &[1, 3]);
+        assert_eq!(list.take(), vec![1, 3]);
+        assert!(list.is_empty() && list.0.is_none());
+        list.push(4);
+        list.retain(|_| false);
+        assert!(list.0.is_none(), "an emptied list frees its box");
+        assert!(Rare::from(Vec::<u32>::new()).0.is_none());
+        assert_eq!(&*Rare::from(vec![5]), &[5]);
+    }
+
+    /// Every live object has an entry, in a map with up to twice as many slots: the
+    /// entry stays small (figure 5c of the bench, bytes per subscription).
+    #[test]
+    fn an_entry_stays_small() {
+        let size = std::mem::size_of::<Entry>();
+        assert!(size <= 96, "an entry takes {size} bytes");
+    }
+
+    #[test]
+    fn ids_spread_over_the_shards_and_within_one() {
+        use std::hash::BuildHasher as _;
+        let hasher = std::hash::BuildHasherDefault::<IdHasher>::default();
+        let ids: Vec<String> = (0..16_384).map(|n| format!("1764163337.{n}")).collect();
+        let mut shards = [0usize; super::super::SHARDS];
+        for id in &ids {
+            shards[super::super::shard(id)] += 1;
+        }
+        let even = ids.len() / shards.len();
+        for (i, n) in shards.iter().enumerate() {
+            assert!(
+                n.abs_diff(even) <= even / 4,
+                "shard {i} has {n} of {}",
+                ids.len()
+            );
+        }
+        // the ids of one shard still spread over the buckets of its table: 1,024 ids in
+        // 256 buckets (low bits) or control bytes (top 7 bits)
+        let one: Vec<u64> = ids
+            .iter()
+            .filter(|id| super::super::shard(id) == 3)
+            .map(|id| hasher.hash_one(id.as_str()))
+            .collect();
+        for (what, bits, buckets) in [("low", 0u32, 256usize), ("top", 57, 128)] {
+            let mut counts = vec![0usize; buckets];
+            for h in &one {
+                counts[((h >> bits) as usize) % buckets] += 1;
+            }
+            let fullest = counts.iter().max().copied().unwrap_or(0);
+            let mean = one.len() / buckets;
+            assert!(
+                fullest <= 3 * mean.max(4),
+                "{what} bits: {fullest} in one bucket"
+            );
+        }
+    }
 
     #[test]
     fn id_hashes_spread_over_the_bits_hash_tables_use() {
