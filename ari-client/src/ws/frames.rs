@@ -24,7 +24,8 @@
 //! reserved bit may be set.
 //!
 //! Cancel safety: [`Conn::read`] and [`Conn::flush`] keep their progress in the `Conn`,
-//! so dropping their futures loses no byte read and writes no byte twice.
+//! so dropping their futures loses no byte read and no frame parsed (the peer's close
+//! included), writes no byte twice, and leaves no byte unflushed (a TLS stream's buffer).
 
 use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -46,8 +47,11 @@ pub(crate) enum Read {
     Text(Frame),
     /// A binary message of this many bytes (its bytes are dropped).
     Binary(usize),
-    /// A ping (answered already) or a pong.
+    /// A ping (its answer queued) or a pong.
     Control,
+    /// Nothing read: what waited to be written (a request, a ping's answer, the answer
+    /// to a close) was written, so the caller may queue more.
+    Sent,
     /// The peer's close frame: its code and reason, if it gave them (answered already).
     Close(Option<(u16, String)>),
 }
@@ -358,6 +362,12 @@ pub(crate) struct Conn {
     out: Vec<u8>,
     /// How much of `out` was written.
     written: usize,
+    /// Bytes were written since the stream was last flushed (a TLS stream takes them
+    /// into its own buffer: they are sent only when it is flushed).
+    unflushed: bool,
+    /// The peer's close frame, read and answered: [`read`](Conn::read) returns it once
+    /// the answer is written (kept here so that a read dropped meanwhile loses nothing).
+    peer_close: Option<Option<(u16, String)>>,
     /// This end sent its close frame.
     close_sent: bool,
 }
@@ -370,23 +380,36 @@ impl Conn {
             buf: BytesMut::with_capacity(READ_SIZE),
             out: Vec::new(),
             written: 0,
+            unflushed: false,
+            peer_close: None,
             close_sent: false,
         }
     }
 
-    /// The next message or control frame. Answers (pongs, the close) are written first.
+    /// The next message or control frame; or, when something waits to be written (a
+    /// queued message, a ping's answer), [`Read::Sent`] once it is written.
     pub(crate) async fn read(&mut self) -> Result<Read, WsError> {
+        if self.writing() {
+            self.flush().await?;
+            return Ok(Read::Sent);
+        }
         loop {
-            if self.written < self.out.len() {
-                self.flush().await?;
+            if let Some(close) = self.peer_close.take() {
+                return Ok(Read::Close(close));
             }
-            if let Some(read) = self.frames.parse(&mut self.buf, &mut self.out)? {
-                if let Read::Close(_) = read {
-                    // the answer to a close is this end's close
+            match self.frames.parse(&mut self.buf, &mut self.out)? {
+                Some(Read::Close(close)) => {
+                    // the answer to a close is this end's close: written before the close
+                    // is returned (a peer that is gone already cannot read it, and its
+                    // close is reported all the same)
                     self.close_sent = true;
-                    self.flush().await?;
+                    self.peer_close = Some(close);
+                    let _ = self.flush().await;
+                    continue;
                 }
-                return Ok(read);
+                // a ping's pong is written by the next read, before anything else
+                Some(read) => return Ok(read),
+                None => {}
             }
             if self.buf.is_empty() && self.buf.capacity() > BUFFER_KEPT {
                 self.buf = BytesMut::with_capacity(READ_SIZE);
@@ -402,10 +425,16 @@ impl Conn {
         }
     }
 
-    /// Queues a text message and writes it (after what waits to be written).
-    pub(crate) async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
-        self.queue(TEXT, text.as_bytes())?;
-        self.flush().await
+    /// Whether something waits to be written (or flushed): the next
+    /// [`read`](Conn::read) writes it before it reads.
+    pub(crate) fn writing(&self) -> bool {
+        self.unflushed || self.written < self.out.len()
+    }
+
+    /// Queues a text message, written by the next [`read`](Conn::read) or
+    /// [`flush`](Conn::flush) (after what waits to be written).
+    pub(crate) fn queue_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.queue(TEXT, text.as_bytes())
     }
 
     /// Queues a ping and writes it.
@@ -435,8 +464,11 @@ impl Conn {
         Ok(())
     }
 
-    /// Writes what waits in `out`.
+    /// Writes what waits in `out` and flushes the stream. Cancel safe: what was written
+    /// is not written again, and the stream is flushed by the next call (or the next
+    /// [`read`](Conn::read)) when this one was dropped before it was.
     pub(crate) async fn flush(&mut self) -> Result<(), WsError> {
+        self.unflushed = true;
         while self.written < self.out.len() {
             match self.stream.write(&self.out[self.written..]).await {
                 Ok(0) => return Err(WsError::Eof),
@@ -446,7 +478,9 @@ impl Conn {
         }
         self.out.clear();
         self.written = 0;
-        self.stream.flush().await.map_err(WsError::Io)
+        self.stream.flush().await.map_err(WsError::Io)?;
+        self.unflushed = false;
+        Ok(())
     }
 }
 

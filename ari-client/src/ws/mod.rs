@@ -304,19 +304,21 @@ impl EventSocket {
     ///
     /// Meanwhile it writes the frames given to [`carry`](Self::carry).
     ///
-    /// Cancel safe for what it reads: a frame is never lost when the future is dropped (a
-    /// frame being written then may be; the connection is closing then, and the request
-    /// it carried fails with it).
+    /// Cancel safe: when the future is dropped, no frame read is lost, and a request
+    /// taken from [`carry`](Self::carry) is queued already (the next call writes it).
+    /// A server that reads nothing for `keepalive` (up to a quarter more) after the
+    /// ping is due is left, as one that does not answer it.
     pub(crate) async fn next(&mut self) -> std::result::Result<Incoming, Lost> {
         loop {
             // the socket before the clock: a frame that is there is read without looking
             // at the time
             let read = tokio::select! {
                 biased;
-                Some(text) = next_outgoing(&mut self.outgoing) => {
-                    if let Err(e) = self.socket.send_text(&text).await {
-                        return Err(Lost::of(e));
-                    }
+                // one at a time, written by the read (which returns `Sent` once it is):
+                // a server that reads nothing holds one request, not all of them, and
+                // the clock below still runs
+                Some(text) = next_outgoing(&mut self.outgoing), if !self.socket.writing() => {
+                    self.socket.queue_text(&text).map_err(Lost::of)?;
                     continue;
                 }
                 read = self.socket.read() => read,
@@ -325,8 +327,12 @@ impl EventSocket {
                     continue;
                 }
             };
+            let read = read.map_err(Lost::of)?;
+            if read == frames::Read::Sent {
+                continue;
+            }
             self.heard = true;
-            match read.map_err(Lost::of)? {
+            match read {
                 frames::Read::Text(frame) => return Ok(Incoming::Text(frame)),
                 frames::Read::Binary(len) => return Ok(Incoming::Binary(len)),
                 frames::Read::Close(frame) => {
@@ -338,7 +344,7 @@ impl EventSocket {
                         "the server closed the websocket ({why})"
                     )));
                 }
-                frames::Read::Control => {}
+                frames::Read::Control | frames::Read::Sent => {}
             }
         }
     }
@@ -365,16 +371,23 @@ impl EventSocket {
                 self.keepalive * 2
             )));
         }
-        if let Err(e) = self.socket.ping().await {
-            return Err(Lost::other(format!("sending a ping failed: {e}")));
-        }
+        // sent from here on, even when this future is dropped while writing it
         self.ping_sent = true;
-        Ok(())
+        // a server that reads nothing (a full window) does not hold the ping forever
+        match tokio::time::timeout(self.keepalive, self.socket.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Lost::other(format!("sending a ping failed: {e}"))),
+            Err(_) => Err(Lost::other(format!(
+                "the server read nothing for {:?}: a ping could not be written",
+                self.keepalive
+            ))),
+        }
     }
 
-    /// Closes the websocket gracefully.
+    /// Closes the websocket gracefully: sends the close frame, waiting at most
+    /// `keepalive` for a server that reads nothing.
     pub(crate) async fn close(mut self) {
-        let _ = self.socket.close().await;
+        let _ = tokio::time::timeout(self.keepalive, self.socket.close()).await;
     }
 }
 
@@ -444,7 +457,7 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio::net::{TcpListener, TcpStream};
 
-    const KEEPALIVE: Duration = Duration::from_millis(120);
+    const KEEPALIVE: Duration = Duration::from_millis(200);
 
     /// A client's events socket over plain TCP with keepalive `KEEPALIVE`, and the
     /// server's end of the connection, raw.
@@ -530,6 +543,66 @@ mod tests {
             at - last
         );
         reader.abort();
+    }
+
+    /// A server that sends nothing but answers each ping stays connected: a pong counts
+    /// as hearing from it, and the next silence gets a new ping.
+    #[tokio::test]
+    async fn a_quiet_server_that_answers_pings_stays_connected() {
+        let (mut socket, server) = socket_pair().await;
+        let (mut from_client, mut to_client) = server.into_split();
+        let answered = tokio::spawn(async move {
+            let mut pings = 0;
+            loop {
+                // a masked empty ping: the header and the masking key
+                let mut ping = [0u8; 6];
+                if from_client.read_exact(&mut ping).await.is_err() {
+                    return pings;
+                }
+                assert_eq!(ping[..2], [0x89, 0x80], "a ping");
+                pings += 1;
+                to_client.write_all(&[0x8A, 0]).await.unwrap();
+            }
+        });
+        let outcome = tokio::time::timeout(KEEPALIVE * 7, socket.next()).await;
+        assert!(
+            outcome.is_err(),
+            "still connected after 7 keepalive intervals"
+        );
+        drop(socket);
+        assert!(
+            answered.await.unwrap() >= 3,
+            "pinged and answered again and again"
+        );
+    }
+
+    /// A server that reads nothing holds one request; the keepalive's ping cannot be
+    /// written either, and the connection is left after `keepalive` more.
+    #[tokio::test]
+    async fn a_server_that_reads_nothing_is_left() {
+        let start = Instant::now();
+        let (mut socket, _server) = socket_pair().await;
+        let (requests, outgoing) = tokio::sync::mpsc::channel(64);
+        socket.carry(outgoing);
+        let big = "x".repeat(1 << 20);
+        for _ in 0..64 {
+            requests.try_send(big.clone()).unwrap();
+        }
+        let lost = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("left within 10 s")
+            .err()
+            .expect("lost");
+        assert!(lost.reason.contains("read nothing"), "{}", lost.reason);
+        assert!(
+            start.elapsed() >= KEEPALIVE * 2,
+            "after {:?}",
+            start.elapsed()
+        );
+        // one request at a time was taken (a channel's capacity is its free slots): what
+        // the socket's buffers took, and one more; the rest wait in the channel
+        let taken = requests.capacity();
+        assert!((1..32).contains(&taken), "{taken} requests of 1 MiB taken");
     }
 
     #[test]

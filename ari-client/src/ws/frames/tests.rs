@@ -156,6 +156,7 @@ fn our_reads(
                         }
                     },
                     Read::Close(c) => Item::Close(c),
+                    Read::Sent => panic!("the parser writes nothing"),
                 });
                 if close {
                     return (items, None, out);
@@ -576,7 +577,9 @@ async fn a_conversation_with_tokio_tungstenite() {
     let mut conn = Conn::new(Upgraded::plain(tcp), Role::Client, MAX_MESSAGE, MAX_FRAME);
     assert_eq!(conn.read().await.unwrap(), Read::Text(Frame::from("hello")));
     assert_eq!(conn.read().await.unwrap(), Read::Control);
-    conn.send_text("{\"x\":1}").await.unwrap();
+    conn.queue_text("{\"x\":1}").unwrap();
+    // the pong and the text written, then read on
+    assert_eq!(conn.read().await.unwrap(), Read::Sent);
     assert_eq!(
         conn.read().await.unwrap(),
         Read::Close(Some((1000, "done".to_owned())))
@@ -585,4 +588,104 @@ async fn a_conversation_with_tokio_tungstenite() {
         server.await.unwrap(),
         ["pong p", "{\"x\":1}", "close Some(1000)"]
     );
+}
+
+/// A raw server's end and the client's [`Conn`] over TCP.
+async fn raw_pair() -> (Conn, tokio::net::TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, server) = tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+    let conn = Conn::new(
+        Upgraded::plain(client.unwrap()),
+        Role::Client,
+        MAX_MESSAGE,
+        MAX_FRAME,
+    );
+    (conn, server.unwrap().0)
+}
+
+/// A client's pong as the server reads it: its payload, unmasked.
+async fn read_pong(server: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
+    use tokio::io::AsyncReadExt as _;
+    let mut head = [0u8; 6];
+    server.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[0], 0x8A, "a final pong");
+    assert_eq!(head[1] & 0x80, 0x80, "masked");
+    let mut payload = vec![0u8; usize::from(head[1] & 0x7f)];
+    server.read_exact(&mut payload).await.unwrap();
+    unmask(&mut payload, [head[2], head[3], head[4], head[5]]);
+    payload
+}
+
+/// An application that only reads (the events websocket's usual life) answers a ping
+/// before it reads on: the pong reaches the server, which sends the next frame only
+/// then.
+#[tokio::test]
+async fn a_ping_is_answered_while_the_application_only_reads() {
+    use tokio::io::AsyncWriteExt as _;
+    let (mut conn, mut server) = raw_pair().await;
+    let client = tokio::spawn(async move {
+        let mut reads = Vec::new();
+        loop {
+            let read = conn.read().await.unwrap();
+            let last = matches!(read, Read::Text(_));
+            reads.push(read);
+            if last {
+                return reads;
+            }
+        }
+    });
+    server.write_all(&[0x89, 2, b'h', b'i']).await.unwrap();
+    let pong = tokio::time::timeout(std::time::Duration::from_secs(5), read_pong(&mut server))
+        .await
+        .expect("the pong within 5 s");
+    assert_eq!(pong, b"hi");
+    server.write_all(&[0x81, 5]).await.unwrap();
+    server.write_all(b"after").await.unwrap();
+    assert_eq!(
+        client.await.unwrap(),
+        [Read::Control, Read::Sent, Read::Text(Frame::from("after"))]
+    );
+}
+
+/// A flood of pings: every one is answered, and what waits to be written stays one
+/// pong long (the next read writes it before it parses on).
+#[tokio::test]
+async fn a_flood_of_pings_is_answered_one_pong_at_a_time() {
+    use tokio::io::AsyncWriteExt as _;
+    const PINGS: usize = 20_000;
+    let (mut conn, server) = raw_pair().await;
+    let (mut from_client, mut to_client) = server.into_split();
+    let pongs = tokio::spawn(async move {
+        for _ in 0..PINGS {
+            assert_eq!(read_pong(&mut from_client).await, b"");
+        }
+        from_client
+    });
+    let mut flood = [0x89, 0].repeat(PINGS);
+    flood.extend_from_slice(&[0x81, 3, b'e', b'n', b'd']);
+    let flood = tokio::spawn(async move {
+        to_client.write_all(&flood).await.unwrap();
+        to_client
+    });
+    let (mut controls, mut longest) = (0, 0);
+    loop {
+        longest = longest.max(conn.out.len() - conn.written);
+        match conn.read().await.unwrap() {
+            Read::Control => controls += 1,
+            Read::Sent => {}
+            Read::Text(text) => {
+                assert_eq!(text.as_str(), "end");
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(controls, PINGS);
+    assert!(longest <= 6, "{longest} bytes waited to be written");
+    tokio::time::timeout(std::time::Duration::from_secs(10), pongs)
+        .await
+        .expect("every pong within 10 s")
+        .unwrap();
+    flood.await.unwrap();
 }
