@@ -333,7 +333,9 @@ impl ClientBuilder {
     }
 
     /// How long the event connection may be silent before the client pings the server
-    /// (default 30 s). A ping unanswered for as long again counts as a lost connection.
+    /// (default 30 s; the ping goes out within a quarter more). A ping unanswered for as
+    /// long again counts as a lost connection, and so does a server that reads nothing
+    /// (the ping cannot be written within `interval`).
     pub fn keepalive(mut self, interval: Duration) -> Self {
         self.keepalive = interval.max(Duration::from_millis(10));
         self

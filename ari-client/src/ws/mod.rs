@@ -1,8 +1,10 @@
 //! The events websocket (`GET /ari/events`, operation `events.eventWebsocket`): its URL,
 //! the upgrade ([`handshake`]) and its errors, and reading text frames with a keepalive.
 //!
-//! `tokio-tungstenite` stays private to this module: the rest of the runtime sees only
-//! [`EventSocket`], [`Frame`], [`Incoming`], [`Lost`] and the crate's [`Error`].
+//! The events websocket's frames are read and written by [`frames`]; `tokio-tungstenite`
+//! (for [`dial`]'s other websockets, the call media's) stays private to this module: the
+//! rest of the runtime sees only [`EventSocket`], [`Frame`], [`Incoming`], [`Lost`] and
+//! the crate's [`Error`].
 
 mod frames;
 mod handshake;
@@ -214,6 +216,19 @@ pub(crate) async fn dial(
     limits: WebSocketConfig,
     timeout: Duration,
 ) -> Result<Socket> {
+    let upgraded = upgrade(op, url, header, refused, tls, timeout).await?;
+    Ok(WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(limits)).await)
+}
+
+/// The upgrade of a connection to `url` into a websocket, within `timeout`.
+async fn upgrade(
+    op: &'static str,
+    url: &str,
+    header: (&str, &[u8]),
+    refused: Refusal,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<handshake::Upgraded> {
     let target = handshake::Target::parse(url)?;
     match tokio::time::timeout(
         timeout,
@@ -224,10 +239,7 @@ pub(crate) async fn dial(
         Err(_) => Err(Error::new(ErrorKind::Timeout)
             .with_operation(op)
             .with_message(format!("no websocket within {timeout:?}"))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(upgraded)) => {
-            Ok(WebSocketStream::from_raw_socket(upgraded, Role::Client, Some(limits)).await)
-        }
+        Ok(result) => result,
     }
 }
 
@@ -260,17 +272,10 @@ impl EventSocket {
         apps: &[String],
     ) -> Result<EventSocket> {
         let url = events_url(&config.base_url, apps, config.subscribe_all)?;
-        let target = handshake::Target::parse(&url)?;
         let header = ("Authorization", rest.authorization().as_bytes());
-        let upgrade = handshake::upgrade(OP.name, &target, header, events_refused, &config.tls);
         let timeout = config.connect_timeout;
-        match tokio::time::timeout(timeout, upgrade).await {
-            Err(_) => Err(Error::new(ErrorKind::Timeout)
-                .with_operation(OP.name)
-                .with_message(format!("no websocket within {timeout:?}"))),
-            Ok(Err(e)) => Err(e),
-            Ok(Ok(upgraded)) => Ok(EventSocket::of(upgraded, frames::Role::Client, config)),
-        }
+        let upgraded = upgrade(OP.name, &url, header, events_refused, &config.tls, timeout).await?;
+        Ok(EventSocket::of(upgraded, frames::Role::Client, config))
     }
 
     /// A websocket of the same kind for a connection Asterisk opened ([`Acceptor`]).
