@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::config::Config;
@@ -437,7 +438,14 @@ where
                 ahead_bytes -= incoming_len(&frame);
                 frame
             }
-            None => tokio::select! {
+            // a frame that is there already, while no shutdown was asked, is read
+            // without the select below (its shutdown watch cost more than the read)
+            None => match (leaving.is_none() && matches!(shutdown.has_changed(), Ok(false)))
+                .then(|| socket.next().now_or_never())
+                .flatten()
+            {
+                Some(frame) => frame,
+                None => tokio::select! {
                 _ = stopped(shutdown), if leaving.is_none() => {
                     match farewell.take() {
                         Some(farewell) => {
@@ -455,6 +463,7 @@ where
                     return Ended::Shutdown;
                 }
                 frame = socket.next() => frame,
+                },
             },
         };
         match frame {
