@@ -1,5 +1,7 @@
-//! Randomness good enough for reconnect jitter and id prefixes (not for secrets), without
-//! a dependency: std's randomly keyed hasher over a counter.
+//! Randomness good enough for reconnect jitter, id prefixes and websocket masking keys,
+//! without a dependency: std's randomly keyed hasher over a counter (SipHash keyed from
+//! the OS's randomness, so its outputs are unpredictable to whoever does not have the key,
+//! which is what RFC 6455, 10.3, asks of masking keys). Not for secrets.
 
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
