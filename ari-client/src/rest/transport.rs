@@ -57,6 +57,20 @@ pub(crate) struct RemoteAnswer {
     pub(crate) body: bytes::Bytes,
 }
 
+impl From<super::websocket::Answer> for RemoteAnswer {
+    fn from(answer: super::websocket::Answer) -> Self {
+        RemoteAnswer {
+            status: answer.status,
+            reason: answer.reason,
+            body: answer
+                .body
+                .map(String::into_bytes)
+                .unwrap_or_default()
+                .into(),
+        }
+    }
+}
+
 /// A way to the server through something else than HTTP or the event websocket — a relay
 /// that holds the ARI connection and performs requests for the client (`crate::nats`). The
 /// client checks and maps requests and answers as for HTTP; the remote only carries them,
@@ -229,6 +243,13 @@ impl RestClient {
             .exchange(&req, self.inner.limits.request_timeout)
             .await
             .map_err(|e| e.with_operation(op.name))?;
+        self.answered(op, answer)
+    }
+
+    /// The outcome of an answer that came whole (over the event websocket, or through a
+    /// [`Remote`]): the body of a success within the size limit, or the error that the
+    /// status, Asterisk's message and its reason phrase make.
+    fn answered(&self, op: &'static Operation, answer: RemoteAnswer) -> Result<bytes::Bytes> {
         if (200..300).contains(&answer.status) {
             let limit = self.inner.limits.max_response_bytes;
             if answer.body.len() > limit {
@@ -247,6 +268,7 @@ impl RestClient {
         let message = serde_json::from_slice::<ErrorBody>(&answer.body)
             .ok()
             .map(|b| b.message)
+            // errors Asterisk finds before the operation runs have only a reason phrase
             .or_else(|| (!answer.reason.is_empty()).then_some(answer.reason));
         Err(Error::status(
             answer.status,
@@ -272,15 +294,7 @@ impl RestClient {
         let op = req.op;
         if let Some(tunnel) = self.over_websocket() {
             let answer = tunnel.send(&req, self.inner.limits.request_timeout).await?;
-            return Ok(RemoteAnswer {
-                status: answer.status,
-                reason: answer.reason,
-                body: answer
-                    .body
-                    .map(String::into_bytes)
-                    .unwrap_or_default()
-                    .into(),
-            });
+            return Ok(answer.into());
         }
         let response = self.http_response(req).await?;
         let status = response.status().as_u16();
@@ -317,31 +331,8 @@ impl RestClient {
 
     /// [`send`](Self::send) over the event websocket.
     async fn send_websocket(&self, tunnel: &Tunnel, req: Request) -> Result<bytes::Bytes> {
-        let op = req.op;
         let answer = tunnel.send(&req, self.inner.limits.request_timeout).await?;
-        let body = answer.body.map(String::into_bytes).unwrap_or_default();
-        if (200..300).contains(&answer.status) {
-            let limit = self.inner.limits.max_response_bytes;
-            if body.len() > limit {
-                return Err(too_large(format!(
-                    "a body of {} bytes, over the limit of {limit} bytes",
-                    body.len()
-                ))
-                .with_operation(op.name));
-            }
-            return Ok(body.into());
-        }
-        let message = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
-            .map(|b| b.message)
-            // errors Asterisk finds before the operation runs have only a reason phrase
-            .or_else(|| (!answer.reason.is_empty()).then_some(answer.reason));
-        Err(Error::status(
-            answer.status,
-            op.name,
-            op.reason(answer.status),
-            message,
-        ))
+        self.answered(req.op, answer.into())
     }
 
     /// Sends `req` over HTTP and returns the response, its body unread.
