@@ -403,6 +403,29 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
 }
 
+/// Resolves when a connection may end on shutdown: once shutdown is asked, and after
+/// `farewell` (when given) has run, in `leaving`. Cancel safe: dropped and called again,
+/// it goes on where it was (the farewell started is in `leaving`).
+async fn farewell_done<F, Fut>(
+    shutdown: &mut watch::Receiver<bool>,
+    farewell: &mut Option<F>,
+    mut leaving: Pin<&mut Option<Fut>>,
+) where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if leaving.is_none() {
+        stopped(shutdown).await;
+        match farewell.take() {
+            Some(farewell) => leaving.set(Some(farewell())),
+            None => return,
+        }
+    }
+    if let Some(leaving) = leaving.as_pin_mut() {
+        leaving.await;
+    }
+}
+
 /// Hands every frame to the dispatcher until the connection ends.
 ///
 /// With REST over the websocket, the answers to requests are taken out first, and also
@@ -446,23 +469,11 @@ where
             {
                 Some(frame) => frame,
                 None => tokio::select! {
-                _ = stopped(shutdown), if leaving.is_none() => {
-                    match farewell.take() {
-                        Some(farewell) => {
-                            leaving.set(Some(farewell()));
-                            continue;
-                        }
-                        None => {
-                            socket.close().await;
-                            return Ended::Shutdown;
-                        }
+                    () = farewell_done(shutdown, &mut farewell, leaving.as_mut()) => {
+                        socket.close().await;
+                        return Ended::Shutdown;
                     }
-                }
-                () = async { leaving.as_mut().as_pin_mut().expect("guarded").await }, if leaving.is_some() => {
-                    socket.close().await;
-                    return Ended::Shutdown;
-                }
-                frame = socket.next() => frame,
+                    frame = socket.next() => frame,
                 },
             },
         };
@@ -535,18 +546,7 @@ where
     let mut leaving = std::pin::pin!(None::<Fut>);
     loop {
         let item = tokio::select! {
-            _ = stopped(shutdown), if leaving.is_none() => {
-                match farewell.take() {
-                    Some(farewell) => {
-                        leaving.set(Some(farewell()));
-                        continue;
-                    }
-                    None => return Ended::Shutdown,
-                }
-            }
-            () = async { leaving.as_mut().as_pin_mut().expect("guarded").await }, if leaving.is_some() => {
-                return Ended::Shutdown;
-            }
+            () = farewell_done(shutdown, &mut farewell, leaving.as_mut()) => return Ended::Shutdown,
             item = session.next() => item,
         };
         match item {

@@ -333,10 +333,8 @@ impl EventSocket {
                 }
             };
             let read = read.map_err(Lost::of)?;
-            if read == frames::Read::Sent {
-                continue;
-            }
-            self.heard = true;
+            // what this end wrote is not word from the server
+            self.heard |= !matches!(read, frames::Read::Sent);
             match read {
                 frames::Read::Text(frame) => return Ok(Incoming::Text(frame)),
                 frames::Read::Binary(len) => return Ok(Incoming::Binary(len)),
