@@ -60,13 +60,7 @@ async fn survives_an_asterisk_restart() {
         .unwrap();
     let waiter = before.next::<ari_client::events::ChannelDtmfReceived>();
 
-    let status = tokio::process::Command::new("bash")
-        .arg("-c")
-        .arg(&restart)
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success(), "{restart} failed");
+    support::run_shell(&restart).await;
     // see the loss, the new connection, then the resync
     let mut saw_loss = false;
     let ended = loop {

@@ -16,12 +16,10 @@ use crate::frames::{build_frames, Frames};
 use crate::server::Server;
 use crate::{fmt_rate, median, verdict, RUNS};
 
-/// The client with the handlers of the event path: StasisStart installs a per-channel
-/// DTMF handler, StasisEnd (which also releases it) counts the call.
-pub(crate) fn event_client(url: &str) -> (Client, Arc<AtomicUsize>, Arc<AtomicUsize>, Arc<Notify>) {
-    let client = Client::builder(url, "asterisk", "asterisk")
-        .build()
-        .unwrap();
+/// The handlers of the event path on `client`: StasisStart installs a per-channel DTMF
+/// handler (they count the DTMF events: the first value), StasisEnd (which also releases
+/// it) counts the calls and notifies the second value at the `calls`-th.
+pub(crate) fn event_handlers(client: &Client, calls: usize) -> (Arc<AtomicUsize>, Arc<Notify>) {
     let ended = Arc::new(AtomicUsize::new(0));
     let dtmf = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(Notify::new());
@@ -34,19 +32,21 @@ pub(crate) fn event_client(url: &str) -> (Client, Arc<AtomicUsize>, Arc<AtomicUs
         });
         async move { installed.map(drop) }
     });
-    (client, ended, dtmf, done)
-}
-
-pub(crate) async fn run_ours(url: &str, server: &Server, frames: &Arc<Frames>) -> f64 {
-    let (client, ended, dtmf, done) = event_client(url);
-    let target = frames.calls;
-    let (e, n) = (ended.clone(), done.clone());
+    let n = done.clone();
     client.on_event(move |_end: StasisEnd| {
-        if e.fetch_add(1, Ordering::AcqRel) + 1 == target {
+        if ended.fetch_add(1, Ordering::AcqRel) + 1 == calls {
             n.notify_one();
         }
         async { Ok(()) }
     });
+    (dtmf, done)
+}
+
+pub(crate) async fn run_ours(url: &str, server: &Server, frames: &Arc<Frames>) -> f64 {
+    let client = Client::builder(url, "asterisk", "asterisk")
+        .build()
+        .unwrap();
+    let (dtmf, done) = event_handlers(&client, frames.calls);
     let (go_tx, go_rx) = oneshot::channel();
     server.set_job(frames.clone(), Some(go_rx));
     client.start(["bench"]).await.unwrap();

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ari_client::events::{ChannelDtmfReceived, StasisEnd};
+use ari_client::events::ChannelDtmfReceived;
 use ari_client::objects::Channel;
 use ari_client::Client;
 
-use crate::event_path::event_client;
+use crate::event_path::event_handlers;
 use crate::frames::{channel_json, Frames};
 use crate::server::Server;
 use crate::{status_kb, verdict, SUBSCRIPTIONS};
@@ -64,16 +64,12 @@ pub(crate) fn child(mode: &str, url: &str) {
             return;
         }
         print_rss("start");
-        let (client, ended, _dtmf, done) = event_client(url);
-        print_rss("built");
         let target: usize = std::env::var("ARI_BENCH_CALLS").unwrap().parse().unwrap();
-        let n = done.clone();
-        client.on_event(move |_end: StasisEnd| {
-            if ended.fetch_add(1, Ordering::AcqRel) + 1 == target {
-                n.notify_one();
-            }
-            async { Ok(()) }
-        });
+        let client = Client::builder(url, "asterisk", "asterisk")
+            .build()
+            .unwrap();
+        let (_dtmf, done) = event_handlers(&client, target);
+        print_rss("built");
         // how far the reader ran ahead of the handlers: the frames queued, sampled
         let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let sampler = {

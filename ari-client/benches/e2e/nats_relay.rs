@@ -9,13 +9,19 @@
 //!   every millisecond, each carrying its send time, and the handler measures.
 //!
 //! The nats-server is Debian's, started by `nats/start.sh` on a free loopback port and
-//! stopped by its PID; without it (or without the `nats` feature) the figure is skipped,
-//! loudly.
+//! stopped by its PID (the integration tests' `tests/support/nats.rs`); without it (or
+//! without the `nats` feature) the figure is skipped, loudly.
 
 use std::sync::Arc;
 
 use crate::frames::Frames;
 use crate::server::Server;
+
+/// The integration tests' nats-server (started and stopped by the project's scripts).
+#[cfg(feature = "nats")]
+#[path = "../../tests/support/nats.rs"]
+#[allow(dead_code)]
+mod nats_server;
 
 /// Runs figure 7 (or says why it is skipped).
 pub(crate) fn nats_bench(url: &str, server: &Server, frames: &Arc<Frames>) {
@@ -30,15 +36,12 @@ pub(crate) fn nats_bench(url: &str, server: &Server, frames: &Arc<Frames>) {
 
 #[cfg(feature = "nats")]
 mod imp {
-    use std::path::PathBuf;
-    use std::process::Command;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
-    use ari_client::events::{ChannelDtmfReceived, StasisEnd, StasisStart};
+    use ari_client::events::{ChannelDtmfReceived, StasisEnd};
     use ari_client::nats::{Instance, Relay};
-    use ari_client::objects::Channel;
     use ari_client::Client;
     use futures_util::{SinkExt as _, StreamExt as _};
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -46,6 +49,8 @@ mod imp {
     use tokio::sync::{oneshot, Notify};
     use tokio_tungstenite::tungstenite::Message;
 
+    use super::nats_server::NatsServer;
+    use crate::event_path::event_handlers;
     use crate::frames::{build_calls, channel_json, Frames};
     use crate::server::Server;
     use crate::{fmt_rate, median};
@@ -56,61 +61,8 @@ mod imp {
     /// DTMF events of one latency run, one a millisecond.
     const PINGS: usize = 2_000;
 
-    struct Nats {
-        port: u16,
-        dir: PathBuf,
-        url: String,
-    }
-
-    fn scripts() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .join("nats")
-    }
-
-    impl Nats {
-        fn start() -> Option<Nats> {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let dir = std::env::temp_dir().join(format!("ari-nats-bench-{port}"));
-            let out = Command::new("bash")
-                .arg(scripts().join("start.sh"))
-                .env("NATS_PORT", port.to_string())
-                .env("NATS_DIR", &dir)
-                .output()
-                .ok()?;
-            if !out.status.success() {
-                println!(
-                    "   nats/start.sh: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-                return None;
-            }
-            Some(Nats {
-                port,
-                dir,
-                url: format!("nats://127.0.0.1:{port}"),
-            })
-        }
-    }
-
-    impl Drop for Nats {
-        fn drop(&mut self) {
-            let _ = Command::new("bash")
-                .arg(scripts().join("stop.sh"))
-                .env("NATS_PORT", self.port.to_string())
-                .env("NATS_DIR", &self.dir)
-                .output();
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
     pub(super) fn run(url: &str, server: &Server, _frames32: &Arc<Frames>) {
-        let Some(nats) = Nats::start() else {
+        let Some(nats) = NatsServer::start() else {
             println!("7. events through NATS: SKIPPED (no nats-server: `bash nats/install.sh`)");
             return;
         };
@@ -200,25 +152,7 @@ mod imp {
                 (client, Some((relay, instance)))
             }
         };
-        let dtmf = Arc::new(AtomicUsize::new(0));
-        let ended = Arc::new(AtomicUsize::new(0));
-        let done = Arc::new(Notify::new());
-        let d = dtmf.clone();
-        client.on_channel_event(move |channel: Channel, _: StasisStart| {
-            let d = d.clone();
-            let installed = channel.on_event(move |_: Channel, _: ChannelDtmfReceived| {
-                d.fetch_add(1, Ordering::Relaxed);
-                async { Ok(()) }
-            });
-            async move { installed.map(drop) }
-        });
-        let (e, n, target) = (ended.clone(), done.clone(), frames.calls);
-        client.on_event(move |_: StasisEnd| {
-            if e.fetch_add(1, Ordering::AcqRel) + 1 == target {
-                n.notify_one();
-            }
-            async { Ok(()) }
-        });
+        let (dtmf, done) = event_handlers(&client, frames.calls);
         client.start(["bench"]).await.unwrap();
         let start = Instant::now();
         go_tx.send(()).unwrap();

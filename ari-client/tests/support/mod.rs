@@ -94,6 +94,18 @@ pub(crate) async fn eventually(what: &str, timeout: Duration, mut cond: impl FnM
     }
 }
 
+/// Runs `command` with `bash -c` (the sandbox's `ARI_RESTART_CMD`, `ARI_RESTART_CMD_2`);
+/// panics when it fails.
+pub(crate) async fn run_shell(command: &str) {
+    let status = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .await
+        .unwrap_or_else(|e| panic!("run {command}: {e}"));
+    assert!(status.success(), "{command}: {status}");
+}
+
 /// Waits until an async condition holds, polling; panics with `what` after `timeout`.
 pub(crate) async fn eventually_async<F, Fut>(what: &str, timeout: Duration, mut cond: F)
 where
