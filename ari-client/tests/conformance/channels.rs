@@ -291,9 +291,10 @@ pub(crate) async fn channel_ops(s: &mut Suite) {
         .await;
     }
 
-    // move to another app (StasisEnd, StasisStart there), and to a missing one (ApplicationMoveFailed)
+    // move to another app (StasisEnd, StasisStart there), and to a missing one (ApplicationMoveFailed);
+    // its sockets are not subscribed to all: they close while channels change device states
     let other_app = format!("{p}-other");
-    let other_ws = open_socket(&s.ws_url(&other_app), "other", s.frames.clone()).await;
+    let other_ws = open_socket(&s.ws_url(&other_app, false), "other", s.frames.clone()).await;
     let mv = format!("{p}-move");
     if s.call_into_app("answer", &mv).await {
         s.call(
@@ -315,7 +316,7 @@ pub(crate) async fn channel_ops(s: &mut Suite) {
         let _ = ch.hangup(&mv2).await;
     }
     // a second socket for the same app takes it over: ApplicationReplaced on the first
-    let dup_ws = open_socket(&s.ws_url(&other_app), "other-dup", s.frames.clone()).await;
+    let dup_ws = open_socket(&s.ws_url(&other_app, false), "other-dup", s.frames.clone()).await;
     s.wait_type("ApplicationReplaced", Duration::from_secs(2), |v| {
         v["application"] == other_app.as_str()
     })

@@ -350,7 +350,12 @@ impl Suite {
         .is_some()
     }
 
-    pub(crate) fn ws_url(&self, app: &str) -> String {
+    /// The event websocket's URL for `app`, subscribed to all the system's events or not.
+    ///
+    /// A socket subscribed to all (hence to all device states) must be unsubscribed from
+    /// `deviceState:` before it closes: closing it while a device state change is sent to
+    /// it deadlocks Asterisk's ARI (docs/ari-spec-notes.md §11).
+    pub(crate) fn ws_url(&self, app: &str, subscribe_all: bool) -> String {
         let base = self
             .url
             .trim_end_matches('/')
@@ -358,7 +363,7 @@ impl Suite {
             .replacen("http", "ws", 1);
         let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
         format!(
-            "{base}/ari/events?app={}&api_key={}:{}&subscribeAll=true",
+            "{base}/ari/events?app={}&api_key={}:{}&subscribeAll={subscribe_all}",
             enc(app),
             enc(&self.user),
             enc(&self.password)
