@@ -277,7 +277,7 @@ fn message(text: bool, payload: &[u8]) -> Result<Read, WsError> {
     if !text {
         return Ok(Read::Binary(payload.len()));
     }
-    match std::str::from_utf8(payload) {
+    match simdutf8::basic::from_utf8(payload) {
         Ok(text) => Ok(Read::Text(Frame::from(text))),
         Err(_) => Err(WsError::Utf8),
     }

@@ -689,3 +689,38 @@ async fn a_flood_of_pings_is_answered_one_pong_at_a_time() {
         .unwrap();
     flood.await.unwrap();
 }
+
+/// The text check (simdutf8, SIMD chosen at run time) accepts and refuses what
+/// `std::str::from_utf8` does: valid texts of 0–200 bytes with multi-byte characters at
+/// every offset of the 32- and 64-byte blocks, each also with one byte replaced by a value
+/// that breaks or keeps it.
+#[test]
+fn the_text_check_agrees_with_std() {
+    let mut rng = Rng(0x5eed_7f8a);
+    let mut checked = 0;
+    for len in 0..120 {
+        for _ in 0..8 {
+            let valid = text(&mut rng, len).into_bytes();
+            let mut cases = vec![valid.clone()];
+            for _ in 0..4 {
+                if valid.is_empty() {
+                    break;
+                }
+                let mut bad = valid.clone();
+                let at = rng.below(bad.len());
+                bad[at] = [0x80, 0xbf, 0xc0, 0xe2, 0xf0, 0xff, b'a'][rng.below(7)];
+                cases.push(bad);
+            }
+            for bytes in cases {
+                let std = std::str::from_utf8(&bytes).is_ok();
+                let ours = message(true, &bytes);
+                assert_eq!(ours.is_ok(), std, "{bytes:?}");
+                if let Ok(Read::Text(frame)) = ours {
+                    assert_eq!(frame.as_str().as_bytes(), &bytes[..]);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 4_000);
+}
