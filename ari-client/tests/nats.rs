@@ -585,3 +585,96 @@ async fn a_restarted_relay_gets_back_what_instances_claim() {
     second.shutdown();
     second.wait().await.unwrap();
 }
+
+/// The NATS server is killed (SIGKILL) while a call waits for a digit and started again on
+/// its port 3 s later, five times the relay's instance timeout: the relay, which heard no
+/// heartbeat meanwhile, hangs up nothing and holds no instance dead; a digit pressed during
+/// the outage reaches the handler after it or is lost with a trace (the instance's gap and
+/// resync), and the next digit reaches it then; a new call works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_outage_hangs_up_no_call() {
+    let Some(mut nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let inst = instance(&nats, "i1").await;
+    let client = inst.connect("pbx-a").await.unwrap();
+    let digits = Arc::new(Mutex::new(Vec::new()));
+    let got = digits.clone();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let got = got.clone();
+        async move {
+            channel.answer().await?;
+            let digit = channel
+                .next::<ChannelDtmfReceived>()
+                .timeout(Duration::from_secs(30))
+                .await?;
+            got.lock().unwrap().push(digit.digit.clone());
+            channel.hangup().await
+        }
+    });
+    client.start([APP]).await.unwrap();
+    let call = within("call in", fake.call_in("7000")).await.unwrap();
+    within("answered", async {
+        while !call.answered() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // the handler's waiter is registered
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    nats.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    call.press("1");
+    tokio::time::sleep(Duration::from_millis(2_700)).await;
+    assert!(
+        call.state().is_some(),
+        "the call was hung up during the outage"
+    );
+    nats.restart();
+
+    within("a digit reaches the handler after the outage", async {
+        while digits.lock().unwrap().is_empty() {
+            if call.state().is_some() {
+                call.press("7");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        within("the call ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    let got = digits.lock().unwrap().clone();
+    let (relayed, seen) = (relay.stats(), inst.stats());
+    eprintln!("outage: digits {got:?}, relay {relayed:?}, instance {seen:?}");
+    assert_eq!(relayed.instances_dead, 0, "{relayed:?}");
+    assert_eq!(relayed.orphans_ended, 0, "{relayed:?}");
+    match got.as_slice() {
+        [d] if d == "1" => {}
+        // the outage's digit was lost (published into the dead connection, or dropped by
+        // the relay): the instance saw the gap in the sequence numbers, and resynced
+        [d] if d == "7" => assert!(seen.gaps >= 1 && seen.missed >= 1, "{seen:?}"),
+        other => panic!("digits {other:?}"),
+    }
+
+    // and a new call is taken and handled
+    let log: Log = Arc::default();
+    let inst2 = instance(&nats, "i2").await;
+    let _c = answering(&inst2, "pbx-a", &log).await;
+    client.shutdown();
+    client.wait().await.unwrap();
+    let call = within("a call after the outage", fake.call_in("7001"))
+        .await
+        .unwrap();
+    assert_eq!(
+        within("ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    assert_eq!(log.lock().unwrap().len(), 1);
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}

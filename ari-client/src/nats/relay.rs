@@ -144,7 +144,9 @@ impl RelayBuilder {
 
     /// How long an instance may be silent (no heartbeat; instances send one every 200 ms)
     /// before the relay holds it dead and hangs up the channels it owned on this node
-    /// (default 2 s).
+    /// (default 2 s). Only silence while the relay's own NATS connection is up counts:
+    /// over a NATS outage no instance is held dead, and after it each one has 5 s more
+    /// to be heard from again.
     pub fn instance_timeout(mut self, timeout: Duration) -> Self {
         self.instance_timeout = timeout.max(Duration::from_millis(400));
         self
@@ -824,20 +826,44 @@ async fn heartbeats(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
     }
 }
 
+/// After the relay's NATS connection came back, how much longer than the instance timeout
+/// each instance has to be heard from again: its own connection comes back on its own
+/// schedule (async-nats waits up to 4 s between attempts by default).
+const NATS_RETURN_GRACE: Duration = Duration::from_secs(5);
+
 /// Holds dead the instances silent for longer than the timeout: forgets what they owned,
 /// hangs up their channels and destroys their bridges; checks the table against the node
 /// now and then.
+///
+/// Silence is judged only while the relay itself is connected to NATS: when its own
+/// connection is down, no heartbeat can reach it, and holding every instance dead would
+/// hang up every call of the node over a NATS outage. When it is back, every instance gets
+/// [`NATS_RETURN_GRACE`] more to be heard from again.
 async fn liveness(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_sweep = Instant::now();
+    let mut nats_down = false;
     loop {
         tick.tick().await;
+        if shared.nats.connection_state() != async_nats::connection::State::Connected {
+            if !nats_down {
+                nats_down = true;
+                tracing::warn!(node = %shared.node, "relay: the NATS connection is down; instances are not held dead meanwhile");
+            }
+            continue;
+        }
         let mut orphans = Vec::new();
         let mut dead = Vec::new();
         {
             let mut table = shared.table.lock().await;
             let now = Instant::now();
+            if std::mem::take(&mut nats_down) {
+                tracing::info!(node = %shared.node, grace = ?NATS_RETURN_GRACE, "relay: the NATS connection is back");
+                for peer in table.peers.values_mut() {
+                    peer.last_seen = now + NATS_RETURN_GRACE;
+                }
+            }
             let silent: Vec<Arc<str>> = table
                 .peers
                 .iter()

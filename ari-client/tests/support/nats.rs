@@ -84,6 +84,45 @@ impl NatsServer {
         self.pid
     }
 
+    /// Kills it with SIGKILL, by its PID, and waits until its port is closed.
+    pub(crate) fn kill(&self) {
+        let status = Command::new("kill")
+            .arg("-KILL")
+            .arg(self.pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -KILL {}", self.pid);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nats-server {} still listens 5 s after SIGKILL", self.pid);
+    }
+
+    /// Starts it again on its port (after [`kill`](Self::kill)).
+    pub(crate) fn restart(&mut self) {
+        let out = Command::new("bash")
+            .arg(scripts().join("start.sh"))
+            .env("NATS_PORT", self.port.to_string())
+            .env("NATS_DIR", &self.dir)
+            .output()
+            .expect("run nats/start.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "nats/start.sh again on port {}: {stdout}{}",
+            self.port,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.pid = stdout
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("start.sh prints the PID last");
+    }
+
     /// A NATS connection to it.
     pub(crate) async fn connect(&self, name: &str) -> async_nats::Client {
         async_nats::ConnectOptions::new()
