@@ -47,6 +47,9 @@ pub(crate) enum FeedItem {
     /// Events may have been lost (`reason`): the session ends, the connection resyncs
     /// with the next one, as after a reconnect.
     Lost(String),
+    /// These objects ended without their end events reaching this client (a relay held
+    /// its instance dead and ended them): they end now, as after a resync.
+    Gone(Vec<(ObjectKind, String)>),
 }
 
 /// One session of a [`Feed`]: its items until it ends (an end is a loss).
@@ -556,6 +559,12 @@ where
                 }
             }
             Some(FeedItem::Lost(reason)) => return Ended::Lost(reason),
+            Some(FeedItem::Gone(objects)) => {
+                hub.count_lost(objects.len());
+                for (kind, id) in &objects {
+                    hub.lost(*kind, id);
+                }
+            }
             None => return Ended::Lost("the relay's feed ended".to_owned()),
         }
     }

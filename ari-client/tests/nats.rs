@@ -10,12 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ari_client::api::OperationId;
 use ari_client::events::{ChannelDtmfReceived, StasisStart};
 use ari_client::nats::{Instance, Relay};
 use ari_client::objects::Channel;
 use ari_client::testing::{Ending, FakeAsterisk};
 use ari_client::{Client, ConnectionState, ErrorKind, ObjectKind};
-use support::nats::NatsServer;
+use support::nats::{FreezingProxy, NatsServer};
 
 const APP: &str = "hello";
 
@@ -675,6 +676,232 @@ async fn a_nats_outage_hangs_up_no_call() {
         Ending::HungUpByApp { cause: 16 }
     );
     assert_eq!(log.lock().unwrap().len(), 1);
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+/// An instance that goes silent (its NATS connection frozen, as a hung process or a
+/// partition looks) is held dead by the relay, which hangs up its call; when it is heard
+/// again the relay tells it so, and the handler waiting on that call ends with
+/// `ErrorKind::Ended` instead of waiting on a call that is gone. The instance then takes
+/// new calls as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_held_dead_learns_it_when_heard_again() {
+    held_dead(false).await;
+}
+
+/// The same, with the relay's hang-up refused by Asterisk: the call lingers, unowned (the
+/// relay logs that it could not end it), and is still listed when the instance resyncs;
+/// the instance ends its handler all the same, from the relay's notice of what it took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_held_dead_ends_its_handlers_even_for_a_call_that_lingers() {
+    held_dead(true).await;
+}
+
+async fn held_dead(hangup_refused: bool) {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let proxy = FreezingProxy::start(&nats).await;
+    let inst = Instance::builder(proxy.connect("i1").await)
+        .id("i1")
+        .build()
+        .unwrap();
+    let client = inst.connect("pbx-a").await.unwrap();
+    let (ends, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let (up, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let (ends, up) = (ends.clone(), up.clone());
+        async move {
+            channel.answer().await?;
+            let _ = up.send(());
+            let digit = channel
+                .next::<ChannelDtmfReceived>()
+                .timeout(Duration::from_secs(20))
+                .await;
+            let _ = ends.send(
+                digit
+                    .as_ref()
+                    .map(|d| d.digit.clone())
+                    .map_err(|e| e.kind()),
+            );
+            digit?;
+            channel.hangup().await
+        }
+    });
+    client.start([APP]).await.unwrap();
+    let _call = within("call in", fake.call_in("7000")).await.unwrap();
+    // the handler has the answer's reply: it waits for a digit now
+    within("answered", answered.recv()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let call = _call;
+
+    if hangup_refused {
+        fake.fail(OperationId::ChannelHangup, 500, 1);
+    }
+    proxy.freeze(true);
+    // the relay's instance timeout is 600 ms
+    within("the silent instance held dead", async {
+        while relay.stats().instances_dead < 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if hangup_refused {
+        // the relay's hang-up was answered 500
+        within("the relay's hang-up", async {
+            while fake.requests_for(OperationId::ChannelHangup).is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(call.ending().is_none(), "the call lingers");
+    } else {
+        assert_eq!(
+            within("the silent instance's call is hung up", call.ended()).await,
+            Ending::HungUpByApp { cause: 16 }
+        );
+    }
+    proxy.freeze(false);
+    assert_eq!(
+        within("the handler's wait ends", ended.recv()).await,
+        Some(Err(ErrorKind::Ended))
+    );
+    assert!(inst.stats().interruptions >= 1, "{:?}", inst.stats());
+    if hangup_refused {
+        call.hangup();
+        within("the lingering call ends", call.ended()).await;
+    }
+
+    // it takes calls again
+    let call = within("a call after", fake.call_in("7001")).await.unwrap();
+    within("answered", answered.recv()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    call.press("4");
+    assert_eq!(
+        within("the handler gets the digit", ended.recv()).await,
+        Some(Ok("4".to_owned()))
+    );
+    assert_eq!(
+        within("the call ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+/// A graceful stop: after `stop_taking_calls` new calls go to the other instance while the
+/// stopping one's calls go on past the relay's instance timeout (its heartbeats continue);
+/// after its `shutdown` the relay ends the call it still had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_stops_taking_calls_keeps_its_calls() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let log: Log = Arc::default();
+    let waiting = |inst: &Instance| {
+        let (log, me) = (log.clone(), inst.id().to_owned());
+        move |channel: Channel, _: StasisStart| {
+            let (log, me) = (log.clone(), me.clone());
+            async move {
+                log.lock().unwrap().push((me, channel.id.clone()));
+                channel.answer().await?;
+                channel.next::<ChannelDtmfReceived>().await?;
+                channel.hangup().await
+            }
+        }
+    };
+    let answered = |call: &ari_client::testing::FakeChannel| {
+        let call = call.clone();
+        within("answered", async move {
+            while !call.answered() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let owner_of = |id: &str| {
+        log.lock()
+            .unwrap()
+            .iter()
+            .find(|(_, c)| c == id)
+            .map(|(i, _)| i.clone())
+    };
+    // i1 alone takes two calls
+    let i1 = instance(&nats, "i1").await;
+    let c1 = i1.connect("pbx-a").await.unwrap();
+    c1.on_channel_event(waiting(&i1));
+    c1.start([APP]).await.unwrap();
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let call = within("call in", fake.call_in("7000")).await.unwrap();
+        answered(&call).await;
+        kept.push(call);
+    }
+    // i2 comes, i1 stops taking calls: the next ones go to i2
+    let i2 = instance(&nats, "i2").await;
+    let c2 = i2.connect("pbx-a").await.unwrap();
+    c2.on_channel_event(waiting(&i2));
+    c2.start([APP]).await.unwrap();
+    i1.stop_taking_calls();
+    let mut later = Vec::new();
+    for _ in 0..4 {
+        let call = within("call in", fake.call_in("7000")).await.unwrap();
+        answered(&call).await;
+        later.push(call);
+    }
+    for call in &kept {
+        assert_eq!(owner_of(call.id()).as_deref(), Some("i1"));
+    }
+    for call in &later {
+        assert_eq!(
+            owner_of(call.id()).as_deref(),
+            Some("i2"),
+            "a call after the stop"
+        );
+    }
+    // past the relay's instance timeout (600 ms), i1's calls are up and still its own
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        kept.iter().all(|c| c.ending().is_none()),
+        "i1's calls go on"
+    );
+    kept[0].press("1");
+    assert_eq!(
+        within("i1 ends its call", kept[0].ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    for call in &later {
+        call.press("2");
+        assert_eq!(
+            within("i2 ends its call", call.ended()).await,
+            Ending::HungUpByApp { cause: 16 }
+        );
+    }
+    // i1 shuts down with a call up: the relay ends it
+    i1.shutdown();
+    assert_eq!(
+        within("the relay ends what i1 left", kept[1].ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    // (counted once the hang-up's answer is back)
+    within("the orphan counted", async {
+        while relay.stats().orphans_ended < 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let stats = relay.stats();
+    assert_eq!(
+        (stats.instances_dead, stats.orphans_ended),
+        (1, 1),
+        "{stats:?}"
+    );
+    c2.shutdown();
+    c2.wait().await.unwrap();
     relay.shutdown();
     relay.wait().await.unwrap();
 }

@@ -17,6 +17,7 @@ use crate::client::{Client, WeakClient};
 use crate::config::ClientBuilder;
 use crate::connection::{Feed, FeedItem, FeedSession, Source};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::ObjectKind;
 use crate::rest::{Remote, RemoteAnswer, Request};
 use crate::ws::Frame;
 
@@ -572,6 +573,19 @@ impl Pump {
         };
         let epoch = text(header::EPOCH).map(str::to_owned);
         if text(header::CONTROL) == Some("evicted") {
+            // what the relay ended: `(kind name, id)`; anything else in it is skipped
+            let ended: Vec<(String, String)> =
+                serde_json::from_slice(&msg.payload).unwrap_or_default();
+            let gone: Vec<_> = ended
+                .into_iter()
+                .filter_map(|(kind, id)| {
+                    let kind = ObjectKind::ALL.into_iter().find(|k| k.as_str() == kind)?;
+                    Some((kind, id))
+                })
+                .collect();
+            if !gone.is_empty() && !self.send(FeedItem::Gone(gone)).await {
+                return false;
+            }
             return self
                 .lost("the relay held this instance dead and hung up its calls".into())
                 .await;

@@ -72,7 +72,8 @@ pub(crate) mod header {
     pub(crate) const EPOCH: &str = "Ari-Epoch";
     /// The sequence number of an event sent to an owner (per node and instance).
     pub(crate) const SEQ: &str = "Ari-Seq";
-    /// A notice to an instance instead of an event (`evicted`).
+    /// A notice to an instance instead of an event: `evicted` (held dead; the payload is
+    /// a JSON array of the `[kind name, id]` the relay ended for it).
     pub(crate) const CONTROL: &str = "Ari-Control";
     /// REST: the calling instance.
     pub(crate) const INSTANCE: &str = "Ari-Instance";

@@ -386,7 +386,14 @@ struct Table {
     pending: HashMap<Box<str>, VecDeque<Bytes>>,
     peers: HashMap<Arc<str>, Peer>,
     /// Instances held dead recently: told so if they are heard of again.
-    evicted: HashMap<Arc<str>, Instant>,
+    evicted: HashMap<Arc<str>, Evicted>,
+}
+
+/// An instance held dead: when, and the objects of it that the relay ended.
+struct Evicted {
+    at: Instant,
+    /// `(kind name, id)`, as in a [`Claim`].
+    ended: Vec<(String, String)>,
 }
 
 impl Table {
@@ -813,14 +820,17 @@ async fn heartbeats(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
         }
         let mut table = shared.table.lock().await;
         table.touch(instance);
-        if table.evicted.remove(instance).is_some() {
+        if let Some(evicted) = table.evicted.remove(instance) {
             drop(table);
-            // it was held dead and its calls were hung up: its client must resync
+            // it was held dead and its calls were hung up: its clients end those (their
+            // end events went to no owner, and a resync may still list a channel being
+            // hung up) and resync
             let mut headers = HeaderMap::new();
             headers.insert(header::EPOCH, shared.epoch.as_str());
             headers.insert(header::CONTROL, "evicted");
+            let body = serde_json::to_vec(&evicted.ended).unwrap_or_default();
             shared
-                .publish(shared.subjects.owner(instance), Some(headers), Bytes::new())
+                .publish(shared.subjects.owner(instance), Some(headers), body.into())
                 .await;
         }
     }
@@ -873,23 +883,27 @@ async fn liveness(shared: Arc<Shared>) {
             for name in silent {
                 table.peers.remove(&name);
                 let before = table.owners.len();
+                let mut ended = Vec::new();
                 table.owners.retain(|(kind, id), owned| {
                     if owned.instance != name {
                         return true;
                     }
                     if matches!(kind, ObjectKind::Channel | ObjectKind::Bridge) {
+                        ended.push((kind.as_str().to_owned(), id.to_string()));
                         orphans.push((*kind, id.to_string()));
                     }
                     false
                 });
                 if table.owners.len() < before {
-                    table.evicted.insert(name.clone(), now);
+                    table
+                        .evicted
+                        .insert(name.clone(), Evicted { at: now, ended });
                     dead.push(name);
                 }
             }
             table
                 .evicted
-                .retain(|_, at| now.duration_since(*at) < Duration::from_secs(300));
+                .retain(|_, e| now.duration_since(e.at) < Duration::from_secs(300));
             shared.note(&table);
         }
         for name in &dead {

@@ -143,3 +143,66 @@ impl Drop for NatsServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A TCP proxy on 127.0.0.1 in front of a nats-server that can be frozen: while frozen it
+/// passes no byte either way (a hung process or a partition, as the peers see it), and the
+/// connections stay open. Stops with the test's runtime.
+pub(crate) struct FreezingProxy {
+    pub(crate) url: String,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezingProxy {
+    pub(crate) async fn start(server: &NatsServer) -> FreezingProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("nats://{}", listener.local_addr().unwrap());
+        let frozen = Arc::new(AtomicBool::new(false));
+        let (port, flag) = (server.port, frozen.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(upstream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+                    continue;
+                };
+                let (c_read, c_write) = client.into_split();
+                let (u_read, u_write) = upstream.into_split();
+                for (mut from, mut to) in [(c_read, u_write), (u_read, c_write)] {
+                    let flag = flag.clone();
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match from.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            while flag.load(Ordering::Acquire) {
+                                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        FreezingProxy { url, frozen }
+    }
+
+    /// Passes nothing (`true`) or everything again (`false`).
+    pub(crate) fn freeze(&self, frozen: bool) {
+        self.frozen
+            .store(frozen, std::sync::atomic::Ordering::Release);
+    }
+
+    /// A NATS connection through it.
+    pub(crate) async fn connect(&self, name: &str) -> async_nats::Client {
+        async_nats::ConnectOptions::new()
+            .name(name)
+            .connect(&self.url)
+            .await
+            .expect("connect through the proxy")
+    }
+}
