@@ -905,3 +905,61 @@ async fn an_instance_that_stops_taking_calls_keeps_its_calls() {
     relay.shutdown();
     relay.wait().await.unwrap();
 }
+
+/// A new call has one owner even when the instance it was offered to answers late (its
+/// NATS connection frozen past the relay's 1 s wait, as a busy or cut-off instance): the
+/// relay offers it again, another instance takes it, and the late one, when it answers at
+/// last, does not handle it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_offered_to_a_late_instance_has_one_owner() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let relay = relay(&nats, &fake, "pbx-a").await;
+    let proxy = FreezingProxy::start(&nats).await;
+    let log: Log = Arc::default();
+    let late_nats = proxy.connect("late").await;
+    let late = Instance::builder(late_nats.clone())
+        .id("late")
+        .build()
+        .unwrap();
+    let _c1 = answering(&late, "pbx-a", &log).await;
+    let prompt = instance(&nats, "prompt").await;
+    let _c2 = answering(&prompt, "pbx-a", &log).await;
+    // the server has `late`'s subscriptions (a flush waits for its answer to a ping)
+    late_nats.flush().await.unwrap();
+
+    proxy.freeze(true);
+    let mut calls = Vec::new();
+    for _ in 0..8 {
+        calls.push(within("call in", fake.call_in("7000")).await.unwrap());
+    }
+    // every call is offered until the prompt instance has it (1 s per offer to `late`)
+    within("every call taken", async {
+        while log.lock().unwrap().len() < calls.len() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    proxy.freeze(false);
+    for call in &calls {
+        within("the call ends", call.ended()).await;
+    }
+    // what the late instance answers now, it answers to nobody
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let log = log.lock().unwrap().clone();
+    let repeated = relay.stats().asks_repeated;
+    eprintln!("late instance: {repeated} offers repeated; handled: {log:?}");
+    assert!(repeated >= 1, "no call was offered to the frozen instance");
+    let mut handled = BTreeMap::<String, Vec<String>>::new();
+    for (instance, channel) in log {
+        handled.entry(channel).or_default().push(instance);
+    }
+    for (channel, by) in &handled {
+        assert_eq!(by, &["prompt"], "channel {channel} handled by {by:?}");
+    }
+    assert_eq!(handled.len(), calls.len());
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}

@@ -32,7 +32,8 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InstanceStats {
-    /// New calls this instance took.
+    /// New calls this instance answered an offer of (a call whose offer it answered after
+    /// the relay stopped waiting went to another instance, and counts here too).
     pub calls_taken: u64,
     /// Events received for the objects it owns.
     pub events: u64,
@@ -658,17 +659,17 @@ impl Pump {
         true
     }
 
-    /// A new call offered to this instance: it is queued for the client before the answer
-    /// goes out, so the call's later events (sent by the relay after the answer) follow it.
+    /// A new call offered to this instance: it answers with its id. The relay that reads
+    /// the answer records it as the owner and sends it the call's events, `StasisStart`
+    /// first.
     async fn new_call(&self, msg: async_nats::Message) -> bool {
         let Some(reply) = msg.reply.clone() else {
             return true;
         };
-        let Ok(text) = std::str::from_utf8(&msg.payload) else {
+        if std::str::from_utf8(&msg.payload).is_err() {
             self.instance.bump(|c| &c.garbage, 1);
             return true;
-        };
-        let frame = Frame::from(text);
+        }
         if let Some(epoch) = msg
             .headers
             .as_ref()
@@ -680,9 +681,9 @@ impl Pump {
                 return false;
             }
         }
-        if !self.send(FeedItem::Frame(frame)).await {
-            return false;
-        }
+        // the call is this instance's only if the relay reads this answer: it then sends
+        // the call's StasisStart as the first event of the channel (an answer that comes
+        // after the relay stopped waiting goes nowhere, and the call to another instance)
         self.instance.bump(|c| &c.calls_taken, 1);
         if let Err(e) = self
             .instance

@@ -745,9 +745,10 @@ fn assign_task(
     Box::pin(assign(shared, id, app, frame))
 }
 
-/// Hands the new call of channel `id` to an instance: asks the queue group until one
-/// answers, records it as the owner and sends it the events held meanwhile. A call that
-/// no instance takes within [`ASSIGN_GIVE_UP`] is hung up.
+/// Hands the new call of channel `id` to an instance: offers it to the queue group until
+/// one answers, records it as the owner and sends it the call's `StasisStart` and the
+/// events held meanwhile. A call that no instance takes within [`ASSIGN_GIVE_UP`] is hung
+/// up.
 async fn assign(shared: Arc<Shared>, id: String, app: String, frame: Bytes) {
     let subject = shared.subjects.new_calls(&app);
     let deadline = Instant::now() + ASSIGN_GIVE_UP;
@@ -781,9 +782,13 @@ async fn assign(shared: Arc<Shared>, id: String, app: String, frame: Bytes) {
         tokio::time::sleep(pause).await;
     };
     let mut table = shared.table.lock().await;
-    let held = table.pending.remove(id.as_str()).unwrap_or_default();
+    let mut held = table.pending.remove(id.as_str()).unwrap_or_default();
     match owner {
         Some(instance) => {
+            // the owner gets the call's StasisStart from here, first and numbered like
+            // every event it owns: an instance that answered the offer too late (to an
+            // inbox nobody reads any more) never gets it, and a call has one owner
+            held.push_front(frame);
             let instance = table.touch(&instance);
             table.owners.insert(
                 (ObjectKind::Channel, id.as_str().into()),
