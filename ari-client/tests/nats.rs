@@ -16,6 +16,7 @@ use ari_client::nats::{Instance, Relay};
 use ari_client::objects::Channel;
 use ari_client::testing::{Ending, FakeAsterisk};
 use ari_client::{Client, ConnectionState, ErrorKind, ObjectKind};
+use futures_util::StreamExt as _;
 use support::nats::{FreezingProxy, NatsServer};
 
 const APP: &str = "hello";
@@ -927,8 +928,12 @@ async fn a_call_offered_to_a_late_instance_has_one_owner() {
     let _c1 = answering(&late, "pbx-a", &log).await;
     let prompt = instance(&nats, "prompt").await;
     let _c2 = answering(&prompt, "pbx-a", &log).await;
-    // the server has `late`'s subscriptions (a flush waits for its answer to a ping)
-    late_nats.flush().await.unwrap();
+    // the server has `late`'s subscriptions: a message of its own made the round trip
+    // after them
+    let inbox = late_nats.new_inbox();
+    let mut echo = late_nats.subscribe(inbox.clone()).await.unwrap();
+    late_nats.publish(inbox, "".into()).await.unwrap();
+    within("late's round trip", echo.next()).await;
 
     proxy.freeze(true);
     let mut calls = Vec::new();
@@ -960,6 +965,78 @@ async fn a_call_offered_to_a_late_instance_has_one_owner() {
         assert_eq!(by, &["prompt"], "channel {channel} handled by {by:?}");
     }
     assert_eq!(handled.len(), calls.len());
+    relay.shutdown();
+    relay.wait().await.unwrap();
+}
+
+/// The relay's own NATS connection freezes for 2.5 s (a paused process or VM, a partition
+/// on its side) while a call waits for a digit: it heard no heartbeat meanwhile, yet it
+/// holds no instance dead and hangs up nothing; the call goes on after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_relay_hangs_up_no_call() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let fake = FakeAsterisk::start().await.unwrap();
+    let proxy = FreezingProxy::start(&nats).await;
+    let (user, password) = fake.credentials();
+    let relay = Relay::builder(
+        proxy.connect("relay pbx-a").await,
+        "pbx-a",
+        Client::builder(fake.url(), user, password),
+        [APP],
+    )
+    .instance_timeout(Duration::from_millis(600))
+    .start()
+    .await
+    .expect("the relay starts");
+    let inst = instance(&nats, "i1").await;
+    let client = inst.connect("pbx-a").await.unwrap();
+    let (ends, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let (up, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let (ends, up) = (ends.clone(), up.clone());
+        async move {
+            channel.answer().await?;
+            let _ = up.send(());
+            let digit = channel
+                .next::<ChannelDtmfReceived>()
+                .timeout(Duration::from_secs(20))
+                .await?;
+            let _ = ends.send(digit.digit.clone());
+            channel.hangup().await
+        }
+    });
+    client.start([APP]).await.unwrap();
+    let call = within("call in", fake.call_in("7000")).await.unwrap();
+    within("answered", answered.recv()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    proxy.freeze(true);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(
+        call.ending().is_none(),
+        "the call was hung up while the relay was frozen: {:?} {:?}",
+        call.ending(),
+        relay.stats()
+    );
+    proxy.freeze(false);
+    // the relay hears the instance again before it judges anyone
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        call.ending().is_none(),
+        "the call was hung up after the relay thawed"
+    );
+    assert_eq!(relay.stats().instances_dead, 0, "{:?}", relay.stats());
+    call.press("7");
+    assert_eq!(
+        within("the digit reaches the handler", ended.recv()).await,
+        Some("7".to_owned())
+    );
+    assert_eq!(
+        within("the call ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
     relay.shutdown();
     relay.wait().await.unwrap();
 }

@@ -841,6 +841,27 @@ async fn heartbeats(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
     }
 }
 
+/// How long the relay waits for its own status request to come back through the NATS
+/// server before it holds an instance dead.
+const HEARING_CHECK: Duration = Duration::from_secs(1);
+
+/// Whether the relay hears the NATS server now: its own status request (`P.N.status`,
+/// which it serves) makes the round trip through the server within [`HEARING_CHECK`].
+/// The server delivers it after every message it had for the relay before, so the
+/// heartbeats that waited (a frozen connection, a paused process) are then in their
+/// subscription: one heartbeat period more lets the heartbeats task take them in.
+async fn hears(shared: &Shared) -> bool {
+    let round_trip = shared.nats.request(shared.subjects.status(), Bytes::new());
+    if !matches!(
+        tokio::time::timeout(HEARING_CHECK, round_trip).await,
+        Ok(Ok(_))
+    ) {
+        return false;
+    }
+    tokio::time::sleep(super::HEARTBEAT).await;
+    true
+}
+
 /// After the relay's NATS connection came back, how much longer than the instance timeout
 /// each instance has to be heard from again: its own connection comes back on its own
 /// schedule (async-nats waits up to 4 s between attempts by default).
@@ -850,10 +871,11 @@ const NATS_RETURN_GRACE: Duration = Duration::from_secs(5);
 /// hangs up their channels and destroys their bridges; checks the table against the node
 /// now and then.
 ///
-/// Silence is judged only while the relay itself is connected to NATS: when its own
-/// connection is down, no heartbeat can reach it, and holding every instance dead would
-/// hang up every call of the node over a NATS outage. When it is back, every instance gets
-/// [`NATS_RETURN_GRACE`] more to be heard from again.
+/// Silence is judged only while the relay itself hears the NATS server (connected, and
+/// its ping answered: [`hears`]): when its own connection is down or frozen, or the
+/// process was paused, no heartbeat could reach it, and holding every instance dead would
+/// hang up every call of the node. When it hears again, every instance gets
+/// [`NATS_RETURN_GRACE`] more to be heard from.
 async fn liveness(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -861,10 +883,20 @@ async fn liveness(shared: Arc<Shared>) {
     let mut nats_down = false;
     loop {
         tick.tick().await;
-        if shared.nats.connection_state() != async_nats::connection::State::Connected {
+        let silent_now = {
+            let table = shared.table.lock().await;
+            let now = Instant::now();
+            table
+                .peers
+                .values()
+                .any(|p| now.duration_since(p.last_seen) > shared.instance_timeout)
+        };
+        if shared.nats.connection_state() != async_nats::connection::State::Connected
+            || (silent_now && !hears(&shared).await)
+        {
             if !nats_down {
                 nats_down = true;
-                tracing::warn!(node = %shared.node, "relay: the NATS connection is down; instances are not held dead meanwhile");
+                tracing::warn!(node = %shared.node, "relay: the NATS server does not answer; instances are not held dead meanwhile");
             }
             continue;
         }
