@@ -14,7 +14,7 @@ use ari_client::api::OperationId;
 use ari_client::events::{ChannelDtmfReceived, StasisStart};
 use ari_client::nats::{Instance, Relay};
 use ari_client::objects::Channel;
-use ari_client::testing::{Ending, FakeAsterisk};
+use ari_client::testing::{Ending, FakeAsterisk, FakeChannel};
 use ari_client::{Client, ConnectionState, ErrorKind, ObjectKind};
 use futures_util::StreamExt as _;
 use support::nats::{FreezingProxy, NatsServer};
@@ -71,6 +71,74 @@ async fn answering(instance: &Instance, node: &str, log: &Log) -> Client {
     });
     client.start([APP]).await.expect("the client starts");
     client
+}
+
+/// With `old` shut down, a new call goes to a fresh instance (`i2`), which handles it.
+async fn a_fresh_instance_takes_a_call(nats: &NatsServer, fake: &FakeAsterisk, old: Client) {
+    let log: Log = Arc::default();
+    let fresh = instance(nats, "i2").await;
+    let _client = answering(&fresh, "pbx-a", &log).await;
+    old.shutdown();
+    old.wait().await.unwrap();
+    let call = within("a call in", fake.call_in("7001")).await.unwrap();
+    assert_eq!(
+        within("it ends", call.ended()).await,
+        Ending::HungUpByApp { cause: 16 }
+    );
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("i2".to_owned(), call.id().to_owned())]
+    );
+}
+
+/// A client of a node whose calls are answered and then wait for one digit (30 s at most):
+/// each handler reports that it waits, then the digit or the error that ended the wait,
+/// and hangs up after a digit.
+struct DigitWaiter {
+    client: Client,
+    waiting: tokio::sync::mpsc::UnboundedReceiver<()>,
+    digits: tokio::sync::mpsc::UnboundedReceiver<Result<String, ErrorKind>>,
+}
+
+async fn waiting_for_a_digit(client: Client) -> DigitWaiter {
+    let (waits, waiting) = tokio::sync::mpsc::unbounded_channel();
+    let (ends, digits) = tokio::sync::mpsc::unbounded_channel();
+    client.on_channel_event(move |channel: Channel, _: StasisStart| {
+        let (waits, ends) = (waits.clone(), ends.clone());
+        async move {
+            channel.answer().await?;
+            let _ = waits.send(());
+            let digit = channel
+                .next::<ChannelDtmfReceived>()
+                .timeout(Duration::from_secs(30))
+                .await;
+            let _ = ends.send(
+                digit
+                    .as_ref()
+                    .map(|d| d.digit.clone())
+                    .map_err(|e| e.kind()),
+            );
+            digit?;
+            channel.hangup().await
+        }
+    });
+    client.start([APP]).await.unwrap();
+    DigitWaiter {
+        client,
+        waiting,
+        digits,
+    }
+}
+
+impl DigitWaiter {
+    /// A call in, once its handler waits for the digit.
+    async fn call_in(&mut self, fake: &FakeAsterisk, exten: &str) -> FakeChannel {
+        let call = within("call in", fake.call_in(exten)).await.unwrap();
+        within("the handler waits for a digit", self.waiting.recv()).await;
+        // its waiter is registered right after it said so
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        call
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -507,17 +575,7 @@ async fn losses_are_detected_and_resynced() {
     .await;
     assert!(inst.stats().interruptions >= 2, "{:?}", inst.stats());
     // and calls still work
-    let log: Log = Arc::default();
-    let inst2 = instance(&nats, "i2").await;
-    let _c = answering(&inst2, "pbx-a", &log).await;
-    client.shutdown();
-    client.wait().await.unwrap();
-    let call = within("call in", fake.call_in("7000")).await.unwrap();
-    assert_eq!(
-        within("ends", call.ended()).await,
-        Ending::HungUpByApp { cause: 16 }
-    );
-    assert_eq!(log.lock().unwrap().len(), 1);
+    a_fresh_instance_takes_a_call(&nats, &fake, client).await;
     relay.shutdown();
     relay.wait().await.unwrap();
 }
@@ -533,31 +591,8 @@ async fn a_restarted_relay_gets_back_what_instances_claim() {
     let fake = FakeAsterisk::start().await.unwrap();
     let first = relay(&nats, &fake, "pbx-a").await;
     let inst = instance(&nats, "i1").await;
-    let client = inst.connect("pbx-a").await.unwrap();
-    let digits = Arc::new(Mutex::new(Vec::new()));
-    let got = digits.clone();
-    client.on_channel_event(move |channel: Channel, _: StasisStart| {
-        let got = got.clone();
-        async move {
-            channel.answer().await?;
-            let digit = channel
-                .next::<ChannelDtmfReceived>()
-                .timeout(Duration::from_secs(20))
-                .await?;
-            got.lock().unwrap().push(digit.digit.clone());
-            channel.hangup().await
-        }
-    });
-    client.start([APP]).await.unwrap();
-    let call = within("call in", fake.call_in("7000")).await.unwrap();
-    within("answered", async {
-        while !call.answered() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    // give the handler the time to register its waiter
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut waiter = waiting_for_a_digit(inst.connect("pbx-a").await.unwrap()).await;
+    let call = waiter.call_in(&fake, "7000").await;
     first.shutdown();
     first.wait().await.unwrap();
     let second = relay(&nats, &fake, "pbx-a").await;
@@ -579,10 +614,13 @@ async fn a_restarted_relay_gets_back_what_instances_claim() {
     );
     call.press("7");
     assert_eq!(
+        within("the digit reaches the handler", waiter.digits.recv()).await,
+        Some(Ok("7".to_owned()))
+    );
+    assert_eq!(
         within("the call ends", call.ended()).await,
         Ending::HungUpByApp { cause: 16 }
     );
-    assert_eq!(*digits.lock().unwrap(), ["7"]);
     assert!(inst.stats().interruptions >= 1, "{:?}", inst.stats());
     second.shutdown();
     second.wait().await.unwrap();
@@ -601,31 +639,8 @@ async fn a_nats_outage_hangs_up_no_call() {
     let fake = FakeAsterisk::start().await.unwrap();
     let relay = relay(&nats, &fake, "pbx-a").await;
     let inst = instance(&nats, "i1").await;
-    let client = inst.connect("pbx-a").await.unwrap();
-    let digits = Arc::new(Mutex::new(Vec::new()));
-    let got = digits.clone();
-    client.on_channel_event(move |channel: Channel, _: StasisStart| {
-        let got = got.clone();
-        async move {
-            channel.answer().await?;
-            let digit = channel
-                .next::<ChannelDtmfReceived>()
-                .timeout(Duration::from_secs(30))
-                .await?;
-            got.lock().unwrap().push(digit.digit.clone());
-            channel.hangup().await
-        }
-    });
-    client.start([APP]).await.unwrap();
-    let call = within("call in", fake.call_in("7000")).await.unwrap();
-    within("answered", async {
-        while !call.answered() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    // the handler's waiter is registered
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut waiter = waiting_for_a_digit(inst.connect("pbx-a").await.unwrap()).await;
+    let call = waiter.call_in(&fake, "7000").await;
 
     nats.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -637,46 +652,37 @@ async fn a_nats_outage_hangs_up_no_call() {
     );
     nats.restart();
 
-    within("a digit reaches the handler after the outage", async {
-        while digits.lock().unwrap().is_empty() {
+    let got = within("a digit reaches the handler after the outage", async {
+        loop {
+            if let Ok(digit) = waiter.digits.try_recv() {
+                return digit;
+            }
             if call.state().is_some() {
                 call.press("7");
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     })
-    .await;
+    .await
+    .expect("a digit, not an error");
     assert_eq!(
         within("the call ends", call.ended()).await,
         Ending::HungUpByApp { cause: 16 }
     );
-    let got = digits.lock().unwrap().clone();
     let (relayed, seen) = (relay.stats(), inst.stats());
     eprintln!("outage: digits {got:?}, relay {relayed:?}, instance {seen:?}");
     assert_eq!(relayed.instances_dead, 0, "{relayed:?}");
     assert_eq!(relayed.orphans_ended, 0, "{relayed:?}");
-    match got.as_slice() {
-        [d] if d == "1" => {}
+    match got.as_str() {
+        "1" => {}
         // the outage's digit was lost (published into the dead connection, or dropped by
         // the relay): the instance saw the gap in the sequence numbers, and resynced
-        [d] if d == "7" => assert!(seen.gaps >= 1 && seen.missed >= 1, "{seen:?}"),
-        other => panic!("digits {other:?}"),
+        "7" => assert!(seen.gaps >= 1 && seen.missed >= 1, "{seen:?}"),
+        other => panic!("digit {other:?}"),
     }
 
     // and a new call is taken and handled
-    let log: Log = Arc::default();
-    let inst2 = instance(&nats, "i2").await;
-    let _c = answering(&inst2, "pbx-a", &log).await;
-    client.shutdown();
-    client.wait().await.unwrap();
-    let call = within("a call after the outage", fake.call_in("7001"))
-        .await
-        .unwrap();
-    assert_eq!(
-        within("ends", call.ended()).await,
-        Ending::HungUpByApp { cause: 16 }
-    );
-    assert_eq!(log.lock().unwrap().len(), 1);
+    a_fresh_instance_takes_a_call(&nats, &fake, waiter.client).await;
     relay.shutdown();
     relay.wait().await.unwrap();
 }
@@ -710,34 +716,8 @@ async fn held_dead(hangup_refused: bool) {
         .id("i1")
         .build()
         .unwrap();
-    let client = inst.connect("pbx-a").await.unwrap();
-    let (ends, mut ended) = tokio::sync::mpsc::unbounded_channel();
-    let (up, mut answered) = tokio::sync::mpsc::unbounded_channel();
-    client.on_channel_event(move |channel: Channel, _: StasisStart| {
-        let (ends, up) = (ends.clone(), up.clone());
-        async move {
-            channel.answer().await?;
-            let _ = up.send(());
-            let digit = channel
-                .next::<ChannelDtmfReceived>()
-                .timeout(Duration::from_secs(20))
-                .await;
-            let _ = ends.send(
-                digit
-                    .as_ref()
-                    .map(|d| d.digit.clone())
-                    .map_err(|e| e.kind()),
-            );
-            digit?;
-            channel.hangup().await
-        }
-    });
-    client.start([APP]).await.unwrap();
-    let _call = within("call in", fake.call_in("7000")).await.unwrap();
-    // the handler has the answer's reply: it waits for a digit now
-    within("answered", answered.recv()).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let call = _call;
+    let mut waiter = waiting_for_a_digit(inst.connect("pbx-a").await.unwrap()).await;
+    let call = waiter.call_in(&fake, "7000").await;
 
     if hangup_refused {
         fake.fail(OperationId::ChannelHangup, 500, 1);
@@ -767,7 +747,7 @@ async fn held_dead(hangup_refused: bool) {
     }
     proxy.freeze(false);
     assert_eq!(
-        within("the handler's wait ends", ended.recv()).await,
+        within("the handler's wait ends", waiter.digits.recv()).await,
         Some(Err(ErrorKind::Ended))
     );
     assert!(inst.stats().interruptions >= 1, "{:?}", inst.stats());
@@ -777,12 +757,10 @@ async fn held_dead(hangup_refused: bool) {
     }
 
     // it takes calls again
-    let call = within("a call after", fake.call_in("7001")).await.unwrap();
-    within("answered", answered.recv()).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let call = waiter.call_in(&fake, "7001").await;
     call.press("4");
     assert_eq!(
-        within("the handler gets the digit", ended.recv()).await,
+        within("the handler gets the digit", waiter.digits.recv()).await,
         Some(Ok("4".to_owned()))
     );
     assert_eq!(
@@ -991,26 +969,8 @@ async fn a_frozen_relay_hangs_up_no_call() {
     .await
     .expect("the relay starts");
     let inst = instance(&nats, "i1").await;
-    let client = inst.connect("pbx-a").await.unwrap();
-    let (ends, mut ended) = tokio::sync::mpsc::unbounded_channel();
-    let (up, mut answered) = tokio::sync::mpsc::unbounded_channel();
-    client.on_channel_event(move |channel: Channel, _: StasisStart| {
-        let (ends, up) = (ends.clone(), up.clone());
-        async move {
-            channel.answer().await?;
-            let _ = up.send(());
-            let digit = channel
-                .next::<ChannelDtmfReceived>()
-                .timeout(Duration::from_secs(20))
-                .await?;
-            let _ = ends.send(digit.digit.clone());
-            channel.hangup().await
-        }
-    });
-    client.start([APP]).await.unwrap();
-    let call = within("call in", fake.call_in("7000")).await.unwrap();
-    within("answered", answered.recv()).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut waiter = waiting_for_a_digit(inst.connect("pbx-a").await.unwrap()).await;
+    let call = waiter.call_in(&fake, "7000").await;
 
     proxy.freeze(true);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -1030,8 +990,8 @@ async fn a_frozen_relay_hangs_up_no_call() {
     assert_eq!(relay.stats().instances_dead, 0, "{:?}", relay.stats());
     call.press("7");
     assert_eq!(
-        within("the digit reaches the handler", ended.recv()).await,
-        Some("7".to_owned())
+        within("the digit reaches the handler", waiter.digits.recv()).await,
+        Some(Ok("7".to_owned()))
     );
     assert_eq!(
         within("the call ends", call.ended()).await,

@@ -20,6 +20,37 @@ fn scripts() -> PathBuf {
         .join("nats")
 }
 
+/// Runs `nats/start.sh` for `port` and `dir`: the server's PID, or what the script said.
+fn start_sh(port: u16, dir: &std::path::Path) -> Result<u32, String> {
+    let out = Command::new("bash")
+        .arg(scripts().join("start.sh"))
+        .env("NATS_PORT", port.to_string())
+        .env("NATS_DIR", dir)
+        .output()
+        .expect("run nats/start.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "nats/start.sh on port {port}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(stdout
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("start.sh prints the PID last"))
+}
+
+/// A NATS connection to `url`.
+async fn connect(url: &str, name: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -49,26 +80,13 @@ impl NatsServer {
             let port = free_port();
             let dir =
                 std::env::temp_dir().join(format!("ari-nats-test-{}-{port}", std::process::id()));
-            let out = Command::new("bash")
-                .arg(scripts().join("start.sh"))
-                .env("NATS_PORT", port.to_string())
-                .env("NATS_DIR", &dir)
-                .output()
-                .expect("run nats/start.sh");
-            if !out.status.success() {
-                eprintln!(
-                    "nats/start.sh on port {port}: {}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                continue;
-            }
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let pid = stdout
-                .lines()
-                .last()
-                .and_then(|l| l.trim().parse().ok())
-                .expect("start.sh prints the PID last");
+            let pid = match start_sh(port, &dir) {
+                Ok(pid) => pid,
+                Err(said) => {
+                    eprintln!("{said}");
+                    continue;
+                }
+            };
             return Some(NatsServer {
                 port,
                 url: format!("nats://127.0.0.1:{port}"),
@@ -103,33 +121,12 @@ impl NatsServer {
 
     /// Starts it again on its port (after [`kill`](Self::kill)).
     pub(crate) fn restart(&mut self) {
-        let out = Command::new("bash")
-            .arg(scripts().join("start.sh"))
-            .env("NATS_PORT", self.port.to_string())
-            .env("NATS_DIR", &self.dir)
-            .output()
-            .expect("run nats/start.sh");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "nats/start.sh again on port {}: {stdout}{}",
-            self.port,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        self.pid = stdout
-            .lines()
-            .last()
-            .and_then(|l| l.trim().parse().ok())
-            .expect("start.sh prints the PID last");
+        self.pid = start_sh(self.port, &self.dir).unwrap_or_else(|said| panic!("{said}"));
     }
 
     /// A NATS connection to it.
     pub(crate) async fn connect(&self, name: &str) -> async_nats::Client {
-        async_nats::ConnectOptions::new()
-            .name(name)
-            .connect(&self.url)
-            .await
-            .expect("connect to the test's nats-server")
+        connect(&self.url, name).await
     }
 }
 
@@ -199,10 +196,6 @@ impl FreezingProxy {
 
     /// A NATS connection through it.
     pub(crate) async fn connect(&self, name: &str) -> async_nats::Client {
-        async_nats::ConnectOptions::new()
-            .name(name)
-            .connect(&self.url)
-            .await
-            .expect("connect through the proxy")
+        connect(&self.url, name).await
     }
 }
