@@ -290,7 +290,7 @@ fn close_payload(payload: &[u8]) -> Result<Option<(u16, String)>, WsError> {
         [] => Ok(None),
         [_] => Err(WsError::Protocol("a close frame of one byte")),
         [hi, lo, reason @ ..] => {
-            let reason = std::str::from_utf8(reason).map_err(|_| WsError::Utf8)?;
+            let reason = simdutf8::basic::from_utf8(reason).map_err(|_| WsError::Utf8)?;
             let code = u16::from_be_bytes([*hi, *lo]);
             Ok(Some(
                 if matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999) {

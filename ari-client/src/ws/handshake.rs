@@ -531,9 +531,7 @@ mod tests {
 
     /// A server's unmasked text frame.
     fn text_frame(text: &str) -> Vec<u8> {
-        let mut frame = vec![0x81, u8::try_from(text.len()).unwrap()];
-        frame.extend_from_slice(text.as_bytes());
-        frame
+        super::super::unmasked_frame(0x81, text.as_bytes())
     }
 
     /// Frames that came with the response head are read first, then the socket's.

@@ -452,6 +452,20 @@ impl Lost {
     }
 }
 
+/// A frame as a server writes it (unmasked) of first byte `first` (FIN, RSV and opcode)
+/// and a payload of at most 125 bytes: the tests' frames, here for `handshake`'s, this
+/// module's and `frames`' tests.
+#[cfg(test)]
+fn unmasked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(payload.len())
+        .ok()
+        .filter(|len| *len <= 125)
+        .expect("a payload of at most 125 bytes");
+    let mut frame = vec![first, len];
+    frame.extend_from_slice(payload);
+    frame
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,12 +489,6 @@ mod tests {
         let upgraded = handshake::Upgraded::plain(client.unwrap());
         let socket = EventSocket::of(upgraded, frames::Role::Client, &config);
         (socket, server.unwrap().0)
-    }
-
-    fn text_frame(text: &str) -> Vec<u8> {
-        let mut frame = vec![0x81, u8::try_from(text.len()).unwrap()];
-        frame.extend_from_slice(text.as_bytes());
-        frame
     }
 
     /// A silent server gets a ping after `keepalive` (and at most a tick more), and the
@@ -522,7 +530,7 @@ mod tests {
             // frames for four keepalive intervals, a frame every 20 ms
             for i in 0..24 {
                 to_client
-                    .write_all(&text_frame(&format!("{{\"n\":{i}}}")))
+                    .write_all(&unmasked_frame(0x81, format!("{{\"n\":{i}}}").as_bytes()))
                     .await
                     .unwrap();
                 tokio::time::sleep(Duration::from_millis(20)).await;

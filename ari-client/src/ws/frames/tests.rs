@@ -394,11 +394,7 @@ type Refused = (&'static str, Role, Vec<u8>, fn(&WsError) -> bool);
 
 #[test]
 fn what_tungstenite_refuses_is_refused_alike() {
-    let unmasked = |b0: u8, payload: &[u8]| {
-        let mut f = vec![b0, payload.len() as u8];
-        f.extend_from_slice(payload);
-        f
-    };
+    let unmasked = crate::ws::unmasked_frame;
     let masked = |b0: u8, payload: &[u8]| {
         let mut f = vec![b0, 0x80 | payload.len() as u8, 0, 0, 0, 0];
         f.extend_from_slice(payload);
