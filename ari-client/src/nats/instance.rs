@@ -17,7 +17,6 @@ use crate::client::{Client, WeakClient};
 use crate::config::ClientBuilder;
 use crate::connection::{Feed, FeedItem, FeedSession, Source};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::ObjectKind;
 use crate::rest::{Remote, RemoteAnswer, Request};
 use crate::ws::Frame;
 
@@ -579,10 +578,7 @@ impl Pump {
                 serde_json::from_slice(&msg.payload).unwrap_or_default();
             let gone: Vec<_> = ended
                 .into_iter()
-                .filter_map(|(kind, id)| {
-                    let kind = ObjectKind::ALL.into_iter().find(|k| k.as_str() == kind)?;
-                    Some((kind, id))
-                })
+                .filter_map(|(kind, id)| Some((super::object_kind(&kind)?, id)))
                 .collect();
             if !gone.is_empty() && !self.send(FeedItem::Gone(gone)).await {
                 return false;

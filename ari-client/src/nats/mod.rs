@@ -288,6 +288,14 @@ pub(crate) struct Claim {
     pub(crate) objects: Vec<(String, String)>,
 }
 
+/// The kind an object list of the protocol names ([`Claim::objects`], an eviction
+/// notice): [`ObjectKind::as_str`]'s name; `None` for a name it does not know.
+pub(crate) fn object_kind(name: &str) -> Option<crate::events::ObjectKind> {
+    crate::events::ObjectKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == name)
+}
+
 /// An error of NATS (publishing, subscribing), of kind [`ErrorKind::Connect`].
 pub(crate) fn nats_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Connect).with_message(format!("NATS: {what}: {e}"))

@@ -144,9 +144,9 @@ impl RelayBuilder {
 
     /// How long an instance may be silent (no heartbeat; instances send one every 200 ms)
     /// before the relay holds it dead and hangs up the channels it owned on this node
-    /// (default 2 s). Only silence while the relay's own NATS connection is up counts:
-    /// over a NATS outage no instance is held dead, and after it each one has 5 s more
-    /// to be heard from again.
+    /// (default 2 s). Only silence while the relay itself hears the NATS server counts:
+    /// over a NATS outage, or while its own connection is frozen, no instance is held
+    /// dead, and after it each one has 5 s more to be heard from again.
     pub fn instance_timeout(mut self, timeout: Duration) -> Self {
         self.instance_timeout = timeout.max(Duration::from_millis(400));
         self
@@ -872,7 +872,7 @@ const NATS_RETURN_GRACE: Duration = Duration::from_secs(5);
 /// now and then.
 ///
 /// Silence is judged only while the relay itself hears the NATS server (connected, and
-/// its ping answered: [`hears`]): when its own connection is down or frozen, or the
+/// its own status request back through the server: [`hears`]): when its own connection is down or frozen, or the
 /// process was paused, no heartbeat could reach it, and holding every instance dead would
 /// hang up every call of the node. When it hears again, every instance gets
 /// [`NATS_RETURN_GRACE`] more to be heard from.
@@ -1031,7 +1031,7 @@ async fn serve_claims(shared: Arc<Shared>, mut sub: async_nats::Subscriber) {
             let mut table = shared.table.lock().await;
             let instance = table.touch(&claim.instance);
             for (kind, id) in claim.objects.iter().take(100_000) {
-                let Some(kind) = ObjectKind::ALL.into_iter().find(|k| k.as_str() == kind) else {
+                let Some(kind) = super::object_kind(kind) else {
                     continue;
                 };
                 table
