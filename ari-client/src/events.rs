@@ -36,6 +36,15 @@ pub(crate) fn event_type(json: &str) -> Result<Cow<'_, str>, serde_json::Error> 
     }
 }
 
+/// What routing needs of an event's text, found by [`crate::scan::head`] with the fields
+/// where this spec's events name objects: its `type` and those objects, with where their
+/// snapshots are. `None` when the scanner is unsure (serde then decides).
+pub(crate) fn head(text: &str) -> Option<crate::scan::Head<'_, ObjectKind, MOST_OBJECTS>> {
+    crate::scan::head(text, OBJECT_FIELDS, |name| {
+        EventKind::from_type_name(name).object_fields()
+    })
+}
+
 /// An event of a type this version does not know keeps its raw JSON, whose `type` must
 /// then be the one the text gave: a text with `type` twice is refused (serde's JSON value
 /// would keep the last one, the typed events the first). When the scanner is unsure (an
@@ -335,7 +344,6 @@ include!(concat!(env!("OUT_DIR"), "/events.rs"));
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan;
 
     fn channel(state: &str, number: &str) -> String {
         format!(
@@ -354,12 +362,12 @@ mod tests {
         text: &str,
         known: Option<Box<Snapshot>>,
     ) -> (Result<Event, serde_json::Error>, Option<Box<Snapshot>>) {
-        let head = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of).expect("scanned");
+        let head = super::head(text).expect("scanned");
         let kind = EventKind::from_type_name(head.kind);
         let named = head.into_objects()[0].take().expect("names a channel");
         let place = named.place.expect("a place");
-        let (field, object, _) = OBJECT_FIELDS[place.field];
-        Event::from_json_reusing(kind, text, (object, field), place.at, known)
+        let (field, object, _) = OBJECT_FIELDS[place.field()];
+        Event::from_json_reusing(kind, text, (object, field), place.at(), known)
     }
 
     fn channel_of(event: &Event) -> &Arc<crate::models::Channel> {

@@ -58,6 +58,24 @@ fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     }
 }
 
+/// The end (after the closing quote) of the key whose opening quote is at `i`; `None` if
+/// it is escaped or unterminated. Most keys are shorter than a word: one step, no call.
+#[inline]
+fn key_end(b: &[u8], i: usize) -> Option<usize> {
+    if let Some(chunk) = b.get(i + 1..i + 9) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let hits = bytes_equal(word, b'"') | bytes_equal(word, b'\\');
+        if hits != 0 {
+            let end = i + 1 + (hits.trailing_zeros() / 8) as usize;
+            return (b[end] == b'"').then_some(end + 1);
+        }
+    }
+    match skip_string(b, i)? {
+        (end, false) => Some(end),
+        (_, true) => None,
+    }
+}
+
 /// The end of the JSON value starting at `i`.
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     let (open, close) = match *b.get(i)? {
@@ -113,10 +131,7 @@ fn for_each_member<T>(
         if *b.get(i)? != b'"' {
             return None;
         }
-        let (key_end, key_escaped) = skip_string(b, i)?;
-        if key_escaped {
-            return None;
-        }
+        let key_end = key_end(b, i)?;
         let key = &b[i + 1..key_end - 1];
         i = skip_ws(b, key_end);
         if *b.get(i)? != b':' {
@@ -180,17 +195,16 @@ fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
 /// generated `events::OBJECT_FIELDS`).
 pub(crate) type ObjectFields<K> = [(&'static str, K, &'static [&'static str])];
 
-/// The most fields [`head`] looks for, and the most objects one event may name; beyond
-/// either it answers "unsure".
+/// The most fields [`head`] looks for; beyond it answers "unsure".
 const MAX_FIELDS: usize = 16;
-pub(crate) const MAX_OBJECTS: usize = 8;
 
-/// What the router needs of an event's text: its `type` and the objects it names.
+/// What the router needs of an event's text: its `type` and the objects it names, at most
+/// `N` (the most one event type can name: a small array, copied as the head is returned).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Head<'a, K> {
+pub(crate) struct Head<'a, K, const N: usize> {
     /// The `type`.
     pub(crate) kind: &'a str,
-    objects: [Option<Named<'a, K>>; MAX_OBJECTS],
+    objects: [Option<Named<'a, K>>; N],
 }
 
 /// An object an event names.
@@ -202,19 +216,38 @@ pub(crate) struct Named<'a, K> {
     pub(crate) place: Option<Place>,
 }
 
-/// Where an event's text holds the snapshot of an object it names.
+/// Where an event's text holds the snapshot of an object it names (small: it travels with
+/// each queued event).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Place {
-    /// The index of its field in the fields table.
-    pub(crate) field: usize,
-    /// Where the field's value (a JSON object) starts in the text.
-    pub(crate) at: usize,
+    field: u8,
+    at: u32,
 }
 
-impl<'a, K: Copy> Head<'a, K> {
+impl Place {
+    /// `None` when `field` or `at` is beyond what a place holds.
+    fn new(field: usize, at: usize) -> Option<Place> {
+        Some(Place {
+            field: field.try_into().ok()?,
+            at: at.try_into().ok()?,
+        })
+    }
+
+    /// The index of its field in the fields table.
+    pub(crate) fn field(self) -> usize {
+        self.field.into()
+    }
+
+    /// Where the field's value (a JSON object) starts in the text.
+    pub(crate) fn at(self) -> usize {
+        self.at as usize
+    }
+}
+
+impl<'a, K: Copy, const N: usize> Head<'a, K, N> {
     /// The objects the event names, in the order of the fields table; unused places are
     /// `None`.
-    pub(crate) fn into_objects(self) -> [Option<Named<'a, K>>; MAX_OBJECTS] {
+    pub(crate) fn into_objects(self) -> [Option<Named<'a, K>>; N] {
         self.objects
     }
 
@@ -238,13 +271,13 @@ impl<'a, K: Copy> Head<'a, K> {
 ///
 /// The first `type` decides, as for [`Event::from_json`](crate::Event::from_json). `None`
 /// when the scanner is unsure — malformed text, escapes, a key that occurs twice before
-/// the scan ends, more objects than it keeps — and the caller decodes the event with
+/// the scan ends, more objects than `N` — and the caller decodes the event with
 /// serde instead, which decides and validates.
-pub(crate) fn head<'a, K: Copy>(
+pub(crate) fn head<'a, K: Copy, const N: usize>(
     text: &'a str,
     fields: &ObjectFields<K>,
     fields_of: impl Fn(&str) -> u64,
-) -> Option<Head<'a, K>> {
+) -> Option<Head<'a, K, N>> {
     if fields.len() > MAX_FIELDS {
         return None;
     }
@@ -279,7 +312,7 @@ pub(crate) fn head<'a, K: Copy>(
     }
     let kind = kind??;
     let mask = wanted?;
-    let mut objects: [Option<Named<'a, K>>; MAX_OBJECTS] = Default::default();
+    let mut objects: [Option<Named<'a, K>>; N] = std::array::from_fn(|_| None);
     let mut count = 0;
     for (n, value) in at.into_iter().take(fields.len()).enumerate() {
         let Some(value) = value.filter(|_| mask & 1 << n != 0) else {
@@ -305,10 +338,7 @@ pub(crate) fn head<'a, K: Copy>(
         *objects.get_mut(count)? = Some(Named {
             kind: object_kind,
             id,
-            place: Some(Place {
-                field: n,
-                at: value,
-            }),
+            place: Some(Place::new(n, value)?),
         });
         count += 1;
     }
@@ -383,7 +413,7 @@ mod tests {
             ("endpoint", "Endpoint", &["technology", "resource"]),
         ];
         // type `X` names a channel or a peer, `U` is unknown, the others may name anything
-        let h = head(json, FIELDS, |t| match t {
+        let h = head::<_, 8>(json, FIELDS, |t| match t {
             "X" => 0b11,
             "U" => 0,
             _ => u64::MAX,
@@ -392,10 +422,19 @@ mod tests {
         // each snapshot's place: the `{` right after its field's key
         for named in h.objects.iter().flatten() {
             let place = named.place.expect("the scan knows where");
-            let before = json[..place.at].trim_end().strip_suffix(':').unwrap();
-            let key = format!("\"{}\"", FIELDS[place.field].0);
-            assert!(before.trim_end().ends_with(&key), "{json} at {}", place.at);
-            assert_eq!(json.as_bytes()[place.at], b'{', "{json} at {}", place.at);
+            let before = json[..place.at()].trim_end().strip_suffix(':').unwrap();
+            let key = format!("\"{}\"", FIELDS[place.field()].0);
+            assert!(
+                before.trim_end().ends_with(&key),
+                "{json} at {}",
+                place.at()
+            );
+            assert_eq!(
+                json.as_bytes()[place.at()],
+                b'{',
+                "{json} at {}",
+                place.at()
+            );
         }
         Some((h.kind.to_owned(), objects))
     }

@@ -228,9 +228,14 @@ impl Hub {
                     (false, Some(shared), _) => (Some(Arc::unwrap_or_clone(shared)), known),
                     (false, None, Some(place)) => {
                         let text = frame.as_str();
-                        let (field, object, _) = OBJECT_FIELDS[place.field];
-                        let (decoded, snapshot) =
-                            Event::from_json_reusing(kind, text, (object, field), place.at, known);
+                        let (field, object, _) = OBJECT_FIELDS[place.field()];
+                        let (decoded, snapshot) = Event::from_json_reusing(
+                            kind,
+                            text,
+                            (object, field),
+                            place.at(),
+                            known,
+                        );
                         (self.decoded_or_counted(decoded, text), snapshot)
                     }
                     (false, None, None) => (self.decode_of(kind, frame.as_str()), known),

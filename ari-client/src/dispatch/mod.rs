@@ -34,8 +34,6 @@ use crate::handler::ErasedHandler;
 
 pub use register::Subscription;
 pub(crate) use register::{ObjectStream, WaitError};
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) use route::fields_of;
 pub(crate) use route::Routed;
 pub use stream::EventStream;
 pub(crate) use table::EndReason;

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::lane::Key;
 use super::table::{EndReason, Entry, Tomb, WaitTx, Work};
 use super::{lock, Hub, Scope};
-use crate::events::{Event, EventKind, ObjectKind, OBJECT_FIELDS};
+use crate::events::{Event, EventKind, ObjectKind, MOST_OBJECTS};
 use crate::scan;
 use crate::ws::Frame;
 
@@ -25,16 +25,11 @@ pub(crate) enum Routed {
 
 /// The objects an event names, in the order of `OBJECT_FIELDS`, in the first places (no
 /// allocation on the event path).
-type Objects<'a> = [Option<scan::Named<'a, ObjectKind>>; scan::MAX_OBJECTS];
+type Objects<'a> = [Option<scan::Named<'a, ObjectKind>>; MOST_OBJECTS];
 
 /// Stream waiters whose queue was full: sent to after the table lock is released, which
 /// makes the reader wait for them (back-pressure, nothing dropped).
 type Deferred = Vec<(mpsc::Sender<Arc<Event>>, Arc<Event>)>;
-
-/// The [`OBJECT_FIELDS`] events of type `name` can have, for the scan.
-pub(crate) fn fields_of(name: &str) -> u64 {
-    EventKind::from_type_name(name).object_fields()
-}
 
 /// What the type handlers want of an event of one type.
 struct Wanted {
@@ -49,11 +44,7 @@ impl Hub {
         let seq = self.counters.received.fetch_add(1, Ordering::AcqRel) + 1;
         let text = frame.as_str();
         let mut decoded: Option<Arc<Event>> = None;
-        let (kind, objects): (EventKind, Objects<'_>) = match scan::head(
-            text,
-            OBJECT_FIELDS,
-            fields_of,
-        ) {
+        let (kind, objects): (EventKind, Objects<'_>) = match crate::events::head(text) {
             Some(head) => (EventKind::from_type_name(head.kind), head.into_objects()),
             None => {
                 // the scanner is unsure: serde decides (and counts what does not decode)

@@ -20,7 +20,7 @@ use crate::config::ClientBuilder;
 use crate::connection::ConnectionState;
 use crate::dispatch::Routed;
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{Event, EventKind, ObjectKind, OBJECT_FIELDS};
+use crate::events::{Event, EventKind, ObjectKind};
 use crate::rest::{Operation, Request, UNCHECKED};
 use crate::ws::Frame;
 
@@ -439,9 +439,8 @@ struct Parsed {
 }
 
 fn parse(text: &str) -> Option<Parsed> {
-    let fields_of = |name: &str| EventKind::from_type_name(name).object_fields();
     let app = crate::scan::string_field(text, "application");
-    if let Some(head) = crate::scan::head(text, OBJECT_FIELDS, fields_of) {
+    if let Some(head) = crate::events::head(text) {
         let kind = EventKind::from_type_name(head.kind);
         let type_name = head.kind.to_owned();
         let objects = head

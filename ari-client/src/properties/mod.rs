@@ -95,7 +95,7 @@ pub fn event(text: &str) -> bool {
         Ok(again) => assert_eq!(again, event, "{text} → {encoded} decodes to another event"),
         Err(e) => panic!("{text} → {encoded} does not decode: {e}"),
     }
-    if let Some(head) = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of) {
+    if let Some(head) = crate::events::head(text) {
         let kind = EventKind::from_type_name(head.kind);
         assert_eq!(kind, event.kind(), "the scan's type of {text}");
         let scanned: Vec<(ObjectKind, String)> = head
@@ -125,7 +125,7 @@ pub fn event(text: &str) -> bool {
 type SnapshotPlace = (EventKind, ObjectKind, &'static str, usize);
 
 fn places(text: &str) -> Vec<SnapshotPlace> {
-    let Some(head) = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of) else {
+    let Some(head) = crate::events::head(text) else {
         return Vec::new();
     };
     let kind = EventKind::from_type_name(head.kind);
@@ -134,8 +134,8 @@ fn places(text: &str) -> Vec<SnapshotPlace> {
         .map_while(|named| named)
         .filter_map(|named| {
             let place = named.place?;
-            let (field, object, _) = OBJECT_FIELDS[place.field];
-            Some((kind, object, field, place.at))
+            let (field, object, _) = OBJECT_FIELDS[place.field()];
+            Some((kind, object, field, place.at()))
         })
         .collect()
 }
@@ -183,7 +183,7 @@ pub fn reuse(text: &str, other: &str) -> usize {
 pub fn scan(text: &str) {
     let kind = scan::string_field(text, "type");
     let count = scan::occurrences(text, "type");
-    let _ = scan::head(text, OBJECT_FIELDS, crate::dispatch::fields_of);
+    let _ = crate::events::head(text);
     let Ok(members) = serde_json::from_str::<TypeMembers>(text) else {
         return;
     };

@@ -379,18 +379,32 @@ fn event_kind(api: &Api) -> TokenStream {
         .filter_map(|o| Some((o, o.events.as_ref()?)))
         .flat_map(|(o, rules)| rules.fields.iter().map(move |f| (o, f)))
         .collect();
-    let masks = api.events.iter().map(|e| {
-        let name = ident(&e.name);
-        let mut mask = 0u64;
-        for (bit, (o, field)) in table.iter().enumerate() {
-            if e.fields
-                .iter()
-                .any(|f| f.api_name == **field && f.ty == Type::Model(o.model.clone()))
-            {
-                mask |= 1 << bit;
+    let masks: Vec<(Ident, u64)> = api
+        .events
+        .iter()
+        .map(|e| {
+            let mut mask = 0u64;
+            for (bit, (o, field)) in table.iter().enumerate() {
+                if e.fields
+                    .iter()
+                    .any(|f| f.api_name == **field && f.ty == Type::Model(o.model.clone()))
+                {
+                    mask |= 1 << bit;
+                }
             }
-        }
-        let mask = proc_macro2::Literal::u64_unsuffixed(mask);
+            (ident(&e.name), mask)
+        })
+        .collect();
+    // at least 1: routing looks at the first object of every event
+    let most_objects = masks
+        .iter()
+        .map(|(_, m)| m.count_ones())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let most_objects = proc_macro2::Literal::usize_unsuffixed(most_objects as usize);
+    let masks = masks.iter().map(|(name, mask)| {
+        let mask = proc_macro2::Literal::u64_unsuffixed(*mask);
         quote!(EventKind::#name => #mask,)
     });
     let ends = rule(|r| &r.ends);
@@ -454,6 +468,11 @@ fn event_kind(api: &Api) -> TokenStream {
                 f.write_str(self.as_str())
             }
         }
+
+        /// The most [`OBJECT_FIELDS`] one event type has (at least 1): how many objects an
+        /// event can name.
+        #[allow(dead_code)]
+        pub(crate) const MOST_OBJECTS: usize = #most_objects;
     }
 }
 

@@ -216,6 +216,10 @@ impl ::std::fmt::Display for EventKind {
         f.write_str(self.as_str())
     }
 }
+/// The most [`OBJECT_FIELDS`] one event type has (at least 1): how many objects an
+/// event can name.
+#[allow(dead_code)]
+pub(crate) const MOST_OBJECTS: usize = 1;
 /// The kinds of domain objects that events name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
