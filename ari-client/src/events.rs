@@ -40,7 +40,7 @@ pub(crate) fn event_type(json: &str) -> Result<Cow<'_, str>, serde_json::Error> 
 /// where this spec's events name objects: its `type` and those objects, with where their
 /// snapshots are. `None` when the scanner is unsure (serde then decides).
 pub(crate) fn head(text: &str) -> Option<crate::scan::Head<'_, ObjectKind, MOST_OBJECTS>> {
-    crate::scan::head(text, OBJECT_FIELDS, |name| {
+    crate::scan::head(text, OBJECT_FIELDS, object_field, |name| {
         EventKind::from_type_name(name).object_fields()
     })
 }
@@ -372,6 +372,23 @@ mod tests {
 
     fn channel_of(event: &Event) -> &Arc<crate::models::Channel> {
         event.channel().expect("a channel")
+    }
+
+    #[test]
+    fn the_scans_field_match_agrees_with_the_fields_table() {
+        for (n, (field, _, _)) in OBJECT_FIELDS.iter().enumerate() {
+            assert_eq!(object_field(field.as_bytes()), Some(n), "{field}");
+            // a prefix or a longer key is another member
+            assert_eq!(object_field(&field.as_bytes()[1..]), None, "{field}");
+            assert_eq!(
+                object_field(format!("{field}s").as_bytes()),
+                None,
+                "{field}"
+            );
+        }
+        for other in ["type", "timestamp", "application", "", "Channel"] {
+            assert_eq!(object_field(other.as_bytes()), None, "{other}");
+        }
     }
 
     #[test]

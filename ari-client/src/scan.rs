@@ -263,7 +263,8 @@ impl<'a, K: Copy, const N: usize> Head<'a, K, N> {
 /// The `type` of an event and the ids of the objects it names (`channel.id`, `peer.id`,
 /// `bridge.id`, …, in the order of `fields`; an id of several fields is their values joined
 /// with `/`), with where each one's snapshot starts, in one pass over the top level of the
-/// text. `fields_of` gives, for a type,
+/// text. `field_of` gives the index in `fields` of a member's key, as `fields` would
+/// (`None`: not one of them); `fields_of` gives, for a type,
 /// the bit mask of the `fields` its events can have: the scan stops as soon as the type
 /// and all of those are found, so it reads the snapshot of the last object only up to
 /// its id. A field the type does not have names nothing, as in the decoded event, which
@@ -276,6 +277,7 @@ impl<'a, K: Copy, const N: usize> Head<'a, K, N> {
 pub(crate) fn head<'a, K: Copy, const N: usize>(
     text: &'a str,
     fields: &ObjectFields<K>,
+    field_of: impl Fn(&[u8]) -> Option<usize>,
     fields_of: impl Fn(&str) -> u64,
 ) -> Option<Head<'a, K, N>> {
     if fields.len() > MAX_FIELDS {
@@ -293,7 +295,7 @@ pub(crate) fn head<'a, K: Copy, const N: usize>(
             // a `type` that is not a plain string leaves the scan unsure
             twice |= kind.replace(plain_string(text, value)).is_some();
             wanted = kind.flatten().map(&fields_of);
-        } else if let Some(n) = fields.iter().position(|(f, _, _)| f.as_bytes() == k) {
+        } else if let Some(n) = field_of(k).filter(|&n| n < fields.len()) {
             twice |= at[n].replace(value).is_some();
             found |= 1 << n;
         } else {
@@ -413,7 +415,8 @@ mod tests {
             ("endpoint", "Endpoint", &["technology", "resource"]),
         ];
         // type `X` names a channel or a peer, `U` is unknown, the others may name anything
-        let h = head::<_, 8>(json, FIELDS, |t| match t {
+        let field_of = |k: &[u8]| FIELDS.iter().position(|(f, _, _)| f.as_bytes() == k);
+        let h = head::<_, 8>(json, FIELDS, field_of, |t| match t {
             "X" => 0b11,
             "U" => 0,
             _ => u64::MAX,

@@ -495,6 +495,7 @@ fn object_kind(api: &Api) -> TokenStream {
         )
     });
     let mut fields = Vec::new();
+    let mut field_arms = Vec::new();
     for o in &kinds {
         let kind = ident(&o.name);
         let ids: Vec<&str> =
@@ -509,6 +510,9 @@ fn object_kind(api: &Api) -> TokenStream {
                 })
                 .collect();
         for field in &o.events.as_ref().expect("filtered").fields {
+            let key = proc_macro2::Literal::byte_string(field.as_bytes());
+            let index = proc_macro2::Literal::usize_unsuffixed(fields.len());
+            field_arms.push(quote!(#key => ::std::option::Option::Some(#index),));
             fields.push(quote!((#field, ObjectKind::#kind, &[#(#ids),*])));
         }
     }
@@ -608,6 +612,16 @@ fn object_kind(api: &Api) -> TokenStream {
         #fields_doc
         #[allow(dead_code)]
         pub(crate) const OBJECT_FIELDS: &[(&str, ObjectKind, &[&str])] = &[#(#fields),*];
+
+        /// The index in [`OBJECT_FIELDS`] of the field named `key` (a `match`, for the scan of
+        /// every event's members).
+        #[allow(dead_code)]
+        pub(crate) fn object_field(key: &[u8]) -> ::std::option::Option<usize> {
+            match key {
+                #(#field_arms)*
+                _ => ::std::option::Option::None,
+            }
+        }
     }
 }
 

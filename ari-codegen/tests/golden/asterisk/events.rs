@@ -3323,6 +3323,21 @@ pub(crate) const OBJECT_FIELDS: &[(&str, ObjectKind, &[&str])] = &[
     ("endpoint", ObjectKind::Endpoint, &["technology", "resource"]),
     ("device_state", ObjectKind::DeviceState, &["name"]),
 ];
+/// The index in [`OBJECT_FIELDS`] of the field named `key` (a `match`, for the scan of
+/// every event's members).
+#[allow(dead_code)]
+pub(crate) fn object_field(key: &[u8]) -> ::std::option::Option<usize> {
+    match key {
+        b"channel" => ::std::option::Option::Some(0),
+        b"peer" => ::std::option::Option::Some(1),
+        b"bridge" => ::std::option::Option::Some(2),
+        b"playback" => ::std::option::Option::Some(3),
+        b"recording" => ::std::option::Option::Some(4),
+        b"endpoint" => ::std::option::Option::Some(5),
+        b"device_state" => ::std::option::Option::Some(6),
+        _ => ::std::option::Option::None,
+    }
+}
 impl crate::events::sealed::Sealed for ApplicationMoveFailed {}
 impl crate::events::EventType for ApplicationMoveFailed {
     const NAME: &'static str = "ApplicationMoveFailed";

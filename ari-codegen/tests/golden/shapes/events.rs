@@ -280,6 +280,14 @@ impl ::std::fmt::Display for ObjectKind {
 /// id of several fields is their values joined with `/` (an endpoint's `technology/resource`).
 #[allow(dead_code)]
 pub(crate) const OBJECT_FIELDS: &[(&str, ObjectKind, &[&str])] = &[];
+/// The index in [`OBJECT_FIELDS`] of the field named `key` (a `match`, for the scan of
+/// every event's members).
+#[allow(dead_code)]
+pub(crate) fn object_field(key: &[u8]) -> ::std::option::Option<usize> {
+    match key {
+        _ => ::std::option::Option::None,
+    }
+}
 impl crate::events::sealed::Sealed for ThingHappened {}
 impl crate::events::EventType for ThingHappened {
     const NAME: &'static str = "ThingHappened";

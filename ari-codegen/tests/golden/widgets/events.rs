@@ -434,6 +434,16 @@ pub(crate) const OBJECT_FIELDS: &[(&str, ObjectKind, &[&str])] = &[
     ("widget", ObjectKind::Widget, &["id"]),
     ("by", ObjectKind::Widget, &["id"]),
 ];
+/// The index in [`OBJECT_FIELDS`] of the field named `key` (a `match`, for the scan of
+/// every event's members).
+#[allow(dead_code)]
+pub(crate) fn object_field(key: &[u8]) -> ::std::option::Option<usize> {
+    match key {
+        b"widget" => ::std::option::Option::Some(0),
+        b"by" => ::std::option::Option::Some(1),
+        _ => ::std::option::Option::None,
+    }
+}
 impl crate::events::sealed::Sealed for Tick {}
 impl crate::events::EventType for Tick {
     const NAME: &'static str = "Tick";
