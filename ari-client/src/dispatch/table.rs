@@ -332,7 +332,8 @@ impl Tombs {
     /// so that the collections never grow past their bound).
     pub(crate) fn bury(&mut self, id: &str, tomb: Tomb) {
         let key = self.key(id);
-        if !self.ended.contains_key(&key) {
+        let again = self.ended.contains_key(&key);
+        if !again {
             if self.order.len() == TOMBSTONES {
                 if let Some(old) = self.order.pop_front() {
                     self.ended.remove(&old);
@@ -341,9 +342,12 @@ impl Tombs {
             self.order.push_back(key);
         }
         self.ended.insert(key, (tomb.reason, tomb.seq));
-        // at most one each
-        if let Some(at) = self.events.iter().position(|(k, _)| *k == key) {
-            self.events.remove(at);
+        // at most one each; only an id buried before can have one (a search of up to
+        // `TOMB_EVENTS` saved for every other end; `get` takes the newest in any case)
+        if again {
+            if let Some(at) = self.events.iter().position(|(k, _)| *k == key) {
+                self.events.remove(at);
+            }
         }
         if let Some(frame) = tomb.frame {
             if self.events.len() == TOMB_EVENTS {
@@ -503,6 +507,13 @@ mod tests {
         tombs.bury(&format!("c-{extra}"), tomb(7, None));
         assert_eq!(tombs.ended.len(), TOMBSTONES);
         assert_eq!(tombs.get(&format!("c-{extra}")).unwrap().seq, 7);
+        // and its end event: still one for it
+        tombs.bury(&format!("c-{newest}"), tomb(8, Some("again")));
+        assert_eq!(tombs.events.len(), TOMB_EVENTS);
+        let again = tombs.get(&format!("c-{newest}")).expect("kept");
+        assert_eq!(again.frame.as_ref().map(Frame::as_str), Some("again"));
+        let kept = |key| tombs.events.iter().filter(|(k, _)| *k == key).count();
+        assert_eq!(kept(tombs.key(&format!("c-{newest}"))), 1);
         tombs.revive(&format!("c-{newest}"));
         assert!(tombs.get(&format!("c-{newest}")).is_none());
         assert_eq!(tombs.order.len(), TOMBSTONES - 1);
