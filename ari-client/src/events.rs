@@ -147,6 +147,21 @@ pub(crate) struct Snapshot {
     value: Arc<dyn Any + Send + Sync>,
 }
 
+impl Snapshot {
+    /// This snapshot with the one member changed in `rest` (the text from the start of
+    /// the object's new snapshot on) decoded again, and the length of the new snapshot's
+    /// text; `None` when more than one member's value changed, or the scanner or the
+    /// member's decode is unsure (see [`patch_snapshot`]).
+    pub(crate) fn patched(
+        &self,
+        object: ObjectKind,
+        rest: &str,
+    ) -> Option<(Arc<dyn Any + Send + Sync>, usize)> {
+        let (key, value, len) = crate::scan::changed_member(&self.raw, rest)?;
+        Some((object.patch_snapshot(&*self.value, key, &rest[value])?, len))
+    }
+}
+
 impl fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Snapshot").field("raw", &self.raw).finish()
@@ -169,14 +184,63 @@ where
     }
 }
 
+/// A model whose members can be set one by one from their JSON values (generated for the
+/// models of object snapshots).
+pub(crate) trait Members {
+    /// Sets the field of member `key` from `d`, which holds its value, as the model's
+    /// derived `Deserialize` decodes that member; a member the model does not have is
+    /// read and ignored, as there.
+    fn set_member<'de, D: serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> Result<(), D::Error>;
+}
+
+/// The most brackets a patched member's value may hold: serde_json refuses a text nested
+/// deeper than 128, and the value is nested in an event and a snapshot there, not here.
+const PATCH_BRACKETS: usize = 64;
+
+/// The snapshot `kept` (an `M`) with its member `key` set from `value`, the JSON text of
+/// that member's value (nothing before or after it). (The generated
+/// `ObjectKind::patch_snapshot` picks `M`.)
+///
+/// When a snapshot's text is `kept`'s text with only the value of one member changed,
+/// this is the model that decoding the new text gives: serde reads the same bytes before
+/// the value alike, decodes the value as that member wherever it is (`set_member` does as
+/// the derived code does for a member that is there), and reads the same bytes after it
+/// alike; `kept` decoded, so no member the model has occurs twice. `None` when the value
+/// does not decode, or is nested so deep that in the event it might be refused: the
+/// caller then decodes the whole snapshot, which decides.
+pub(crate) fn patch_snapshot<M>(
+    kept: &(dyn Any + Send + Sync),
+    key: &str,
+    value: &str,
+) -> Option<Arc<dyn Any + Send + Sync>>
+where
+    M: Members + Clone + Send + Sync + 'static,
+{
+    let brackets = value.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if brackets > PATCH_BRACKETS {
+        return None;
+    }
+    let mut model = kept.downcast_ref::<M>()?.clone();
+    let mut d = serde_json::Deserializer::from_str(value);
+    model.set_member(key, &mut d).ok()?;
+    d.end().ok()?;
+    Some(Arc::new(model))
+}
+
 impl Event {
     /// Decodes the text of an event whose type is `kind`, as [`Event::from_json_of`] does,
     /// where the value of the field `field` (one of [`OBJECT_FIELDS`], naming an object of
     /// kind `object`) is a JSON object that starts at byte `at` (as [`crate::scan::head`]
     /// found it). When the text of that value is `known`'s, the event shares `known`'s
-    /// decoded snapshot; otherwise the snapshot is decoded on its own, then the rest of the
-    /// event. Returns the decoded event, or the error `from_json_of` gives, and the snapshot
-    /// to keep for the next event of the object.
+    /// decoded snapshot; when it differs from `known`'s only in the value of one member
+    /// ([`crate::scan::changed_member`]), the snapshot is `known`'s with that member decoded
+    /// again ([`patch_snapshot`]); otherwise the snapshot is decoded on its own. Then the
+    /// rest of the event is decoded. Returns the decoded event, or the error `from_json_of`
+    /// gives, and the snapshot to keep for the next event of the object.
     ///
     /// The rest of the event is decoded from a copy of the text in which a placeholder
     /// stands where the snapshot's text was ([`reuse`]). Why the result is the same: the
@@ -195,15 +259,22 @@ impl Event {
         at: usize,
         known: Option<Box<Snapshot>>,
     ) -> (Result<Event, serde_json::Error>, Option<Box<Snapshot>>) {
-        let known =
-            known.filter(|k| json.as_bytes().get(at..at + k.raw.len()) == Some(k.raw.as_bytes()));
-        let (value, len) = match (&known, json.get(at..)) {
-            (Some(k), _) => (k.value.clone(), k.raw.len()),
-            (None, Some(rest)) => match object.decode_snapshot(rest) {
+        let Some(rest) = json.get(at..) else {
+            return (Event::from_json_of(kind, json), None);
+        };
+        let same = known
+            .as_ref()
+            .is_some_and(|k| rest.as_bytes().get(..k.raw.len()) == Some(k.raw.as_bytes()));
+        let (value, len) = match &known {
+            Some(k) if same => (k.value.clone(), k.raw.len()),
+            _ => match known
+                .as_ref()
+                .and_then(|k| k.patched(object, rest))
+                .map_or_else(|| object.decode_snapshot(rest), Ok)
+            {
                 Ok(decoded) => decoded,
                 Err(_) => return (Event::from_json_of(kind, json), None),
             },
-            (None, None) => return (Event::from_json_of(kind, json), None),
         };
         let end = at + len;
         let decoded = reuse::with_placeholder(json, at..end, |text| {
@@ -211,15 +282,16 @@ impl Event {
         });
         match decoded {
             Some(Ok(event)) => {
-                let keep = known.unwrap_or_else(|| {
-                    Box::new(Snapshot {
+                let keep = match known {
+                    Some(k) if same => k,
+                    _ => Box::new(Snapshot {
                         raw: json[at..end].into(),
                         value,
-                    })
-                });
+                    }),
+                };
                 (Ok(event), Some(keep))
             }
-            _ => (Event::from_json_of(kind, json), known),
+            _ => (Event::from_json_of(kind, json), known.filter(|_| same)),
         }
     }
 }
@@ -407,9 +479,26 @@ mod tests {
     fn a_changed_snapshot_is_decoded_anew_and_kept() {
         let (ring, kept) = decode(&dtmf("1", &channel("Ring", "100"), ""), None);
         let ring = ring.unwrap();
-        // a state, and one byte deep inside the snapshot
-        for changed in [channel("Up", "100"), channel("Ring", "101")] {
+        // a state, one byte deep inside the snapshot (both patched: one member's value
+        // changed), and both (decoded whole)
+        for (changed, patched) in [
+            (channel("Up", "100"), true),
+            (channel("Ring", "101"), true),
+            (channel("Up", "101"), false),
+        ] {
             let text = dtmf("2", &changed, "");
+            let at = text.find(r#"{"id""#).unwrap();
+            let patch = kept
+                .as_ref()
+                .unwrap()
+                .patched(ObjectKind::Channel, &text[at..]);
+            assert_eq!(patch.is_some(), patched, "{changed}");
+            if let Some((value, len)) = patch {
+                assert_eq!(len, changed.len());
+                let value = value.downcast::<crate::models::Channel>().unwrap();
+                let whole: crate::models::Channel = serde_json::from_str(&changed).unwrap();
+                assert_eq!(*value, whole);
+            }
             let (event, _) = decode(
                 &text,
                 Some(Box::new(Snapshot {

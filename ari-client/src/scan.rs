@@ -114,10 +114,10 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
 
 /// Calls `f(key, value_start)` for each member of the object starting at `i`, until it
 /// breaks. `None` when the text is not what it should be or a key is escaped.
-fn for_each_member<T>(
-    b: &[u8],
+fn for_each_member<'b, T>(
+    b: &'b [u8],
     i: usize,
-    mut f: impl FnMut(&[u8], usize) -> ControlFlow<T>,
+    mut f: impl FnMut(&'b [u8], usize) -> ControlFlow<T>,
 ) -> Option<ControlFlow<T>> {
     let mut i = skip_ws(b, i);
     if *b.get(i)? != b'{' {
@@ -189,6 +189,43 @@ fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
         ControlFlow::Break(at) => plain_string(text, at),
         ControlFlow::Continue(()) => None,
     }
+}
+
+/// Where `new`, the text from the start of an object on, holds the object whose text is
+/// `old` with the value of one top-level member changed: that member's key, the range of
+/// its new value in `new`, and the length of the new object's text. The bytes before the
+/// value and after it are `old`'s; the new value is not checked (the caller decodes it).
+/// `None` when they differ elsewhere or in more than one value, or the scanner is unsure
+/// (an escaped key, malformed text).
+pub(crate) fn changed_member<'a>(
+    old: &'a str,
+    new: &str,
+) -> Option<(&'a str, std::ops::Range<usize>, usize)> {
+    let (o, n) = (old.as_bytes(), new.as_bytes());
+    // the first byte that differs (`new` holds more than the object: it differs inside it)
+    let first = o.iter().zip(n).position(|(a, b)| a != b)?;
+    let found = for_each_member(o, 0, |key, at| {
+        if at > first {
+            // the difference is before this value: in a key or between members
+            return ControlFlow::Break(None);
+        }
+        match skip_value(o, at) {
+            Some(end) if first <= end => ControlFlow::Break(Some((key, at, end))),
+            Some(_) => ControlFlow::Continue(()),
+            None => ControlFlow::Break(None),
+        }
+    })?;
+    let ControlFlow::Break(Some((key, at, end))) = found else {
+        return None;
+    };
+    let new_end = skip_value(n, at)?;
+    let after = &o[end..];
+    if n.get(new_end..new_end + after.len())? != after {
+        return None;
+    }
+    // the key lies between two ASCII quotes: whole characters
+    let key = std::str::from_utf8(key).ok()?;
+    Some((key, at..new_end, new_end + after.len()))
 }
 
 /// Where events name objects: `(top-level field, kind, id fields)`, in routing order (the
@@ -370,6 +407,83 @@ mod tests {
         assert_eq!(find(b"#!]|\xa2\xdc#!]|", 0, b"\"\\"), None);
         assert_eq!(find(b"", 0, b"\""), None);
         assert_eq!(find(b"ab", 3, b"\""), None);
+    }
+
+    #[test]
+    fn a_changed_member_is_found_only_when_it_is_the_one_difference() {
+        let old = r#"{"id":"c1","state":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#;
+        // what follows the object in an event is not part of it
+        let tail = r#","application":"app"}"#;
+        let changed = |new: &str| {
+            let text = format!("{new}{tail}");
+            changed_member(old, &text).map(|(key, value, len)| {
+                assert_eq!(&text[..len], new, "the new object's length");
+                (key.to_owned(), text[value].to_owned())
+            })
+        };
+        let some = |key: &str, value: &str| Some((key.to_owned(), value.to_owned()));
+        for (new, want) in [
+            (
+                r#"{"id":"c1","state":"Up","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                some("state", r#""Up""#),
+            ),
+            (
+                r#"{"id":"c1","state":"Ringing","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                some("state", r#""Ringing""#),
+            ),
+            // the difference right after the old value
+            (
+                r#"{"id":"c1","state":"Ring","n":123,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                some("n", "123"),
+            ),
+            (
+                r#"{"id":"c1","state":"Ring","n":12,"caller":{"name":"b","number":"2"},"x":[1]}"#,
+                some("caller", r#"{"name":"b","number":"2"}"#),
+            ),
+            (
+                r#"{"id":"c1","state":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1,{"y":"}"}]}"#,
+                some("x", r#"[1,{"y":"}"}]"#),
+            ),
+            (
+                r#"{"id":"c2","state":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                some("id", r#""c2""#),
+            ),
+            // two values
+            (
+                r#"{"id":"c1","state":"Up","n":13,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                None,
+            ),
+            // a key, the space between members, a member more or less
+            (
+                r#"{"id":"c1","stat":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                None,
+            ),
+            (
+                r#"{"id":"c1", "state":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                None,
+            ),
+            (
+                r#"{"id":"c1","state":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1],"y":2}"#,
+                None,
+            ),
+            (
+                r#"{"id":"c1","state":"Ring","n":12,"caller":{"name":"a","number":"1"}}"#,
+                None,
+            ),
+            // the same object: no member changed
+            (
+                r#"{"id":"c1","state":"Ring","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                None,
+            ),
+            (
+                r#"{"id":"c1","state":"Up\"","n":12,"caller":{"name":"a","number":"1"},"x":[1]}"#,
+                some("state", r#""Up\"""#),
+            ),
+            (r#"{"id":"c1","state":"Ri"#, None),
+        ] {
+            assert_eq!(changed(new), want, "{new}");
+        }
+        assert_eq!(changed_member(r#"{"a\u0041":1}"#, r#"{"a\u0041":2}"#), None);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - where the reader's scan is sure, it finds the type and the objects the decoded event
 //!   has, and decoding with the scanned type gives the same event;
 //! - decoding while reusing a snapshot decoded before gives the same event or error as
-//!   decoding the whole text, and an event that decodes shares a snapshot of the same
+//!   decoding the whole text — sharing it when the text is the same, patching it when one
+//!   member's value differs — and an event that decodes shares a snapshot of the same
 //!   text.
 //!
 //! The checks are here, the inputs elsewhere: the unit tests (`tests.rs`) feed them
@@ -160,20 +161,36 @@ fn reusing(
     (shared, kept)
 }
 
+/// How the snapshots of a text were decoded when another text's stood by.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Reused {
+    /// The other text's snapshot, shared.
+    pub shared: usize,
+    /// The other text's snapshot with one member decoded again.
+    pub patched: usize,
+}
+
 /// Decodes `text` reusing each snapshot of `other` (another text) in the same field, as a
 /// lane does with its object's last snapshot; checks that each result is what decoding the
-/// whole text gives. How many snapshots were shared.
-pub fn reuse(text: &str, other: &str) -> usize {
+/// whole text gives.
+pub fn reuse(text: &str, other: &str) -> Reused {
     let known = places(other);
-    let mut shared = 0;
+    let mut reused = Reused::default();
     for place in places(text) {
         let Some(&theirs) = known.iter().find(|k| k.2 == place.2) else {
             continue;
         };
         let (_, snapshot) = reusing(other, theirs, None);
-        shared += usize::from(reusing(text, place, snapshot).0);
+        // whether the decode below patches it: what `from_json_reusing` tries first
+        let (_, object, _, at) = place;
+        let patches = snapshot
+            .as_ref()
+            .is_some_and(|k| k.patched(object, &text[at..]).is_some());
+        let (shared, _) = reusing(text, place, snapshot);
+        reused.shared += usize::from(shared);
+        reused.patched += usize::from(patches);
     }
-    shared
+    reused
 }
 
 /// Checks the scanner alone on one text: it never panics, and on a text that serde reads

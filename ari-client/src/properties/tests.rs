@@ -168,14 +168,16 @@ fn mutated_events_have_the_properties() {
     let cases = env_number("ARI_PROPERTY_CASES", 20_000);
     let seed = env_number("ARI_PROPERTY_SEED", 0x5eed_a51e_2026_1202) | 1;
     let mut rng = Rng(seed);
-    let (mut decoded, mut shared) = (0, 0);
+    let (mut decoded, mut shared, mut patched) = (0, 0, 0);
     for _ in 0..cases {
         let original = rng.below(texts.len());
         let text = mutate(&mut rng, &texts[original], &texts);
         check_scan(&text);
         decoded += u64::from(check(&text));
         // the snapshots of the text it was made of, as a lane would have them
-        shared += check_reuse(&text, &texts[original]) as u64;
+        let reused = check_reuse(&text, &texts[original]);
+        shared += reused.shared as u64;
+        patched += reused.patched as u64;
     }
     // the mutations must keep some events whole, or the properties are checked on errors only
     assert!(
@@ -187,8 +189,13 @@ fn mutated_events_have_the_properties() {
         shared * 20 > cases,
         "only {shared} snapshots of {cases} mutated texts shared"
     );
+    // and some changed in one member's value, or patching is checked on misses only
+    assert!(
+        patched * 100 > cases,
+        "only {patched} snapshots of {cases} mutated texts patched"
+    );
     println!(
-        "{cases} mutated texts (seed {seed:#x}), {decoded} decoded, {shared} snapshots shared"
+        "{cases} mutated texts (seed {seed:#x}), {decoded} decoded, {shared} snapshots shared, {patched} patched"
     );
 }
 

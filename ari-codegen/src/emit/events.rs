@@ -6,7 +6,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::ident;
-use super::types::model_struct;
+use super::types::{member_setter, model_struct};
 use crate::docs;
 use crate::ir::{Api, DomainObject, Field, Model, Type};
 
@@ -533,6 +533,40 @@ fn object_kind(api: &Api) -> TokenStream {
         let model = ident(&o.model);
         quote!(ObjectKind::#kind => crate::events::decode_snapshot::<crate::models::#model>(text),)
     });
+    let patchers = kinds.iter().map(|o| {
+        let kind = ident(&o.name);
+        let model = ident(&o.model);
+        quote!(ObjectKind::#kind => crate::events::patch_snapshot::<crate::models::#model>(kept, key, value),)
+    });
+    let mut snapshot_models: Vec<&str> = kinds.iter().map(|o| o.model.as_str()).collect();
+    snapshot_models.sort_unstable();
+    snapshot_models.dedup();
+    let members = snapshot_models.iter().map(|name| {
+        let model = api.model(name).expect("validated");
+        let ty = ident(name);
+        let arms = model.fields.iter().map(|f| {
+            let key = &f.api_name;
+            let set = member_setter(f);
+            quote!(#key => #set,)
+        });
+        quote! {
+            impl crate::events::Members for crate::models::#ty {
+                fn set_member<'de, D: ::serde::Deserializer<'de>>(
+                    &mut self,
+                    key: &str,
+                    d: D,
+                ) -> ::std::result::Result<(), D::Error> {
+                    match key {
+                        #(#arms)*
+                        _ => {
+                            <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+                        }
+                    }
+                    ::std::result::Result::Ok(())
+                }
+            }
+        }
+    });
     let can_end = kinds.iter().map(|o| {
         let kind = ident(&o.name);
         let rules = o.events.as_ref().expect("filtered");
@@ -596,6 +630,21 @@ fn object_kind(api: &Api) -> TokenStream {
                 }
             }
 
+            /// The snapshot `kept` of an object of this kind with its member `key` set from
+            /// `value`, the JSON text of that member's value (see
+            /// [`crate::events::patch_snapshot`]).
+            #[allow(dead_code)]
+            pub(crate) fn patch_snapshot(
+                self,
+                kept: &(dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync),
+                key: &str,
+                value: &str,
+            ) -> ::std::option::Option<::std::sync::Arc<dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync>> {
+                match self {
+                    #(#patchers)*
+                }
+            }
+
             /// The position of this kind in [`ObjectKind::ALL`].
             #[allow(dead_code)]
             pub(crate) const fn index(self) -> usize {
@@ -608,6 +657,8 @@ fn object_kind(api: &Api) -> TokenStream {
                 f.write_str(self.as_str())
             }
         }
+
+        #(#members)*
 
         #fields_doc
         #[allow(dead_code)]

@@ -86,6 +86,37 @@ fn field_doc(api: &Api, f: &Field) -> Option<String> {
     Some(sentence(Some(&text), ""))
 }
 
+/// How a required field decodes when it is missing or null.
+enum Lenient {
+    /// Missing or null: empty (a string, list or map).
+    NullAsDefault,
+    /// Missing: empty (any JSON object).
+    Default,
+    /// Must be there.
+    Strict,
+}
+
+fn lenient(ty: &Type) -> Lenient {
+    match ty {
+        Type::String | Type::List(_) | Type::Variables => Lenient::NullAsDefault,
+        Type::Object => Lenient::Default,
+        _ => Lenient::Strict,
+    }
+}
+
+/// The statement that sets the field `f` of a model (`self`) from the deserializer `d`
+/// of its member's value, as the model's derived `Deserialize` decodes a member that is
+/// there (the attributes of [`field_tokens`]).
+pub(super) fn member_setter(f: &Field) -> TokenStream {
+    let name = ident(&f.name);
+    match lenient(&f.ty) {
+        Lenient::NullAsDefault if f.required => {
+            quote!(self.#name = crate::models::de::null_as_default(d)?)
+        }
+        _ => quote!(self.#name = ::serde::Deserialize::deserialize(d)?),
+    }
+}
+
 fn field_tokens(api: &Api, f: &Field, in_event: bool) -> TokenStream {
     let name = ident(&f.name);
     let ty = field_type(api, f, in_event);
@@ -109,13 +140,12 @@ fn field_tokens(api: &Api, f: &Field, in_event: bool) -> TokenStream {
         quote!(#[serde(deserialize_with = #with)])
     });
     if f.required {
-        // lenient: a missing or null string, list or map decodes as empty
-        let lenient = match &f.ty {
-            Type::String | Type::List(_) | Type::Variables => {
+        let lenient = match lenient(&f.ty) {
+            Lenient::NullAsDefault => {
                 quote!(#[serde(default, deserialize_with = "crate::models::de::null_as_default")])
             }
-            Type::Object => quote!(#[serde(default)]),
-            _ => TokenStream::new(),
+            Lenient::Default => quote!(#[serde(default)]),
+            Lenient::Strict => TokenStream::new(),
         };
         quote! {
             #docs

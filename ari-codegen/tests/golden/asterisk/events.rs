@@ -3300,6 +3300,47 @@ impl ObjectKind {
             }
         }
     }
+    /// The snapshot `kept` of an object of this kind with its member `key` set from
+    /// `value`, the JSON text of that member's value (see
+    /// [`crate::events::patch_snapshot`]).
+    #[allow(dead_code)]
+    pub(crate) fn patch_snapshot(
+        self,
+        kept: &(dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync),
+        key: &str,
+        value: &str,
+    ) -> ::std::option::Option<
+        ::std::sync::Arc<dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync>,
+    > {
+        match self {
+            ObjectKind::Channel => {
+                crate::events::patch_snapshot::<crate::models::Channel>(kept, key, value)
+            }
+            ObjectKind::Bridge => {
+                crate::events::patch_snapshot::<crate::models::Bridge>(kept, key, value)
+            }
+            ObjectKind::Playback => {
+                crate::events::patch_snapshot::<
+                    crate::models::Playback,
+                >(kept, key, value)
+            }
+            ObjectKind::LiveRecording => {
+                crate::events::patch_snapshot::<
+                    crate::models::LiveRecording,
+                >(kept, key, value)
+            }
+            ObjectKind::Endpoint => {
+                crate::events::patch_snapshot::<
+                    crate::models::Endpoint,
+                >(kept, key, value)
+            }
+            ObjectKind::DeviceState => {
+                crate::events::patch_snapshot::<
+                    crate::models::DeviceState,
+                >(kept, key, value)
+            }
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {
@@ -3309,6 +3350,142 @@ impl ObjectKind {
 impl ::std::fmt::Display for ObjectKind {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+impl crate::events::Members for crate::models::Bridge {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "id" => self.id = crate::models::de::null_as_default(d)?,
+            "technology" => self.technology = crate::models::de::null_as_default(d)?,
+            "bridge_type" => self.bridge_type = ::serde::Deserialize::deserialize(d)?,
+            "bridge_class" => self.bridge_class = crate::models::de::null_as_default(d)?,
+            "creator" => self.creator = crate::models::de::null_as_default(d)?,
+            "name" => self.name = crate::models::de::null_as_default(d)?,
+            "channels" => self.channels = crate::models::de::null_as_default(d)?,
+            "video_mode" => self.video_mode = ::serde::Deserialize::deserialize(d)?,
+            "video_source_id" => {
+                self.video_source_id = ::serde::Deserialize::deserialize(d)?;
+            }
+            "creationtime" => self.creationtime = ::serde::Deserialize::deserialize(d)?,
+            "bridgevars" => self.bridgevars = ::serde::Deserialize::deserialize(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl crate::events::Members for crate::models::Channel {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "id" => self.id = crate::models::de::null_as_default(d)?,
+            "protocol_id" => self.protocol_id = crate::models::de::null_as_default(d)?,
+            "name" => self.name = crate::models::de::null_as_default(d)?,
+            "state" => self.state = ::serde::Deserialize::deserialize(d)?,
+            "caller" => self.caller = ::serde::Deserialize::deserialize(d)?,
+            "connected" => self.connected = ::serde::Deserialize::deserialize(d)?,
+            "accountcode" => self.accountcode = crate::models::de::null_as_default(d)?,
+            "dialplan" => self.dialplan = ::serde::Deserialize::deserialize(d)?,
+            "creationtime" => self.creationtime = ::serde::Deserialize::deserialize(d)?,
+            "language" => self.language = crate::models::de::null_as_default(d)?,
+            "channelvars" => self.channelvars = ::serde::Deserialize::deserialize(d)?,
+            "caller_rdnis" => self.caller_rdnis = ::serde::Deserialize::deserialize(d)?,
+            "tenantid" => self.tenantid = ::serde::Deserialize::deserialize(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl crate::events::Members for crate::models::DeviceState {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "name" => self.name = crate::models::de::null_as_default(d)?,
+            "state" => self.state = ::serde::Deserialize::deserialize(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl crate::events::Members for crate::models::Endpoint {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "technology" => self.technology = crate::models::de::null_as_default(d)?,
+            "resource" => self.resource = crate::models::de::null_as_default(d)?,
+            "state" => self.state = ::serde::Deserialize::deserialize(d)?,
+            "channel_ids" => self.channel_ids = crate::models::de::null_as_default(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl crate::events::Members for crate::models::LiveRecording {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "name" => self.name = crate::models::de::null_as_default(d)?,
+            "format" => self.format = crate::models::de::null_as_default(d)?,
+            "target_uri" => self.target_uri = crate::models::de::null_as_default(d)?,
+            "state" => self.state = ::serde::Deserialize::deserialize(d)?,
+            "duration" => self.duration = ::serde::Deserialize::deserialize(d)?,
+            "talking_duration" => {
+                self.talking_duration = ::serde::Deserialize::deserialize(d)?;
+            }
+            "silence_duration" => {
+                self.silence_duration = ::serde::Deserialize::deserialize(d)?;
+            }
+            "cause" => self.cause = ::serde::Deserialize::deserialize(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl crate::events::Members for crate::models::Playback {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "id" => self.id = crate::models::de::null_as_default(d)?,
+            "media_uri" => self.media_uri = crate::models::de::null_as_default(d)?,
+            "next_media_uri" => {
+                self.next_media_uri = ::serde::Deserialize::deserialize(d)?;
+            }
+            "target_uri" => self.target_uri = crate::models::de::null_as_default(d)?,
+            "language" => self.language = ::serde::Deserialize::deserialize(d)?,
+            "state" => self.state = ::serde::Deserialize::deserialize(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
     }
 }
 /// Where events name objects: `(top-level field, kind, id fields)`, in routing order. An

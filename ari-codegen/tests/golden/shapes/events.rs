@@ -265,6 +265,20 @@ impl ObjectKind {
     > {
         match self {}
     }
+    /// The snapshot `kept` of an object of this kind with its member `key` set from
+    /// `value`, the JSON text of that member's value (see
+    /// [`crate::events::patch_snapshot`]).
+    #[allow(dead_code)]
+    pub(crate) fn patch_snapshot(
+        self,
+        kept: &(dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync),
+        key: &str,
+        value: &str,
+    ) -> ::std::option::Option<
+        ::std::sync::Arc<dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync>,
+    > {
+        match self {}
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {

@@ -416,6 +416,24 @@ impl ObjectKind {
             }
         }
     }
+    /// The snapshot `kept` of an object of this kind with its member `key` set from
+    /// `value`, the JSON text of that member's value (see
+    /// [`crate::events::patch_snapshot`]).
+    #[allow(dead_code)]
+    pub(crate) fn patch_snapshot(
+        self,
+        kept: &(dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync),
+        key: &str,
+        value: &str,
+    ) -> ::std::option::Option<
+        ::std::sync::Arc<dyn ::std::any::Any + ::std::marker::Send + ::std::marker::Sync>,
+    > {
+        match self {
+            ObjectKind::Widget => {
+                crate::events::patch_snapshot::<crate::models::Widget>(kept, key, value)
+            }
+        }
+    }
     /// The position of this kind in [`ObjectKind::ALL`].
     #[allow(dead_code)]
     pub(crate) const fn index(self) -> usize {
@@ -425,6 +443,22 @@ impl ObjectKind {
 impl ::std::fmt::Display for ObjectKind {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+impl crate::events::Members for crate::models::Widget {
+    fn set_member<'de, D: ::serde::Deserializer<'de>>(
+        &mut self,
+        key: &str,
+        d: D,
+    ) -> ::std::result::Result<(), D::Error> {
+        match key {
+            "id" => self.id = crate::models::de::null_as_default(d)?,
+            "color" => self.color = crate::models::de::null_as_default(d)?,
+            _ => {
+                <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(d)?;
+            }
+        }
+        ::std::result::Result::Ok(())
     }
 }
 /// Where events name objects: `(top-level field, kind, id fields)`, in routing order. An
