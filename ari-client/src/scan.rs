@@ -191,6 +191,22 @@ fn string_member<'a>(text: &'a str, obj: usize, key: &str) -> Option<&'a str> {
     }
 }
 
+/// The first index at which `a` and `b` differ, 8 bytes a step; `None` when one is the
+/// start of the other.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let len = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= len {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return Some(i + ((x ^ y).trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    (i..len).find(|&j| a[j] != b[j])
+}
+
 /// Where `new`, the text from the start of an object on, holds the object whose text is
 /// `old` with the value of one top-level member changed: that member's key, the range of
 /// its new value in `new`, and the length of the new object's text. The bytes before the
@@ -203,7 +219,7 @@ pub(crate) fn changed_member<'a>(
 ) -> Option<(&'a str, std::ops::Range<usize>, usize)> {
     let (o, n) = (old.as_bytes(), new.as_bytes());
     // the first byte that differs (`new` holds more than the object: it differs inside it)
-    let first = o.iter().zip(n).position(|(a, b)| a != b)?;
+    let first = first_difference(o, n)?;
     let found = for_each_member(o, 0, |key, at| {
         if at > first {
             // the difference is before this value: in a key or between members
@@ -407,6 +423,23 @@ mod tests {
         assert_eq!(find(b"#!]|\xa2\xdc#!]|", 0, b"\"\\"), None);
         assert_eq!(find(b"", 0, b"\""), None);
         assert_eq!(find(b"ab", 3, b"\""), None);
+    }
+
+    #[test]
+    fn the_first_difference_is_found_wherever_it_is() {
+        let a: Vec<u8> = (0..40).collect();
+        for at in 0..a.len() {
+            let mut b = a.clone();
+            b[at] ^= 0x80;
+            // a second difference after the first must not hide it
+            if at + 1 < b.len() {
+                b[at + 1] ^= 1;
+            }
+            assert_eq!(first_difference(&a, &b), Some(at), "{at}");
+            assert_eq!(first_difference(&a[..at], &b), None, "a prefix, {at}");
+            assert_eq!(first_difference(&b, &a[..at]), None, "a prefix, {at}");
+        }
+        assert_eq!(first_difference(&a, &a), None);
     }
 
     #[test]
