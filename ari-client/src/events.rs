@@ -141,7 +141,9 @@ pub trait EventType: Sized + sealed::Sealed {
 /// a ~575-byte event — and it is byte for byte the one of the object's previous event
 /// unless something about the object changed. A lane keeps the last snapshot it decoded;
 /// [`Event::from_json_reusing`] compares the new event's snapshot text with it and, when
-/// they are equal, shares the decoded `Arc` instead of decoding the snapshot again.
+/// they are equal, shares the decoded `Arc` instead of decoding the snapshot again; when
+/// they differ in one member's value (a channel's `state`), it decodes only that member
+/// into a copy ([`Snapshot::patched`]).
 pub(crate) struct Snapshot {
     raw: Box<str>,
     value: Arc<dyn Any + Send + Sync>,
