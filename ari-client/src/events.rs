@@ -186,6 +186,19 @@ where
     }
 }
 
+impl ObjectKind {
+    /// The object an event source names (`channel:<id>`: the channel `<id>`); `None` for a
+    /// whole kind (`channel:`, the application's own, nobody's object) or a prefix that no
+    /// kind has.
+    pub(crate) fn named_by_source(source: &str) -> Option<(ObjectKind, &str)> {
+        let (prefix, id) = source.split_once(':')?;
+        let kind = ObjectKind::ALL
+            .into_iter()
+            .find(|k| k.event_source() == Some(prefix))?;
+        (!id.is_empty()).then_some((kind, id))
+    }
+}
+
 /// A model whose members can be set one by one from their JSON values (generated for the
 /// models of object snapshots).
 pub(crate) trait Members {
@@ -446,6 +459,22 @@ mod tests {
 
     fn channel_of(event: &Event) -> &Arc<crate::models::Channel> {
         event.channel().expect("a channel")
+    }
+
+    #[test]
+    fn event_sources_name_objects_of_their_kind() {
+        assert_eq!(
+            ObjectKind::named_by_source("channel:1764163337.5"),
+            Some((ObjectKind::Channel, "1764163337.5"))
+        );
+        // an id may hold the separator
+        assert_eq!(
+            ObjectKind::named_by_source("bridge:a:b"),
+            Some((ObjectKind::Bridge, "a:b"))
+        );
+        for source in ["channel:", "channel", "nosuchkind:1", ":1", ""] {
+            assert_eq!(ObjectKind::named_by_source(source), None, "{source}");
+        }
     }
 
     #[test]

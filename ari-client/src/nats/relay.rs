@@ -1314,19 +1314,9 @@ fn after_success(
             };
             let owner = table.touch(instance);
             for source in sources.split(',').map(decode) {
-                let Some((prefix, id)) = source.split_once(':') else {
+                let Some((kind, id)) = ObjectKind::named_by_source(&source) else {
                     continue;
                 };
-                let Some(kind) = ObjectKind::ALL
-                    .into_iter()
-                    .find(|k| k.event_source() == Some(prefix))
-                else {
-                    continue;
-                };
-                if id.is_empty() {
-                    // a whole kind: the application's own, nobody's object
-                    continue;
-                }
                 let key = (kind, Box::<str>::from(id));
                 if subscribe {
                     let owned = table.owners.entry(key).or_insert_with(|| Owned {

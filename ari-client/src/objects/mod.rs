@@ -220,13 +220,7 @@ fn interest(client: &Client, kind: ObjectKind, id: &str) {
 /// as subscribed. Sources of a whole kind (`channel:`) and of unknown kinds name none.
 pub(crate) fn subscribed(client: &Client, app: &str, sources: &[String], on: bool) {
     for source in sources {
-        let Some((prefix, id)) = source.split_once(':') else {
-            continue;
-        };
-        let kind = ObjectKind::ALL
-            .into_iter()
-            .find(|k| k.event_source() == Some(prefix));
-        if let (Some(kind), false) = (kind, id.is_empty()) {
+        if let Some((kind, id)) = ObjectKind::named_by_source(source) {
             client.hub().app_subscription(kind, id, app, on);
         }
     }
