@@ -170,8 +170,24 @@ impl fmt::Debug for Snapshot {
     }
 }
 
+/// The most brackets the text of a snapshot, or of a member's value, decoded apart from
+/// its event may hold. serde_json refuses a text nested deeper than 128; inside its event
+/// the text sits one or two levels deeper than when decoded alone, so a text nested near
+/// the limit could decode alone and be refused in the event. Nesting is at most the count
+/// of brackets; Asterisk's snapshots hold a handful.
+const APART_BRACKETS: usize = 64;
+
+/// Whether `text` may be decoded apart from its event (see [`APART_BRACKETS`]).
+fn shallow(text: &str) -> bool {
+    memchr::memchr2_iter(b'[', b'{', text.as_bytes())
+        .nth(APART_BRACKETS)
+        .is_none()
+}
+
 /// Decodes the model `M` at the start of `text`: the snapshot, shared, and where its text
-/// ends. (The generated `ObjectKind::decode_snapshot` picks `M`.)
+/// ends. (The generated `ObjectKind::decode_snapshot` picks `M`.) An error, too, for a
+/// snapshot nested so deep that the event might refuse it ([`APART_BRACKETS`]): the
+/// caller then decodes the whole event, which decides.
 pub(crate) fn decode_snapshot<M>(
     text: &str,
 ) -> Result<(Arc<dyn Any + Send + Sync>, usize), serde_json::Error>
@@ -180,7 +196,13 @@ where
 {
     let mut values = serde_json::Deserializer::from_str(text).into_iter::<M>();
     match values.next() {
-        Some(Ok(model)) => Ok((Arc::new(model), values.byte_offset())),
+        Some(Ok(model)) => {
+            let end = values.byte_offset();
+            if !shallow(&text[..end]) {
+                return Err(serde::de::Error::custom("a snapshot nested too deep"));
+            }
+            Ok((Arc::new(model), end))
+        }
         Some(Err(e)) => Err(e),
         None => Err(serde::de::Error::custom("no snapshot")),
     }
@@ -212,10 +234,6 @@ pub(crate) trait Members {
     ) -> Result<(), D::Error>;
 }
 
-/// The most brackets a patched member's value may hold: serde_json refuses a text nested
-/// deeper than 128, and the value is nested in an event and a snapshot there, not here.
-const PATCH_BRACKETS: usize = 64;
-
 /// The snapshot `kept` (an `M`) with its member `key` set from `value`, the JSON text of
 /// that member's value (nothing before or after it). (The generated
 /// `ObjectKind::patch_snapshot` picks `M`.)
@@ -225,8 +243,8 @@ const PATCH_BRACKETS: usize = 64;
 /// the value alike, decodes the value as that member wherever it is (`set_member` does as
 /// the derived code does for a member that is there), and reads the same bytes after it
 /// alike; `kept` decoded, so no member the model has occurs twice. `None` when the value
-/// does not decode, or is nested so deep that in the event it might be refused: the
-/// caller then decodes the whole snapshot, which decides.
+/// does not decode, or is nested so deep that in the event it might be refused
+/// ([`APART_BRACKETS`]): the caller then decodes the whole snapshot, which decides.
 pub(crate) fn patch_snapshot<M>(
     kept: &(dyn Any + Send + Sync),
     key: &str,
@@ -235,8 +253,7 @@ pub(crate) fn patch_snapshot<M>(
 where
     M: Members + Clone + Send + Sync + 'static,
 {
-    let brackets = value.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
-    if brackets > PATCH_BRACKETS {
+    if !shallow(value) {
         return None;
     }
     let mut model = kept.downcast_ref::<M>()?.clone();
@@ -549,6 +566,64 @@ mod tests {
             channel_of(&second.unwrap()),
             channel_of(&third.unwrap())
         ));
+    }
+
+    #[test]
+    fn a_member_set_to_null_is_patched_as_the_whole_decode_reads_it() {
+        let base = channel("Up", "100");
+        let with_tenant = base.replace(r#""language":"en""#, r#""language":"en","tenantid":"t1""#);
+        let (_, kept) = decode(&dtmf("1", &with_tenant, ""), None);
+        let kept = kept.unwrap();
+        // a lenient string (empty), an optional one (none), a required object (refused)
+        for (from, to, patched) in [
+            (r#""language":"en""#, r#""language":null"#, true),
+            (r#""tenantid":"t1""#, r#""tenantid":null"#, true),
+            (
+                r#""caller":{"name":"Customer","number":"100"}"#,
+                r#""caller":null"#,
+                false,
+            ),
+        ] {
+            let changed = with_tenant.replace(from, to);
+            assert_ne!(changed, with_tenant);
+            let text = dtmf("2", &changed, "");
+            let at = text.find(r#"{"id""#).unwrap();
+            assert_eq!(
+                kept.patched(ObjectKind::Channel, &text[at..]).is_some(),
+                patched,
+                "{to}"
+            );
+            let known = Box::new(Snapshot {
+                raw: kept.raw.clone(),
+                value: kept.value.clone(),
+            });
+            let (event, _) = decode(&text, Some(known));
+            match Event::from_json(&text) {
+                Ok(whole) => assert_eq!(event.unwrap(), whole, "{to}"),
+                Err(e) => assert_eq!(event.unwrap_err().to_string(), e.to_string(), "{to}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_snapshot_nested_near_serdes_limit_is_decoded_with_its_event() {
+        // 127 levels decode on their own, not one level deeper in the event
+        for depth in [127, 126, 125, 65, 64, 63, 60] {
+            let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let snapshot = channel("Up", "100").replace(
+                r#""language":"en""#,
+                &format!(r#""language":"en","channelvars":{deep}"#),
+            );
+            let text = dtmf("1", &snapshot, "");
+            let (event, kept) = decode(&text, None);
+            match Event::from_json(&text) {
+                Ok(whole) => assert_eq!(event.unwrap(), whole, "{depth}"),
+                Err(e) => assert_eq!(event.unwrap_err().to_string(), e.to_string(), "{depth}"),
+            }
+            // kept only when shallow enough to be decoded apart again
+            let brackets = snapshot.matches(['[', '{']).count();
+            assert_eq!(kept.is_some(), brackets <= APART_BRACKETS, "{depth}");
+        }
     }
 
     #[test]
