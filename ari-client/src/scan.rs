@@ -220,20 +220,21 @@ pub(crate) fn changed_member<'a>(
     let (o, n) = (old.as_bytes(), new.as_bytes());
     // the first byte that differs (`new` holds more than the object: it differs inside it)
     let first = first_difference(o, n)?;
-    let found = for_each_member(o, 0, |key, at| {
+    // the last member whose value starts at or before the difference
+    let mut last = None;
+    let _: ControlFlow<()> = for_each_member(o, 0, |key, at| {
         if at > first {
-            // the difference is before this value: in a key or between members
-            return ControlFlow::Break(None);
+            return ControlFlow::Break(());
         }
-        match skip_value(o, at) {
-            Some(end) if first <= end => ControlFlow::Break(Some((key, at, end))),
-            Some(_) => ControlFlow::Continue(()),
-            None => ControlFlow::Break(None),
-        }
+        last = Some((key, at));
+        ControlFlow::Continue(())
     })?;
-    let ControlFlow::Break(Some((key, at, end))) = found else {
+    let (key, at) = last?;
+    // and the difference inside its value, not after it (a key, between members)
+    let end = skip_value(o, at)?;
+    if first > end {
         return None;
-    };
+    }
     let new_end = skip_value(n, at)?;
     let after = &o[end..];
     if n.get(new_end..new_end + after.len())? != after {
